@@ -1,0 +1,317 @@
+"""`pgstudio` command line. With no sub-command it opens the studio window."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+USER_ERRORS: tuple[type[BaseException], ...] = ()
+
+
+class UserError(Exception):
+    """Shown as one line, exit code 2, no traceback."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .core.checkpoint import CheckpointError
+    from .core.dataset import DatasetError
+    from .core.runfolder import RunFolderError
+    return (UserError, CheckpointError, DatasetError, RunFolderError)
+
+
+# --------------------------------------------------------------------------- train / resume
+class ProgressPrinter:
+    """tqdm bar over kimg with resolution, α, img/s and ETA; log lines printed above it."""
+
+    def __init__(self, start_kimg: float, total_kimg: float, quiet: bool = False):
+        from tqdm import tqdm
+        self.bar = tqdm(total=round(total_kimg, 3), initial=round(start_kimg, 3), unit="kimg",
+                        dynamic_ncols=True, disable=quiet,
+                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}{postfix}]")
+        self.kimg = start_kimg
+
+    def __call__(self, event) -> None:
+        from .core import events as ev
+        if isinstance(event, ev.TickEvent):
+            r = event.record
+            self.bar.update(max(0.0, r["kimg"] - self.kimg))
+            self.kimg = r["kimg"]
+            eta = _format_duration(event.eta_s) if event.eta_s is not None else "?"
+            self.bar.set_postfix_str(f"{r['resolution']}x{r['resolution']} {r['phase']} α={r['alpha']:.2f} "
+                                     f"D={r['loss_d']:.3f} G={r['loss_g']:.3f} {r['img_per_s']:.0f} img/s ETA {eta}",
+                                     refresh=True)
+        elif isinstance(event, (ev.LogEvent, ev.CheckpointEvent)):
+            msg = event.message if isinstance(event, ev.LogEvent) else f"checkpoint {event.path}"
+            self.bar.write(msg)
+        elif isinstance(event, ev.ErrorEvent):
+            self.bar.write(f"error: {event.message}")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _drive(trainer, printer) -> int:
+    """Run a trainer in this thread; the first Ctrl-C stops at a safe point with a checkpoint."""
+    def on_sigint(signum, frame):
+        if trainer.control.stop_requested:
+            raise KeyboardInterrupt
+        printer.bar.write("stopping after this step (Ctrl-C again to abort without a checkpoint)…")
+        trainer.control.request_stop()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        printer.close()
+    if result.reason == "error":
+        print(f"pgstudio: error: {result.error}", file=sys.stderr)
+        return 1
+    print(f"{result.reason} at {result.kimg:.3f} kimg — run folder: {trainer.run_folder.path}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    import torch
+    from .core.config import preset_config
+    from .core.schedule import total_kimg
+    from .core.trainer import Trainer
+
+    preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
+    overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
+    for name in ("resolution", "loss", "seed", "device", "mode", "channels", "max_kimg"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = value
+    if args.phase_kimg is not None:
+        overrides["stabilize_kimg"] = overrides["fade_kimg"] = args.phase_kimg
+    try:
+        cfg = preset_config(preset, **overrides)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    problems = cfg.validate()
+    if problems:
+        raise UserError("; ".join(problems))
+    trainer = Trainer.new(args.out, cfg, on_event=None)
+    printer = ProgressPrinter(0.0, total_kimg(cfg), args.quiet)
+    trainer.on_event = printer
+    print(trainer.dataset.report.text().splitlines()[0])
+    return _drive(trainer, printer)
+
+
+def cmd_resume(args) -> int:
+    from .core.schedule import total_kimg
+    from .core.trainer import Trainer
+    if not Path(args.run).is_dir():
+        raise UserError(f"{args.run}: no such run folder")
+    trainer = Trainer.resume(args.run, checkpoint=args.checkpoint, max_kimg=args.max_kimg)
+    printer = ProgressPrinter(trainer.images_seen / 1000, total_kimg(trainer.cfg), args.quiet)
+    trainer.on_event = printer
+    if trainer.images_seen >= total_kimg(trainer.cfg) * 1000:
+        printer.close()
+        raise UserError(f"the run already reached {trainer.images_seen / 1000:.3f} kimg; "
+                        "give a larger --max-kimg to train further")
+    return _drive(trainer, printer)
+
+
+# --------------------------------------------------------------------------- generate / swd / import
+def cmd_generate(args) -> int:
+    import numpy as np
+    import torch
+    from PIL import Image
+    from .core.images import make_grid, to_uint8
+    from .core.latents import sample_latents
+    from .core.models import load_generator
+
+    loaded = load_generator(args.source)
+    if args.n < 1:
+        raise UserError("--n must be at least 1")
+    z = sample_latents(args.n, loaded.generator.latent_size, args.truncation,
+                       torch.Generator().manual_seed(args.seed))
+    with torch.no_grad():
+        images = np.concatenate([to_uint8(loaded.generator(z[i:i + 64], loaded.level, loaded.alpha))
+                                 for i in range(0, args.n, 64)])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.grid or args.n == 1:
+        pic = make_grid(images, pad=1) if args.n > 1 else images[0]
+        Image.fromarray(pic.squeeze(-1) if pic.shape[-1] == 1 else pic).save(out)
+        written = [out]
+    else:
+        written = []
+        for i, img in enumerate(images):
+            path = out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}")
+            Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(path)
+            written.append(path)
+    print(f"{len(images)} image(s) at {loaded.resolution}x{loaded.resolution} (α={loaded.alpha:.2f}, "
+          f"{loaded.kimg:.1f} kimg, {loaded.source.name}) → "
+          f"{written[0] if len(written) == 1 else f'{written[0]} … {written[-1]}'}")
+    return 0
+
+
+def cmd_swd(args) -> int:
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+    from .core.config import TrainConfig
+    from .core.dataset import load_dataset
+    from .core.images import to_uint8
+    from .core.latents import sample_latents
+    from .core.metrics import swd_record
+    from .core.models import load_generator
+    from .core.checkpoint import load_checkpoint
+
+    loaded = load_generator(args.source)
+    cfg = TrainConfig.from_json(load_checkpoint(loaded.source)["config"])
+    data = load_dataset(args.data, args.demo, cfg.resolution, cfg.mode, cfg.channels)
+    reals_all = data.levels[loaded.resolution]
+    n = args.n
+    if reals_all.shape[0] < 2 * n:
+        n = reals_all.shape[0] // 2
+        print(f"note: the data set has {reals_all.shape[0]} images; using n={n} so that the "
+              "real-vs-real floor uses a disjoint second set", file=sys.stderr)
+    if n < 16:
+        raise UserError("the data set is too small for MS-SWD (needs at least 32 images)")
+    perm = np.random.default_rng(args.seed).permutation(reals_all.shape[0])
+    reals, floor_set = torch.from_numpy(reals_all[perm[:n]]), torch.from_numpy(reals_all[perm[n:2 * n]])
+    z = sample_latents(n, loaded.generator.latent_size, None, torch.Generator().manual_seed(args.seed))
+    chunks = (n + 1023) // 1024
+    bar = tqdm(total=(n + 255) // 256 + 4 * chunks, desc="MS-SWD", disable=args.json, unit="step")
+    fakes = []
+    with torch.no_grad():
+        for i in range(0, n, 256):
+            fakes.append(torch.from_numpy(to_uint8(loaded.generator(z[i:i + 256], loaded.level, loaded.alpha))))
+            bar.update(1)
+    fakes = torch.cat(fakes).permute(0, 3, 1, 2).contiguous()
+    record = swd_record(reals, fakes, floor_set, seed=args.seed, progress=lambda: bar.update(1))
+    bar.close()
+    record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "checkpoint": str(loaded.source),
+                   "recipe": "PGGAN MS-SWD: Laplacian levels to 16x16, 128 7x7 patches/image, 4x128 directions, x1000"})
+    if args.json:
+        print(json.dumps(record))
+    else:
+        levels = ", ".join(f"{r}: {v:.2f}" for r, v in zip(record["level_resolutions"], record["levels"]))
+        print(f"MS-SWD x1000 at {record['resolution']}x{record['resolution']}, n={n}: mean {record['mean']:.2f} "
+              f"(levels {levels}); real-vs-real floor {record['floor']:.2f}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from tqdm import tqdm
+    from .core.dataset import import_folder
+    bar = tqdm(desc="importing", unit="file")
+
+    def progress(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+    try:
+        dataset = import_folder(args.folder, args.resolution, args.mode, args.channels, progress=progress)
+    finally:
+        bar.close()
+    print(dataset.report.text())
+    return 0
+
+
+def cmd_gui(args) -> int:
+    try:
+        from .gui.app import main as gui_main
+    except ImportError as exc:
+        raise UserError(f"the studio window cannot start: {exc} (the command-line tools still work: "
+                        "pgstudio --help)") from None
+    return gui_main(getattr(args, "run", None))
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from .core.config import CHANNELS, DEVICES, LOSSES, MODES, PRESETS
+    p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
+                                "With no command, opens the studio window.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a new run (headless)")
+    src = t.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", metavar="DIR", help="folder of images (searched recursively)")
+    src.add_argument("--demo", action="store_true", help="the built-in colour emoji set")
+    t.add_argument("--out", required=True, metavar="RUN", help="new run folder")
+    t.add_argument("--resolution", type=int, help="target resolution, a power of two (4..1024)")
+    t.add_argument("--phase-kimg", type=float, help="kimg of each stabilize and each fade phase")
+    t.add_argument("--max-kimg", type=float, help="stop (with a checkpoint) after this many kimg in total")
+    t.add_argument("--loss", choices=LOSSES)
+    t.add_argument("--preset", choices=sorted(PRESETS),
+                   help="laptop (default without a GPU) or paper (default with one)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=DEVICES)
+    t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
+    t.add_argument("--channels", choices=CHANNELS)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("resume", help="continue a run from its newest good checkpoint")
+    r.add_argument("run", metavar="RUN")
+    r.add_argument("--max-kimg", type=float)
+    r.add_argument("--checkpoint", help="a specific checkpoint instead of the newest")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_resume)
+
+    g = sub.add_parser("generate", help="images from a checkpoint or a run's newest checkpoint")
+    g.add_argument("source", metavar="CKPT|RUN")
+    g.add_argument("--out", required=True, metavar="FILE.png")
+    g.add_argument("--n", type=int, default=16)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--truncation", type=float, metavar="PSI", help="truncated-normal threshold ψ")
+    g.add_argument("--grid", action="store_true", help="one grid image instead of one file per image")
+    g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("swd", help="multi-scale sliced Wasserstein distance (PGGAN recipe)")
+    s.add_argument("source", metavar="CKPT|RUN")
+    ssrc = s.add_mutually_exclusive_group(required=True)
+    ssrc.add_argument("--data", metavar="DIR")
+    ssrc.add_argument("--demo", action="store_true")
+    s.add_argument("--n", type=int, default=16384, help="images per set (default 16384)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="print one JSON record")
+    s.set_defaults(func=cmd_swd)
+
+    i = sub.add_parser("import", help="import a folder into the cache and report on it")
+    i.add_argument("folder", metavar="DIR")
+    i.add_argument("--resolution", type=int, default=32)
+    i.add_argument("--mode", choices=MODES, default="crop")
+    i.add_argument("--channels", choices=CHANNELS, default="auto")
+    i.set_defaults(func=cmd_import)
+
+    w = sub.add_parser("gui", help="open the studio window (the default)")
+    w.add_argument("run", nargs="?", metavar="RUN", help="a run folder to open")
+    w.set_defaults(func=cmd_gui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.func = cmd_gui
+    try:
+        return args.func(args)
+    except _user_errors() as exc:
+        print(f"pgstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"pgstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pgstudio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt-free core: networks, losses, schedule, data, run folder, checkpoints, metrics, trainer."""

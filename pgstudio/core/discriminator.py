@@ -1,0 +1,79 @@
+"""Progressive discriminator, the mirror of the generator."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .layers import EqualConv2d, EqualLinear, MinibatchStddev, downsample2x, fade_blend, feature_maps, leaky_relu
+
+
+class FromRGB(nn.Module):
+    def __init__(self, image_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = EqualConv2d(image_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return leaky_relu(self.conv(x))
+
+
+class ShrinkBlock(nn.Module):
+    """Halves the resolution: two 3x3 convs, then a 2x box downsample."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = EqualConv2d(in_channels, in_channels, 3)
+        self.conv2 = EqualConv2d(in_channels, out_channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = leaky_relu(self.conv1(x))
+        x = leaky_relu(self.conv2(x))
+        return downsample2x(x)
+
+
+class FinalBlock(nn.Module):
+    """4x4 head: minibatch stddev, 3x3 conv, dense, dense → one score per image."""
+
+    def __init__(self, channels: int, group_size: int):
+        super().__init__()
+        self.mbstd = MinibatchStddev(group_size)
+        self.conv = EqualConv2d(channels + 1, channels, 3)
+        self.dense = EqualLinear(channels * 16, channels)
+        self.out = EqualLinear(channels, 1, gain=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = leaky_relu(self.conv(self.mbstd(x)))
+        x = leaky_relu(self.dense(x.flatten(1)))
+        return self.out(x).squeeze(1)
+
+
+class ProgressiveDiscriminator(nn.Module):
+    """While a block fades in, its input path is ``(1-α)·fromRGB_old(down(x)) + α·block(fromRGB_new(x))``."""
+
+    def __init__(self, resolution: int = 32, image_channels: int = 3, fmap_base: int = 8192,
+                 fmap_max: int = 512, mbstd_group_size: int = 4):
+        super().__init__()
+        self.resolution = resolution
+        self.max_level = int(math.log2(resolution))
+
+        def nf(level: int) -> int:
+            return feature_maps(level - 1, fmap_base, fmap_max)
+
+        self.from_rgb = nn.ModuleDict({str(l): FromRGB(image_channels, nf(l))
+                                       for l in range(2, self.max_level + 1)})
+        self.blocks = nn.ModuleDict({str(l): ShrinkBlock(nf(l), nf(l - 1))
+                                     for l in range(3, self.max_level + 1)})
+        self.final = FinalBlock(nf(2), mbstd_group_size)
+
+    def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
+        level = self.max_level if level is None else level
+        x = self.from_rgb[str(level)](image)
+        if level > 2:
+            x = self.blocks[str(level)](x)
+            if alpha < 1.0:
+                old = self.from_rgb[str(level - 1)](downsample2x(image))
+                x = fade_blend(old, x, alpha)
+            for l in range(level - 1, 2, -1):
+                x = self.blocks[str(l)](x)
+        return self.final(x)

@@ -1,0 +1,99 @@
+"""Progressive generator: 4x4 from a latent, then one block per doubling, faded in with α."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .layers import EqualConv2d, EqualLinear, PixelNorm, feature_maps, fade_blend, leaky_relu, upsample2x
+
+
+class FirstBlock(nn.Module):
+    """Latent → 4x4 features: pixel-normed z, dense to 4x4, then one 3x3 conv."""
+
+    def __init__(self, latent_size: int, channels: int):
+        super().__init__()
+        self.norm = PixelNorm()
+        # gain 2/16: the dense layer acts as a 4x4 "transposed conv", as in the paper's code.
+        self.dense = EqualLinear(latent_size, channels * 16, gain=2.0 / 16)
+        self.conv = EqualConv2d(channels, channels, 3)
+        self.channels = channels
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.dense(self.norm(z)).view(-1, self.channels, 4, 4)
+        x = self.norm(leaky_relu(x))
+        return self.norm(leaky_relu(self.conv(x)))
+
+
+class GrowBlock(nn.Module):
+    """Doubles the resolution: nearest upsample, then two 3x3 convs with pixel norm."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = EqualConv2d(in_channels, out_channels, 3)
+        self.conv2 = EqualConv2d(out_channels, out_channels, 3)
+        self.norm = PixelNorm()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = upsample2x(x)
+        x = self.norm(leaky_relu(self.conv1(x)))
+        return self.norm(leaky_relu(self.conv2(x)))
+
+
+class ToRGB(nn.Module):
+    """1x1 linear projection of features to image channels."""
+
+    def __init__(self, in_channels: int, image_channels: int):
+        super().__init__()
+        self.conv = EqualConv2d(in_channels, image_channels, 1, gain=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class ProgressiveGenerator(nn.Module):
+    """Holds every block up to ``resolution``; ``forward`` runs those up to ``level``.
+
+    level = log2(output resolution): 2 is 4x4. While a block fades in (alpha < 1), the
+    output is ``(1-α)·up(old_rgb) + α·new_rgb``.
+    """
+
+    def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 512,
+                 fmap_base: int = 8192, fmap_max: int = 512):
+        super().__init__()
+        if resolution < 4 or resolution & (resolution - 1) or resolution > 1024:
+            raise ValueError(f"resolution must be a power of two from 4 to 1024, got {resolution}")
+        self.resolution = resolution
+        self.image_channels = image_channels
+        self.latent_size = latent_size
+        self.fmap_base = fmap_base
+        self.fmap_max = fmap_max
+        self.max_level = int(math.log2(resolution))
+
+        def nf(level: int) -> int:
+            return feature_maps(level - 1, fmap_base, fmap_max)
+
+        self.first = FirstBlock(latent_size, nf(2))
+        self.blocks = nn.ModuleDict({str(l): GrowBlock(nf(l - 1), nf(l))
+                                     for l in range(3, self.max_level + 1)})
+        self.to_rgb = nn.ModuleDict({str(l): ToRGB(nf(l), image_channels)
+                                     for l in range(2, self.max_level + 1)})
+
+    def architecture(self) -> dict:
+        return {"arch": "progressive", "resolution": self.resolution,
+                "image_channels": self.image_channels, "latent_size": self.latent_size,
+                "fmap_base": self.fmap_base, "fmap_max": self.fmap_max}
+
+    def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
+        level = self.max_level if level is None else level
+        x = self.first(z)
+        previous = x
+        for l in range(3, level + 1):
+            previous = x
+            x = self.blocks[str(l)](x)
+        new_rgb = self.to_rgb[str(level)](x)
+        if level == 2 or alpha >= 1.0:
+            return new_rgb
+        old_rgb = upsample2x(self.to_rgb[str(level - 1)](previous))
+        return fade_blend(old_rgb, new_rgb, alpha)

@@ -1,0 +1,98 @@
+"""Building blocks shared by the generator and the discriminator.
+
+Equalized learning rate (Karras et al. 2018, §4.1): weights are stored ~N(0, 1) and
+multiplied by He's constant sqrt(gain / fan_in) on every forward pass, so Adam sees every
+weight at the same scale whatever the layer's fan-in.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class EqualLinear(nn.Module):
+    """Dense layer with a run-time He scale; ``lr_mul`` slows a layer down (mapping nets)."""
+
+    def __init__(self, in_features: int, out_features: int, gain: float = 2.0,
+                 lr_mul: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
+        self.scale = math.sqrt(gain / in_features) * lr_mul
+        self.lr_mul = lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+
+
+class EqualConv2d(nn.Module):
+    """Same-padded conv with a run-time He scale."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = 2.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.scale = math.sqrt(gain / (in_channels * kernel_size * kernel_size))
+        self.padding = kernel_size // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+class PixelNorm(nn.Module):
+    """Normalise each pixel's feature vector to unit average square (paper §4.2)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+class MinibatchStddev(nn.Module):
+    """Append the average feature standard deviation over groups as one extra channel.
+
+    Computed on D's *features* at the 4x4 stage (not on the input image): samples are split
+    into groups of ``group_size``; per group, the std over members of every feature at every
+    pixel is averaged to one number, broadcast as a constant map to that group's members.
+    """
+
+    def __init__(self, group_size: int = 4):
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group_size, n)
+        if n % g:  # fall back to the largest divisor so any batch works
+            g = max(d for d in range(1, g + 1) if n % d == 0)
+        y = x.reshape(g, n // g, c, h, w).float()
+        y = y - y.mean(dim=0, keepdim=True)
+        y = torch.sqrt(y.pow(2).mean(dim=0) + 1e-8)           # [n/g, c, h, w]
+        y = y.mean(dim=(1, 2, 3)).to(x.dtype)                  # [n/g]
+        y = y.reshape(1, n // g, 1, 1, 1).expand(g, -1, 1, h, w).reshape(n, 1, h, w)
+        return torch.cat([x, y], dim=1)
+
+
+def leaky_relu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2)
+
+
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2x upsampling, the paper's choice for images and features."""
+    return F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+def downsample2x(x: torch.Tensor) -> torch.Tensor:
+    """2x box filter (average pooling)."""
+    return F.avg_pool2d(x, 2)
+
+
+def fade_blend(old: torch.Tensor, new: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The one fade-in formula, shared by G's output, D's input path and the real images."""
+    return (1.0 - alpha) * old + alpha * new
+
+
+def feature_maps(stage: int, fmap_base: int, fmap_max: int) -> int:
+    """nf(stage) = min(fmap_base / 2^stage, fmap_max); stage 1 is the 4x4 stage."""
+    return max(1, int(min(fmap_base // (2 ** stage), fmap_max)))

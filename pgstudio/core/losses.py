@@ -1,0 +1,61 @@
+"""GAN losses and their regularisers, chosen by name in the config.
+
+- ``wgan-gp``: Wasserstein loss, gradient penalty (λ) on real/fake interpolates and the
+  paper's ε-drift term that keeps D's output near zero.
+- ``logistic``: non-saturating logistic loss with R1 on reals (γ), lazily every N steps.
+- ``hinge``: hinge loss, with the same lazy R1 when γ > 0.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+Scores = torch.Tensor
+
+
+def discriminator_loss(kind: str, real: Scores, fake: Scores, drift: float = 0.0) -> torch.Tensor:
+    real, fake = real.float(), fake.float()
+    if kind == "wgan-gp":
+        return fake.mean() - real.mean() + drift * real.pow(2).mean()
+    if kind == "logistic":
+        return F.softplus(fake).mean() + F.softplus(-real).mean()
+    if kind == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def generator_loss(kind: str, fake: Scores) -> torch.Tensor:
+    fake = fake.float()
+    if kind == "logistic":
+        return F.softplus(-fake).mean()
+    if kind in ("wgan-gp", "hinge"):
+        return -fake.mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], Scores], real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """E[(‖∇D(x̂)‖ − 1)²] with x̂ a random interpolate per sample (Gulrajani et al. 2017)."""
+    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
+    mixed = (real.detach().float() + eps * (fake.detach().float() - real.detach().float())).requires_grad_(True)
+    scores = critic(mixed)
+    grad, = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], Scores], real: torch.Tensor) -> torch.Tensor:
+    """E[‖∇D(x)‖²] on reals (Mescheder et al. 2018); the caller scales it by γ/2."""
+    x = real.detach().float().requires_grad_(True)
+    scores = critic(x)
+    grad, = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
+def lazy_adam_hyperparameters(lr: float, betas: tuple[float, float], interval: int) -> tuple[float, tuple[float, float]]:
+    """StyleGAN2's correction when a regulariser runs only every ``interval`` steps."""
+    if interval <= 1:
+        return lr, betas
+    ratio = interval / (interval + 1)
+    return lr * ratio, (betas[0] ** ratio, betas[1] ** ratio)

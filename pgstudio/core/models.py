@@ -1,0 +1,79 @@
+"""Build networks from a config, and load a generator from any checkpoint or run folder."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .config import TrainConfig
+from .discriminator import ProgressiveDiscriminator
+from .generator import ProgressiveGenerator
+from .runfolder import RunFolder
+
+
+def build_generator(architecture: dict) -> ProgressiveGenerator:
+    arch = architecture.get("arch", "progressive")
+    if arch != "progressive":
+        raise ValueError(f"unknown architecture {arch!r}")
+    return ProgressiveGenerator(resolution=architecture["resolution"],
+                                image_channels=architecture["image_channels"],
+                                latent_size=architecture["latent_size"],
+                                fmap_base=architecture["fmap_base"], fmap_max=architecture["fmap_max"])
+
+
+def generator_architecture(cfg: TrainConfig, image_channels: int) -> dict:
+    return {"arch": "progressive", "resolution": cfg.resolution, "image_channels": image_channels,
+            "latent_size": cfg.latent_size, "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max}
+
+
+def build_discriminator(cfg: TrainConfig, image_channels: int) -> ProgressiveDiscriminator:
+    return ProgressiveDiscriminator(resolution=cfg.resolution, image_channels=image_channels,
+                                    fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max,
+                                    mbstd_group_size=cfg.mbstd_group_size)
+
+
+@dataclass
+class LoadedGenerator:
+    """An EMA generator with everything needed to sample it as it was when saved."""
+    generator: ProgressiveGenerator
+    level: int
+    alpha: float
+    kimg: float
+    phase: str
+    source: Path
+    fixed_latents: torch.Tensor | None
+
+    @property
+    def resolution(self) -> int:
+        return 2 ** self.level
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A checkpoint file as given, or a run folder's newest checkpoint."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        ckpts = RunFolder(path).checkpoints()
+        if not ckpts:
+            raise CheckpointError(f"{path}: no checkpoint in this folder")
+        return ckpts[-1]
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or folder")
+    return path
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedGenerator:
+    ckpt_path = resolve_checkpoint(path)
+    state = load_checkpoint(ckpt_path)
+    try:
+        G = build_generator(state["architecture"])
+        G.load_state_dict(state["generator_ema"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{ckpt_path}: generator weights do not match ({str(exc).splitlines()[0]})") from None
+    G.eval().requires_grad_(False).to(device)
+    stats = state.get("stats", {})
+    return LoadedGenerator(G, int(state["level"]), float(stats.get("alpha", 1.0)),
+                           float(state["images_seen"]) / 1000.0, str(stats.get("phase", "stabilize")),
+                           ckpt_path, state.get("fixed_latents"))

@@ -1,0 +1,83 @@
+"""The training schedule as a pure function of images seen (after the official PGGAN).
+
+Phases: stabilize at 4x4, then for every doubling a fade phase (α rises 0→1 while the new
+block blends in) followed by a stabilize phase. The final stabilize phase runs on until the
+run stops. Because it depends on nothing but the image count, a run resumes anywhere and a
+plot can preview the whole run before it starts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Phase:
+    index: int
+    level: int            # log2(resolution)
+    resolution: int
+    kind: str             # "stabilize" or "fade"
+    start_kimg: float
+    end_kimg: float       # math.inf for the last phase
+
+
+@dataclass(frozen=True)
+class SchedulePoint:
+    kimg: float
+    level: int
+    resolution: int
+    alpha: float          # 1 outside fades
+    phase: str
+    phase_index: int
+    batch: int
+    lr: float
+    lod: float            # official level of detail: 0 = full resolution, fractional in fades
+
+
+def phases(cfg: TrainConfig) -> list[Phase]:
+    top = int(math.log2(cfg.resolution))
+    out = [Phase(0, 2, 4, "stabilize", 0.0, cfg.stabilize_kimg)]
+    t = cfg.stabilize_kimg
+    for level in range(3, top + 1):
+        out.append(Phase(len(out), level, 2 ** level, "fade", t, t + cfg.fade_kimg))
+        t += cfg.fade_kimg
+        out.append(Phase(len(out), level, 2 ** level, "stabilize", t, t + cfg.stabilize_kimg))
+        t += cfg.stabilize_kimg
+    last = out[-1]
+    out[-1] = Phase(last.index, last.level, last.resolution, last.kind, last.start_kimg, math.inf)
+    return out
+
+
+def schedule_length_kimg(cfg: TrainConfig) -> float:
+    """kimg at which the last stabilize phase has had its full length."""
+    top = int(math.log2(cfg.resolution))
+    return cfg.stabilize_kimg + (top - 2) * (cfg.fade_kimg + cfg.stabilize_kimg)
+
+
+def total_kimg(cfg: TrainConfig) -> float:
+    return float(cfg.max_kimg) if cfg.max_kimg is not None else schedule_length_kimg(cfg)
+
+
+def schedule_at(cfg: TrainConfig, images_seen: int) -> SchedulePoint:
+    kimg = images_seen / 1000.0
+    phase = next(p for p in phases(cfg) if kimg < p.end_kimg)
+    alpha = 1.0
+    if phase.kind == "fade":
+        alpha = min(max((kimg - phase.start_kimg) / (phase.end_kimg - phase.start_kimg), 0.0), 1.0)
+    top = int(math.log2(cfg.resolution))
+    return SchedulePoint(kimg=kimg, level=phase.level, resolution=phase.resolution, alpha=alpha,
+                         phase=phase.kind, phase_index=phase.index,
+                         batch=cfg.batch_at(phase.resolution), lr=cfg.lr_at(phase.resolution),
+                         lod=top - phase.level + (1.0 - alpha))
+
+
+def preview(cfg: TrainConfig, points: int = 400) -> dict[str, list[float]]:
+    """kimg, resolution and α sampled over the whole run, for plots drawn before training."""
+    end = total_kimg(cfg)
+    ks = [end * i / (points - 1) for i in range(points)]
+    # add the phase boundaries so steps and ramps are drawn sharply
+    ks = sorted(set(ks) | {p.start_kimg for p in phases(cfg) if p.start_kimg <= end})
+    pts = [schedule_at(cfg, int(round(k * 1000))) for k in ks]
+    return {"kimg": ks, "resolution": [p.resolution for p in pts], "alpha": [p.alpha for p in pts]}

@@ -1,0 +1,501 @@
+"""The one training loop, shared by the CLI, the GUI worker and the benchmarks.
+
+It reports through ``on_event`` (see events.py), polls a TrainerControl between steps, and
+writes everything to the run folder. Losses and their statistics stay on the device and are
+read once per tick, where non-finite values are caught before anything is saved.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import losses
+from .checkpoint import (FORMAT, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
+                         load_checkpoint, restore_rng_state)
+from .config import TrainConfig
+from .dataset import DatasetError, ImageDataset, load_dataset
+from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent,
+                     MetricEvent, PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl,
+                     frozen_array)
+from .images import make_grid, to_uint8
+from .layers import downsample2x, fade_blend, upsample2x
+from .metrics import swd_record
+from .models import build_discriminator, build_generator, generator_architecture
+from .runfolder import RunFolder
+from .schedule import SchedulePoint, schedule_at, total_kimg
+
+
+class NonFiniteLoss(Exception):
+    pass
+
+
+@dataclass
+class RunResult:
+    reason: str                 # "completed", "max_kimg", "stopped", "error"
+    kimg: float
+    error: str | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DatasetError("device cuda was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+class Trainer:
+    """Create with :meth:`new` (a fresh run folder) or :meth:`resume` (newest good checkpoint)."""
+
+    def __init__(self, run: RunFolder, cfg: TrainConfig, dataset: ImageDataset,
+                 on_event: Callable[[object], None] | None = None,
+                 control: TrainerControl | None = None, checkpoint: dict | None = None):
+        self.run_folder = run
+        self.cfg = cfg
+        self.dataset = dataset
+        self.on_event = on_event or (lambda event: None)
+        self.control = control or TrainerControl()
+        self.device = resolve_device(cfg.device)
+        self.amp = self.device.type == "cuda"          # bf16 autocast on CUDA, fp32 on CPU
+        if self.amp:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
+
+        channels = dataset.channels
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        self.architecture = generator_architecture(cfg, channels)
+        self.G = build_generator(self.architecture).to(self.device)
+        self.D = build_discriminator(cfg, channels).to(self.device)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
+                                         generator=torch.Generator().manual_seed(cfg.seed + 1))
+        self.images_seen = 0
+        self.step = 0
+        self.d_steps = 0
+        self.level = 2
+        self.phase_index = 0
+        self.wall_s = 0.0                       # training time, pauses excluded, across resumes
+        self.last_stats: dict = {}
+        self._data_on_device: dict[int, torch.Tensor] = {}
+        self._swd_floor: dict[int, float] = {}
+        self._make_optimizers()
+        if checkpoint is not None:
+            self._load_state(checkpoint)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def new(cls, run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset | None = None,
+            **kwargs) -> "Trainer":
+        problems = cfg.validate()
+        if problems:
+            raise ValueError("; ".join(problems))
+        if dataset is None:
+            dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
+        run = RunFolder(run_dir)
+        run.create(cfg)
+        run.write_dataset_report(dataset.report.to_dict())
+        run.log(f"new run: {dataset.report.text()}")
+        return cls(run, cfg, dataset, **kwargs)
+
+    @classmethod
+    def resume(cls, run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
+               max_kimg: float | None = None, dataset: ImageDataset | None = None,
+               on_event: Callable[[object], None] | None = None, **kwargs) -> "Trainer":
+        run = RunFolder(run_dir)
+        cfg = run.read_config()
+        state, path, skipped = cls._newest_good_checkpoint(run, checkpoint)
+        for bad, why in skipped:
+            run.log(f"skipped damaged checkpoint {bad.name}: {why}")
+            if on_event:
+                on_event(LogEvent(f"skipped damaged checkpoint {bad.name}: {why}"))
+        if max_kimg is not None:
+            cfg = cfg.replace(max_kimg=max_kimg)
+            run.write_config(cfg)
+        if dataset is None:
+            dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
+        kimg = state["images_seen"] / 1000.0
+        run.truncate_metrics_after(kimg)
+        run.truncate_samples_after(kimg)
+        run.log(f"resumed from {path.name} at {kimg:.3f} kimg")
+        return cls(run, cfg, dataset, on_event=on_event, checkpoint=state, **kwargs)
+
+    @staticmethod
+    def _newest_good_checkpoint(run: RunFolder, explicit) -> tuple[dict, Path, list]:
+        if explicit is not None:
+            return load_checkpoint(explicit), Path(explicit), []
+        skipped = []
+        for path in reversed(run.checkpoints()):
+            try:
+                return load_checkpoint(path), path, skipped
+            except CheckpointError as exc:
+                skipped.append((path, str(exc)))
+        detail = f" ({len(skipped)} damaged: {skipped[0][1]})" if skipped else ""
+        raise CheckpointError(f"{run.path}: no usable checkpoint to resume from{detail}")
+
+    def _make_optimizers(self) -> None:
+        cfg = self.cfg
+        extra = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_default,
+                                      betas=(cfg.beta1, cfg.beta2), eps=1e-8, **extra)
+        interval = cfg.r1_interval if self._uses_r1() else 1
+        lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, (cfg.beta1, cfg.beta2), interval)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
+
+    def _uses_r1(self) -> bool:
+        return self.cfg.loss in ("logistic", "hinge") and self.cfg.r1_gamma > 0
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION,
+            "config": self.cfg.to_json(), "architecture": self.architecture,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "generator_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "images_seen": self.images_seen, "step": self.step, "d_steps": self.d_steps,
+            "level": self.level, "phase_index": self.phase_index, "wall_s": self.wall_s,
+            "rng": {**capture_rng_state(), "train": self.rng.get_state()},
+            "fixed_latents": self.fixed_latents, "stats": dict(self.last_stats),
+        }
+
+    def _load_state(self, state: dict) -> None:
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.G_ema.load_state_dict(state["generator_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.images_seen = int(state["images_seen"])
+        self.step = int(state["step"])
+        self.d_steps = int(state["d_steps"])
+        self.level = int(state["level"])
+        self.phase_index = int(state["phase_index"])
+        self.wall_s = float(state.get("wall_s", 0.0))
+        self.fixed_latents = state["fixed_latents"]
+        self.last_stats = dict(state.get("stats", {}))
+        restore_rng_state(state["rng"])
+        self.rng.set_state(state["rng"]["train"])
+
+    # ------------------------------------------------------------------ data
+    def _reals(self, pt: SchedulePoint) -> torch.Tensor:
+        data = self._data_on_device.get(pt.resolution)
+        if data is None:
+            self._data_on_device = {pt.resolution: torch.from_numpy(self.dataset.levels[pt.resolution]).to(self.device)}
+            data = self._data_on_device[pt.resolution]
+        idx = torch.randint(data.shape[0], (pt.batch,), device=self.device, generator=self.rng)
+        x = data[idx].float() / 127.5 - 1.0
+        if self.cfg.mirror_augment:
+            flip = torch.rand(pt.batch, 1, 1, 1, device=self.device, generator=self.rng) < 0.5
+            x = torch.where(flip, x.flip(3), x)
+        if pt.phase == "fade" and pt.alpha < 1.0:
+            # D must see the same blend G makes: lerp(up(down(x)), x, α)
+            x = fade_blend(upsample2x(downsample2x(x)), x, pt.alpha)
+        return x
+
+    # ------------------------------------------------------------------ one step
+    def _train_step(self, pt: SchedulePoint) -> None:
+        cfg, G, D = self.cfg, self.G, self.D
+        level, alpha, batch = pt.level, pt.alpha, pt.batch
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+        interval = cfg.r1_interval if self._uses_r1() else 1
+        lr_d, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), interval)
+        for group in self.opt_g.param_groups:
+            group["lr"] = pt.lr
+        for group in self.opt_d.param_groups:
+            group["lr"] = lr_d
+
+        def critic(x):
+            return D(x, level, alpha)
+
+        # --- discriminator
+        reals = self._reals(pt)
+        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)
+        D.requires_grad_(True)
+        with torch.no_grad(), autocast:
+            fakes = G(z, level, alpha)
+        with autocast:
+            scores_real = critic(reals)
+            scores_fake = critic(fakes)
+        loss_d = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
+                                           cfg.drift if cfg.loss == "wgan-gp" else 0.0)
+        penalty = torch.zeros((), device=self.device)
+        if cfg.loss == "wgan-gp":
+            penalty = cfg.gp_lambda * losses.gradient_penalty(critic, reals, fakes, self.rng)
+        elif self._uses_r1() and self.d_steps % cfg.r1_interval == 0:
+            penalty = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, reals) * cfg.r1_interval
+        self.opt_d.zero_grad(set_to_none=True)
+        (loss_d + penalty).backward()
+        self.opt_d.step()
+        self.d_steps += 1
+
+        # --- generator
+        D.requires_grad_(False)
+        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)
+        with autocast:
+            loss_g = losses.generator_loss(cfg.loss, critic(G(z, level, alpha)))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+
+        # --- EMA of G's weights, half-life measured in images
+        with torch.no_grad():
+            hl = cfg.ema_halflife_kimg * 1000.0
+            beta = 0.5 ** (batch / hl) if hl > 0 else 0.0
+            torch._foreach_lerp_(list(self.G_ema.parameters()), list(G.parameters()), 1.0 - beta)
+
+        # --- statistics stay on the device until the tick
+        with torch.no_grad():
+            ld, lg = loss_d.detach(), loss_g.detach()
+            self._acc_d += ld
+            self._acc_g += lg
+            self._acc_pen += penalty.detach()
+            self._acc_n += 1
+            step = torch.tensor(self.step, device=self.device)
+            self._bad_d = torch.where((self._bad_d < 0) & ~torch.isfinite(ld + penalty.detach()), step, self._bad_d)
+            self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
+
+    def _reset_accumulators(self) -> None:
+        z = lambda: torch.zeros((), device=self.device)
+        self._acc_d, self._acc_g, self._acc_pen = z(), z(), z()
+        self._acc_n = 0
+        self._bad_d = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._bad_g = torch.full((), -1, dtype=torch.long, device=self.device)
+
+    # ------------------------------------------------------------------ reporting
+    def _emit(self, event) -> None:
+        self.on_event(event)
+
+    def _log(self, message: str) -> None:
+        self.run_folder.log(message)
+        self._emit(LogEvent(message))
+
+    def _tick(self, pt: SchedulePoint, tick_images: int, tick_seconds: float) -> dict | None:
+        if self._acc_n == 0:
+            return None
+        bad_d, bad_g = int(self._bad_d), int(self._bad_g)
+        if bad_d >= 0 or bad_g >= 0:
+            which = [f"discriminator loss at step {bad_d}" if bad_d >= 0 else None,
+                     f"generator loss at step {bad_g}" if bad_g >= 0 else None]
+            raise NonFiniteLoss("non-finite " + " and ".join(w for w in which if w) +
+                                f" ({pt.resolution}x{pt.resolution}, kimg {self.images_seen / 1000:.3f}); "
+                                "training stopped, nothing from this tick was saved — resume from the last "
+                                "checkpoint, perhaps with a lower learning rate")
+        n = self._acc_n
+        img_s = tick_images / tick_seconds if tick_seconds > 0 else 0.0
+        record = {"kind": "tick", "kimg": round(self.images_seen / 1000.0, 3), "step": self.step,
+                  "wall_s": round(self.wall_s, 3), "resolution": pt.resolution, "alpha": round(pt.alpha, 4),
+                  "phase": pt.phase, "batch": pt.batch, "lr": pt.lr,
+                  "loss_d": float(self._acc_d) / n, "loss_g": float(self._acc_g) / n,
+                  "penalty": float(self._acc_pen) / n,
+                  "img_per_s": round(img_s, 2), "sec_per_kimg": round(1000.0 / img_s, 3) if img_s else None,
+                  "device": self.device.type, "ram_mb": _ram_mb()}
+        if self.device.type == "cuda":
+            record["gpu_mem_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+        self.run_folder.append_metrics(record)
+        self.last_stats = {"loss_d": record["loss_d"], "loss_g": record["loss_g"], "alpha": pt.alpha,
+                           "phase": pt.phase, "resolution": pt.resolution, "kimg": record["kimg"]}
+        total = total_kimg(self.cfg)
+        eta = (total - record["kimg"]) * record["sec_per_kimg"] if record["sec_per_kimg"] else None
+        self.run_folder.log(f"tick kimg {record['kimg']:.1f} res {pt.resolution} α {pt.alpha:.2f} {pt.phase} "
+                            f"batch {pt.batch} loss_d {record['loss_d']:.4f} loss_g {record['loss_g']:.4f} "
+                            f"{img_s:.0f} img/s")
+        self._emit(TickEvent(record, total, eta))
+        self._reset_accumulators()
+        return record
+
+    @torch.no_grad()
+    def render_fixed(self, pt: SchedulePoint) -> np.ndarray:
+        out = []
+        latents = self.fixed_latents.to(self.device)
+        for i in range(0, latents.shape[0], 64):
+            out.append(to_uint8(self.G_ema(latents[i:i + 64], pt.level, pt.alpha)))
+        return make_grid(np.concatenate(out))
+
+    def _write_samples(self, pt: SchedulePoint) -> None:
+        if getattr(self, "_last_sample_images", None) == self.images_seen:
+            return                      # already written for this exact state
+        self._last_sample_images = self.images_seen
+        grid = self.render_fixed(pt)
+        kimg = self.images_seen / 1000.0
+        path = self.run_folder.write_sample(grid, self.images_seen, kimg, pt.resolution, pt.alpha, pt.phase)
+        self._emit(SamplesEvent(frozen_array(grid), kimg, pt.resolution, pt.alpha, pt.phase, path))
+
+    def save_checkpoint(self) -> Path:
+        for p in list(self.G.parameters()) + list(self.D.parameters()):
+            if not torch.isfinite(p).all():
+                raise NonFiniteLoss("non-finite network weights: checkpoint not written")
+        path = self.run_folder.checkpoint_path(self.images_seen)
+        atomic_torch_save(self.state_dict(), path)
+        kimg = self.images_seen / 1000.0
+        self.run_folder.log(f"checkpoint {path.name} at {kimg:.3f} kimg")
+        self._emit(CheckpointEvent(path, kimg))
+        return path
+
+    def _emit_snapshot(self, pt: SchedulePoint) -> None:
+        sd = {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}
+        self._emit(GeneratorSnapshotEvent(dict(self.architecture), sd, pt.level, pt.alpha,
+                                          self.images_seen / 1000.0))
+
+    @torch.no_grad()
+    def _compute_metric(self, pt: SchedulePoint) -> None:
+        n = min(self.cfg.metric_n, len(self.dataset))
+        data = self.dataset.levels[pt.resolution]
+        gen = torch.Generator().manual_seed(self.cfg.seed + 7)
+        perm = torch.randperm(data.shape[0], generator=gen)
+        reals = torch.from_numpy(data[perm[:n].numpy()])
+        if pt.resolution not in self._swd_floor and data.shape[0] >= 2 * n:
+            floor_set = torch.from_numpy(data[perm[n:2 * n].numpy()])
+            self._swd_floor[pt.resolution] = swd_record(reals, floor_set, None)["mean"]
+        z = torch.randn(n, self.cfg.latent_size, generator=gen)
+        fakes = []
+        for i in range(0, n, 256):
+            img = self.G_ema(z[i:i + 256].to(self.device), pt.level, pt.alpha)
+            fakes.append(torch.from_numpy(to_uint8(img)).permute(0, 3, 1, 2))
+        record = swd_record(reals, torch.cat(fakes), None)
+        record.update({"kind": "swd", "kimg": round(self.images_seen / 1000.0, 3),
+                       "floor": self._swd_floor.get(pt.resolution)})
+        self.run_folder.append_metrics(record)
+        self.last_stats["swd"] = record["mean"]
+        self._emit(MetricEvent(record))
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> RunResult:
+        try:
+            return self._loop()
+        except NonFiniteLoss as exc:
+            return self._fail(str(exc), "nonfinite")
+        except torch.cuda.OutOfMemoryError as exc:
+            return self._fail(f"out of GPU memory: {str(exc).splitlines()[0]} — lower the batch size "
+                              "for this resolution", "out_of_memory")
+        except MemoryError:
+            return self._fail("out of memory — lower the batch size or the resolution", "out_of_memory")
+        except OSError as exc:
+            return self._fail(f"could not write to the run folder: {exc}", "disk")
+        except Exception as exc:  # the GUI must survive any failure; the log keeps the traceback
+            self._safe_log(traceback.format_exc())
+            return self._fail(f"internal error: {type(exc).__name__}: {exc}", "internal")
+
+    def _safe_log(self, message: str) -> None:
+        try:
+            self.run_folder.log(message)
+        except OSError:
+            pass
+
+    def _fail(self, message: str, kind: str) -> RunResult:
+        self._safe_log(f"ERROR: {message}")
+        self._emit(ErrorEvent(message, kind))
+        return RunResult("error", self.images_seen / 1000.0, message)
+
+    def _loop(self) -> RunResult:
+        cfg, control = self.cfg, self.control
+        self._reset_accumulators()
+        end_images = int(round(total_kimg(cfg) * 1000))
+        tick_every = max(1, int(cfg.tick_kimg * 1000))
+        sample_every = max(1, int(cfg.sample_kimg * 1000))
+        ckpt_every = max(1, int(cfg.checkpoint_kimg * 1000))
+        metric_every = int(cfg.metric_kimg * 1000)
+        next_after = lambda every: (self.images_seen // every + 1) * every
+        next_tick, next_sample, next_ckpt = next_after(tick_every), next_after(sample_every), next_after(ckpt_every)
+        next_metric = next_after(metric_every) if metric_every else None
+
+        pt = schedule_at(cfg, self.images_seen)
+        fresh = self.images_seen == 0
+        self.level, self.phase_index = (pt.level, pt.phase_index) if fresh else (self.level, self.phase_index)
+        if fresh:
+            self._log(f"training {cfg.resolution}x{cfg.resolution} on {self.device.type}, "
+                      f"{len(self.dataset)} images, {total_kimg(cfg):g} kimg")
+            self._emit(PhaseEvent(0.0, pt.phase, pt.resolution, growth=False))
+            self._write_samples(pt)
+        tick_images_start, tick_time_start = self.images_seen, time.perf_counter()
+        reason = None
+        last_pt = pt
+        while True:
+            # ---- safe point: between steps
+            if control.paused and not control.stop_requested:
+                self._emit(PausedEvent(True, self.images_seen / 1000.0))
+                paused_at = time.perf_counter()
+                while control.paused and not control.stop_requested:
+                    control.wait_while_paused(0.1)
+                    if control.take_checkpoint_request():
+                        self._tick(last_pt, self.images_seen - tick_images_start, paused_at - tick_time_start)
+                        self.save_checkpoint()
+                tick_time_start += time.perf_counter() - paused_at
+                self._emit(PausedEvent(False, self.images_seen / 1000.0))
+            if control.stop_requested:
+                reason = "stopped"
+                break
+            if self.images_seen >= end_images:
+                reason = "max_kimg" if cfg.max_kimg is not None else "completed"
+                break
+
+            pt = schedule_at(cfg, self.images_seen)
+            if pt.phase_index != self.phase_index:
+                growth = pt.level != self.level
+                # close the old phase: a tick and the last grid of the old phase
+                now = time.perf_counter()
+                self.wall_s += now - tick_time_start
+                self._tick(last_pt, self.images_seen - tick_images_start, now - tick_time_start)
+                self._write_samples(last_pt)
+                tick_images_start, tick_time_start = self.images_seen, time.perf_counter()
+                self.phase_index = pt.phase_index
+                if growth:
+                    self.level = pt.level
+                    if cfg.reset_optimizer_at_growth:
+                        self._make_optimizers()
+                self._log(f"{'growing to' if growth else 'stabilizing at'} {pt.resolution}x{pt.resolution} "
+                          f"({pt.phase}) at {pt.kimg:.3f} kimg")
+                self._emit(PhaseEvent(pt.kimg, pt.phase, pt.resolution, growth))
+
+            self._train_step(pt)
+            self.images_seen += pt.batch
+            self.step += 1
+            last_pt = schedule_at(cfg, self.images_seen - 1)   # α where this step ended
+
+            save_now = control.take_checkpoint_request()
+            if self.images_seen >= next_tick or save_now or self.images_seen >= end_images:
+                now = time.perf_counter()
+                self.wall_s += now - tick_time_start
+                self._tick(pt, self.images_seen - tick_images_start, now - tick_time_start)
+                tick_images_start, tick_time_start = self.images_seen, time.perf_counter()
+                next_tick = next_after(tick_every)
+                if self.images_seen >= next_sample:
+                    self._write_samples(last_pt)
+                    next_sample = next_after(sample_every)
+                if next_metric is not None and self.images_seen >= next_metric:
+                    self._compute_metric(last_pt)
+                    next_metric = next_after(metric_every)
+                if self.images_seen >= next_ckpt or save_now:
+                    self.save_checkpoint()
+                    next_ckpt = next_after(ckpt_every)
+                if control.take_snapshot_request():
+                    self._emit_snapshot(last_pt)
+                tick_time_start = time.perf_counter()      # reporting time is not training time
+
+        # ---- finish: last tick, grid and checkpoint
+        now = time.perf_counter()
+        self.wall_s += now - tick_time_start
+        self._tick(last_pt, self.images_seen - tick_images_start, now - tick_time_start)
+        self._write_samples(last_pt)
+        self.save_checkpoint()
+        self._log(f"{reason} at {self.images_seen / 1000:.3f} kimg")
+        self._emit(FinishedEvent(self.images_seen / 1000.0, reason))
+        return RunResult(reason, self.images_seen / 1000.0)
+
+
+def _ram_mb() -> float | None:
+    try:
+        import psutil
+        return round(psutil.Process().memory_info().rss / 2**20, 1)
+    except Exception:
+        return None

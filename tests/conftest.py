@@ -1,0 +1,52 @@
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["PGSTUDIO_CACHE"] = tempfile.mkdtemp(prefix="pgstudio-test-cache-")
+os.environ.setdefault("PGSTUDIO_SETTINGS", tempfile.mkdtemp(prefix="pgstudio-test-settings-"))
+
+
+def draw_shapes(n: int, size: int = 16, seed: int = 0) -> list[Image.Image]:
+    """Coloured discs and squares on a light background: a data set with visible structure."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(n):
+        img = Image.new("RGB", (size, size), tuple(int(v) for v in rng.integers(200, 256, 3)))
+        d = ImageDraw.Draw(img)
+        c = tuple(int(v) for v in rng.integers(0, 200, 3))
+        r = int(rng.integers(size // 5, size // 2))
+        cx, cy = (int(v) for v in rng.integers(r, size - r + 1, 2))
+        (d.ellipse if rng.random() < 0.5 else d.rectangle)([cx - r, cy - r, cx + r, cy + r], fill=c)
+        images.append(img)
+    return images
+
+
+@pytest.fixture(scope="session")
+def shapes_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("shapes")
+    for i, img in enumerate(draw_shapes(96)):
+        sub = folder / ("discs" if i % 2 else "squares")
+        sub.mkdir(exist_ok=True)
+        img.save(sub / f"{i:03d}.png")
+    return folder
+
+
+def tiny_config(data: Path, **overrides):
+    from pgstudio.core.config import TrainConfig
+    values = dict(data=str(data), resolution=8, latent_size=16, fmap_base=64, fmap_max=16,
+                  loss="wgan-gp", stabilize_kimg=0.256, fade_kimg=0.256,
+                  batch={4: 16, 8: 16}, batch_default=16, lr_default=0.002, ema_halflife_kimg=0.1,
+                  tick_kimg=0.064, sample_kimg=0.128, checkpoint_kimg=0.256, grid_size=9, seed=3,
+                  device="cpu", preset="test")
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+@pytest.fixture
+def tiny_cfg(shapes_folder):
+    return tiny_config(shapes_folder)

@@ -1,0 +1,101 @@
+import math
+
+import pytest
+import torch
+
+from pgstudio.core.discriminator import ProgressiveDiscriminator
+from pgstudio.core.generator import ProgressiveGenerator
+from pgstudio.core.layers import EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm, downsample2x, feature_maps, upsample2x
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_shapes_at_every_resolution_up_to_1024(channels):
+    G = ProgressiveGenerator(1024, channels, latent_size=8, fmap_base=64, fmap_max=8)
+    D = ProgressiveDiscriminator(1024, channels, fmap_base=64, fmap_max=8)
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        for level in range(2, 11):
+            for alpha in (0.0, 0.5, 1.0):
+                img = G(z, level, alpha)
+                assert img.shape == (2, channels, 2 ** level, 2 ** level)
+                assert D(img, level, alpha).shape == (2,)
+
+
+def test_widths_follow_nf_rule():
+    assert [feature_maps(s, 8192, 512) for s in range(1, 10)] == [512, 512, 512, 512, 256, 128, 64, 32, 16]
+    G = ProgressiveGenerator(64, 3, 512, 8192, 512)
+    assert G.blocks["6"].conv2.weight.shape[0] == 256      # 64x64 is stage 5: 8192/32
+    with pytest.raises(ValueError):
+        ProgressiveGenerator(48)
+
+
+def test_fade_continuity_generator():
+    """Right after growth, at α=0, the grown G's output is exactly the 2x upsampled old output."""
+    torch.manual_seed(0)
+    G = ProgressiveGenerator(32, 3, 16, 64, 16)
+    z = torch.randn(4, 16)
+    with torch.no_grad():
+        for level in range(3, 6):
+            assert torch.equal(G(z, level, 0.0), upsample2x(G(z, level - 1, 1.0)))
+            mid = G(z, level, 0.25)
+            expected = 0.75 * upsample2x(G(z, level - 1, 1.0)) + 0.25 * G(z, level, 1.0)
+            assert torch.allclose(mid, expected, atol=1e-6)
+
+
+def test_fade_continuity_discriminator():
+    torch.manual_seed(0)
+    D = ProgressiveDiscriminator(32, 3, 64, 16)
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(D(x, 5, 0.0), D(downsample2x(x), 4, 1.0))
+        assert not torch.equal(D(x, 5, 0.5), D(x, 5, 0.0))
+
+
+def test_equalized_lr_scales_at_run_time():
+    torch.manual_seed(0)
+    conv = EqualConv2d(64, 32, 3)
+    assert abs(conv.weight.std().item() - 1.0) < 0.05           # stored ~N(0,1)
+    assert conv.scale == pytest.approx(math.sqrt(2 / (64 * 9)))
+    x = torch.randn(16, 64, 16, 16)
+    y = conv(x)
+    expected = torch.nn.functional.conv2d(x, conv.weight * conv.scale, conv.bias, padding=1)
+    assert torch.allclose(y, expected)
+    # He init keeps the activation scale: Var(out) ≈ gain (2) for unit-variance input
+    assert 1.6 < y[:, :, 1:-1, 1:-1].var().item() < 2.4
+    dense = EqualLinear(100, 10, gain=1.0)
+    assert dense.scale == pytest.approx(0.1)
+    # gradients w.r.t. the stored weight are scaled too (what makes Adam see equal rates)
+    dense(torch.ones(1, 100)).sum().backward()
+    assert torch.allclose(dense.weight.grad, torch.full_like(dense.weight.grad, 0.1))
+
+
+def test_pixel_norm_unit_mean_square():
+    x = torch.randn(3, 20, 4, 4) * 7
+    y = PixelNorm()(x)
+    assert torch.allclose(y.pow(2).mean(dim=1), torch.ones(3, 4, 4), atol=1e-4)
+
+
+def test_minibatch_stddev_computes_group_statistic():
+    layer = MinibatchStddev(group_size=2)
+    # samples i and i + n/g form a group (strided), as in the official code
+    a = torch.zeros(4, 2, 2, 2)
+    a[0] = 1.0
+    a[2] = 3.0          # group {0, 2}: std 1 everywhere
+    a[1] = 5.0
+    a[3] = 5.0          # group {1, 3}: identical → std ~0
+    out = layer(a)
+    assert out.shape == (4, 3, 2, 2)
+    assert torch.equal(out[:, :2], a)
+    assert torch.allclose(out[0, 2], torch.ones(2, 2), atol=1e-3)
+    assert torch.allclose(out[2, 2], torch.ones(2, 2), atol=1e-3)
+    assert out[1, 2].abs().max() < 1e-3 and out[3, 2].abs().max() < 1e-3
+
+
+def test_minibatch_stddev_is_in_discriminator_features_not_input():
+    D = ProgressiveDiscriminator(8, 3, 64, 16)
+    seen = {}
+    def hook(module, inputs, output):
+        seen["shape"] = inputs[0].shape
+    D.final.mbstd.register_forward_hook(hook)
+    D(torch.randn(4, 3, 8, 8), 3, 1.0)
+    assert seen["shape"] == (4, 16, 4, 4)           # features at 4x4, not the 3-channel image

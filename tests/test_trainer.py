@@ -1,0 +1,183 @@
+import json
+import os
+import pickle
+
+import pytest
+import torch
+
+from pgstudio.core import events as ev
+from pgstudio.core.checkpoint import CheckpointError, load_checkpoint
+from pgstudio.core.dataset import import_folder
+from pgstudio.core.runfolder import RunFolder
+from pgstudio.core.trainer import Trainer
+
+
+def _states_equal(a: Trainer, b: Trainer):
+    for name in ("G", "D", "G_ema"):
+        sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
+        for k in sa:
+            assert torch.equal(sa[k], sb[k]), f"{name}.{k} differs"
+    assert a.images_seen == b.images_seen and a.step == b.step
+
+
+@pytest.mark.parametrize("loss, stop_kimg", [("wgan-gp", 0.384), ("logistic", 0.2)])
+def test_resume_equals_uninterrupted(tmp_path, tiny_cfg, loss, stop_kimg):
+    """Stop at M kimg (mid-fade for 0.384), resume to N: the same weights as a straight run to N."""
+    cfg = tiny_cfg.replace(loss=loss, r1_interval=4, max_kimg=0.64)
+    ds = import_folder(cfg.data, 8)
+    straight = Trainer.new(tmp_path / "straight", cfg, dataset=ds)
+    assert straight.run().reason == "max_kimg"
+
+    first = Trainer.new(tmp_path / "split", cfg.replace(max_kimg=stop_kimg), dataset=ds)
+    assert first.run().reason == "max_kimg"
+    if stop_kimg == 0.384:
+        assert first.last_stats["phase"] == "fade" and 0 < first.last_stats["alpha"] < 1
+    resumed = Trainer.resume(tmp_path / "split", max_kimg=0.64, dataset=ds)
+    assert resumed.run().reason == "max_kimg"
+    _states_equal(straight, resumed)
+    # the history has no duplicate ticks after the resume
+    ticks = [r["kimg"] for r in RunFolder(tmp_path / "split").read_metrics()[0] if r["kind"] == "tick"]
+    assert ticks == sorted(set(ticks))
+
+
+def test_run_folder_contract(tmp_path, tiny_cfg):
+    seen = []
+    t = Trainer.new(tmp_path / "run", tiny_cfg, on_event=seen.append)
+    result = t.run()
+    assert result.reason == "completed"
+    run = RunFolder(tmp_path / "run")
+    assert run.read_config() == tiny_cfg
+    records, _ = run.read_metrics()
+    ticks = [r for r in records if r["kind"] == "tick"]
+    for key in ("kimg", "step", "wall_s", "resolution", "alpha", "phase", "batch", "loss_d", "loss_g",
+                "img_per_s", "sec_per_kimg"):
+        assert key in ticks[0]
+    assert {r["resolution"] for r in ticks} == {4, 8}
+    assert {r["phase"] for r in ticks} == {"stabilize", "fade"}
+    assert any(0 < r["alpha"] < 1 for r in ticks)
+    samples, _ = run.read_samples()
+    assert samples[0].kimg == 0 and all(s.path.exists() for s in samples)
+    assert {s.resolution for s in samples} == {4, 8}
+    assert run.checkpoints() and run.log_path.read_text().count("tick") >= len(ticks)
+    kinds = {type(e).__name__ for e in seen}
+    assert {"TickEvent", "SamplesEvent", "PhaseEvent", "CheckpointEvent", "FinishedEvent"} <= kinds
+    grids = [e for e in seen if isinstance(e, ev.SamplesEvent)]
+    assert not grids[0].grid.flags.writeable
+    assert any(isinstance(e, ev.PhaseEvent) and e.growth and e.resolution == 8 for e in seen)
+
+
+def test_checkpoint_holds_full_state(tmp_path, tiny_cfg):
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(max_kimg=0.128))
+    t.run()
+    state = load_checkpoint(RunFolder(tmp_path / "run").checkpoints()[-1])
+    for key in ("generator", "discriminator", "generator_ema", "opt_g", "opt_d", "images_seen", "rng",
+                "config", "fixed_latents"):
+        assert key in state
+    assert set(state["rng"]) >= {"torch", "numpy", "python", "cuda", "train"}
+    assert state["images_seen"] >= 128 and len(state["opt_d"]["state"]) > 0
+
+
+def test_crafted_checkpoint_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "pgstudio-checkpoint", "payload": Evil()}, path)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(path)
+    assert not marker.exists()
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(raw)
+    assert not marker.exists()
+
+
+def test_damaged_checkpoint_and_fallback(tmp_path, tiny_cfg):
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(max_kimg=0.3, checkpoint_kimg=0.128))
+    t.run()
+    run = RunFolder(tmp_path / "run")
+    ckpts = run.checkpoints()
+    assert len(ckpts) >= 2
+    data = ckpts[-1].read_bytes()
+    ckpts[-1].write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=ckpts[-1].name):
+        load_checkpoint(ckpts[-1])
+    logs = []
+    resumed = Trainer.resume(tmp_path / "run", max_kimg=0.4, on_event=logs.append)
+    assert resumed.images_seen == load_checkpoint(ckpts[-2])["images_seen"]
+    assert any(isinstance(e, ev.LogEvent) and "damaged" in e.message for e in logs)
+    for c in run.checkpoints():
+        c.write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="no usable checkpoint"):
+        Trainer.resume(tmp_path / "run")
+
+
+def test_nonfinite_loss_stops_without_checkpoint(tmp_path, tiny_cfg, monkeypatch):
+    from pgstudio.core import losses
+    real = losses.generator_loss
+    calls = {"n": 0}
+
+    def poisoned(kind, fake):
+        calls["n"] += 1
+        out = real(kind, fake)
+        return out * float("nan") if calls["n"] >= 30 else out
+    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    seen = []
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(checkpoint_kimg=0.064 * 3), on_event=seen.append)
+    result = t.run()
+    assert result.reason == "error"
+    assert "generator loss at step 29" in result.error
+    errors = [e for e in seen if isinstance(e, ev.ErrorEvent)]
+    assert errors and errors[0].kind == "nonfinite"
+    for path in RunFolder(tmp_path / "run").checkpoints():
+        state = load_checkpoint(path)
+        assert state["step"] < 29
+        assert all(torch.isfinite(v).all() for v in state["generator"].values())
+
+
+def test_pause_stop_and_save_now(tmp_path, tiny_cfg):
+    import threading
+    import time
+    control = ev.TrainerControl()
+    seen = []
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(stabilize_kimg=100, checkpoint_kimg=1000),
+                    on_event=seen.append, control=control)
+    thread = threading.Thread(target=t.run)
+    thread.start()
+    while not any(isinstance(e, ev.TickEvent) for e in seen):
+        time.sleep(0.01)
+    control.pause()
+    while not any(isinstance(e, ev.PausedEvent) and e.paused for e in seen):
+        time.sleep(0.01)
+    frozen = t.images_seen
+    time.sleep(0.3)
+    assert t.images_seen == frozen
+    control.request_checkpoint()
+    deadline = time.time() + 10
+    while not any(isinstance(e, ev.CheckpointEvent) for e in seen) and time.time() < deadline:
+        time.sleep(0.01)
+    assert RunFolder(tmp_path / "run").checkpoints()
+    control.resume()
+    time.sleep(0.3)
+    assert t.images_seen > frozen
+    control.request_stop()
+    thread.join(20)
+    assert not thread.is_alive()
+    assert any(isinstance(e, ev.FinishedEvent) and e.reason == "stopped" for e in seen)
+    assert load_checkpoint(RunFolder(tmp_path / "run").checkpoints()[-1])["images_seen"] == t.images_seen
+
+
+def test_disk_errors_are_reported(tmp_path, tiny_cfg, monkeypatch):
+    from pgstudio.core import trainer as trainer_module
+    seen = []
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(checkpoint_kimg=0.128), on_event=seen.append)
+
+    def full(obj, path):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(trainer_module, "atomic_torch_save", full)
+    result = t.run()
+    assert result.reason == "error" and "No space left" in result.error
+    assert [e.kind for e in seen if isinstance(e, ev.ErrorEvent)] == ["disk"]
