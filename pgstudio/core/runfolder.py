@@ -7,6 +7,7 @@
     RUN/checkpoints/ckpt-<images seen, 10 digits>.pt   full-state checkpoints (atomic)
     RUN/log.txt               human log
     RUN/dataset.json          the import report of the data the run trains on
+    RUN/running.json          present while a trainer writes here: {"pid", "host", "started"}
 """
 from __future__ import annotations
 
@@ -81,6 +82,33 @@ class RunFolder:
     def log_path(self) -> Path: return self.path / "log.txt"
     @property
     def dataset_path(self) -> Path: return self.path / "dataset.json"
+
+    @property
+    def running_path(self) -> Path: return self.path / "running.json"
+
+    def mark_running(self) -> None:
+        import socket
+        self.running_path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                                 "started": time.time()}))
+
+    def clear_running(self) -> None:
+        self.running_path.unlink(missing_ok=True)
+
+    def active_trainer_pid(self) -> int | None:
+        """The pid of a live trainer writing here (on this host), else None; stale markers are ignored."""
+        import socket
+        try:
+            info = json.loads(self.running_path.read_text())
+        except (OSError, ValueError):
+            return None
+        pid = int(info.get("pid", -1))
+        if info.get("host") != socket.gethostname():
+            return pid            # another machine (shared disk): trust the marker
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError, OSError):
+            return None
+        return pid
 
     def is_run(self) -> bool:
         return self.config_path.exists()

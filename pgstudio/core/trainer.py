@@ -372,6 +372,7 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def run(self) -> RunResult:
         try:
+            self.run_folder.mark_running()
             return self._loop()
         except NonFiniteLoss as exc:
             return self._fail(str(exc), "nonfinite")
@@ -385,6 +386,11 @@ class Trainer:
         except Exception as exc:  # the GUI must survive any failure; the log keeps the traceback
             self._safe_log(traceback.format_exc())
             return self._fail(f"internal error: {type(exc).__name__}: {exc}", "internal")
+        finally:
+            try:
+                self.run_folder.clear_running()
+            except OSError:
+                pass
 
     def _safe_log(self, message: str) -> None:
         try:

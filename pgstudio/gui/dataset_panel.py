@@ -1,0 +1,205 @@
+"""Dataset page, left half: choose a folder or the demo set, import off the GUI thread, report."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from ..core.images import make_grid
+from .grid_view import GridView
+from .workers import ImportWorker, start_in_thread
+
+RESOLUTIONS = [2 ** i for i in range(2, 11)]
+
+
+class DatasetPanel(QWidget):
+    dataset_ready = Signal(object)          # ImageDataset
+    options_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.source: str | None = None
+        self.demo = False
+        self.dataset = None
+        self._worker: ImportWorker | None = None
+        self._thread: QThread | None = None
+        self._pending = False
+
+        self.choose_button = QPushButton("Choose folder…")
+        self.choose_button.setObjectName("choose_folder")
+        self.demo_button = QPushButton("Use demo dataset")
+        self.demo_button.setObjectName("use_demo")
+        self.source_label = QLabel("no data set chosen")
+        self.source_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.choose_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+
+        self.resolution = QComboBox()
+        self.resolution.setObjectName("resolution")
+        for r in RESOLUTIONS:
+            self.resolution.addItem(f"{r}×{r}", r)
+        self.resolution.setCurrentIndex(RESOLUTIONS.index(32))
+        self.mode = QComboBox()
+        self.mode.setObjectName("mode")
+        for m, text in (("crop", "center crop"), ("pad", "pad to square"), ("stretch", "stretch")):
+            self.mode.addItem(text, m)
+        self.channels = QComboBox()
+        self.channels.setObjectName("channels")
+        for c, text in (("auto", "auto-detect"), ("rgb", "RGB"), ("gray", "grayscale")):
+            self.channels.addItem(text, c)
+        form = QFormLayout()
+        form.addRow("target resolution", self.resolution)
+        form.addRow("non-square images", self.mode)
+        form.addRow("channels", self.channels)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("import_progress")
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_import")
+        self.cancel_button.setVisible(False)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        self.summary = QLabel("")
+        self.summary.setObjectName("import_summary")
+        self.summary.setWordWrap(True)
+
+        self.preview = GridView(min_size=160)
+        self.preview.setObjectName("dataset_preview")
+        self.skipped_table = QTableWidget(0, 2)
+        self.skipped_table.setObjectName("skipped_table")
+        self.skipped_table.setHorizontalHeaderLabels(["file", "reason"])
+        self.skipped_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
+        self.skipped_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.sizes_plot = pg.PlotWidget()
+        self.sizes_plot.setLabel("bottom", "width (px)")
+        self.sizes_plot.setLabel("left", "height (px)")
+        self.sizes_scatter = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(31, 119, 180, 120), pen=None)
+        self.sizes_plot.addItem(self.sizes_scatter)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview, "Preview (as the trainer sees it)")
+        self.tabs.addTab(self.skipped_table, "Skipped files")
+        self.tabs.addTab(self.sizes_plot, "Image sizes")
+
+        source_box = QGroupBox("Data set")
+        sb = QVBoxLayout(source_box)
+        sb.addLayout(buttons)
+        sb.addWidget(self.source_label)
+        sb.addLayout(form)
+        sb.addLayout(progress_row)
+        sb.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.addWidget(source_box)
+        layout.addWidget(self.tabs, 1)
+
+        self.choose_button.clicked.connect(self.choose_folder)
+        self.demo_button.clicked.connect(self.use_demo)
+        self.cancel_button.clicked.connect(self.cancel_import)
+        for combo in (self.resolution, self.mode, self.channels):
+            combo.currentIndexChanged.connect(self._options_changed)
+
+    # -------------------------------------------------------------- options
+    def options(self) -> dict:
+        return {"resolution": self.resolution.currentData(), "mode": self.mode.currentData(),
+                "channels": self.channels.currentData()}
+
+    def _options_changed(self, *args) -> None:
+        self.options_changed.emit()
+        if self.source or self.demo:
+            self.start_import()
+
+    # -------------------------------------------------------------- sources
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images")
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str) -> None:
+        self.source, self.demo = folder, False
+        self.source_label.setText(folder)
+        self.start_import()
+
+    def use_demo(self) -> None:
+        self.source, self.demo = None, True
+        self.source_label.setText("built-in demo: 2,003 colour emoji (32×32)")
+        self.start_import()
+
+    # -------------------------------------------------------------- import
+    def importing(self) -> bool:
+        return self._thread is not None
+
+    def start_import(self) -> None:
+        if self._thread is not None:          # one import at a time: restart when it ends
+            self._pending = True
+            self._worker.cancel()
+            return
+        self.dataset = None
+        opts = self.options()
+        self._worker = ImportWorker(self.source, self.demo, opts["resolution"], opts["mode"], opts["channels"])
+        self._worker.progress.connect(self._on_progress)
+        self._worker.done.connect(self._on_done)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.summary.setText("importing…")
+        self.options_changed.emit()
+        self._thread = start_in_thread(self._worker, [self._worker.done])
+
+    def shutdown(self) -> None:
+        """Cancel a running import and wait for its thread (window closing)."""
+        if self._thread is not None:
+            self._pending = False
+            self._worker.cancel()
+            self._thread.wait(30000)
+
+    def cancel_import(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done} / {total} files")
+
+    def _on_done(self, result) -> None:
+        self._thread, self._worker = None, None
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        if self._pending:
+            self._pending = False
+            self.start_import()
+            return
+        if result is None:
+            self.summary.setText("import cancelled")
+        elif isinstance(result, Exception):
+            self.summary.setText(f"<span style='color:#c0392b'>{result}</span>")
+        else:
+            self._show_dataset(result)
+        self.options_changed.emit()
+
+    def _show_dataset(self, ds) -> None:
+        self.dataset = ds
+        r = ds.report
+        s = r.size_summary()
+        sizes = (f"; sizes {s['width_min']}–{s['width_max']} × {s['height_min']}–{s['height_max']} px, "
+                 f"{s['non_square']} not square") if s else ""
+        self.summary.setText(f"<b>{r.used}</b> images used, <b>{len(r.skipped)}</b> skipped, "
+                             f"{ds.channels} channel{'s' if ds.channels > 1 else ''}"
+                             f"{' (cached)' if r.from_cache else ''}{sizes}")
+        self.skipped_table.setRowCount(len(r.skipped))
+        for i, (path, reason) in enumerate(r.skipped):
+            self.skipped_table.setItem(i, 0, QTableWidgetItem(path))
+            self.skipped_table.setItem(i, 1, QTableWidgetItem(reason))
+        self.tabs.setTabText(1, f"Skipped files ({len(r.skipped)})")
+        self.sizes_scatter.setData(np.asarray(r.widths, float), np.asarray(r.heights, float))
+        rng = np.random.default_rng(0)
+        top = ds.levels[ds.resolution]
+        pick = rng.choice(len(ds), size=min(36, len(ds)), replace=False)
+        self.preview.set_array(make_grid(top[pick].transpose(0, 2, 3, 1)))
+        self.dataset_ready.emit(ds)

@@ -1,0 +1,98 @@
+"""Sample grids on screen: a pixel-exact (nearest-neighbour) image view and its enlarged dialog."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QDialog, QSizePolicy, QVBoxLayout, QWidget
+
+
+def to_qimage(array: np.ndarray) -> QImage:
+    """uint8 HxWx3 (or HxW) → an owned QImage."""
+    a = np.ascontiguousarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = np.ascontiguousarray(a[..., 0])
+    h, w = a.shape[:2]
+    if a.ndim == 2:
+        return QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
+    return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+@lru_cache(maxsize=64)
+def load_grid(path: str, mtime: float) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def read_grid(path: Path) -> np.ndarray | None:
+    try:
+        return load_grid(str(path), path.stat().st_mtime)
+    except (OSError, ValueError):
+        return None
+
+
+class GridView(QWidget):
+    """Shows an image scaled by whole or fractional factors with nearest-neighbour sampling."""
+    clicked = Signal()
+
+    def __init__(self, parent=None, min_size: int = 64):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._array: np.ndarray | None = None
+        self.setMinimumSize(min_size, min_size)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setCursor(Qt.PointingHandCursor)
+
+    def set_array(self, array: np.ndarray | None) -> None:
+        self._array = array
+        self._image = to_qimage(array) if array is not None else None
+        self.update()
+
+    def array(self) -> np.ndarray | None:
+        return self._array
+
+    def sizeHint(self) -> QSize:
+        return QSize(256, 256)
+
+    def target_rect(self) -> QRect:
+        if self._image is None:
+            return QRect()
+        w, h = self._image.width(), self._image.height()
+        scale = min(self.width() / w, self.height() / h)
+        if scale >= 1:
+            scale = int(scale)               # whole factors keep every pixel the same size
+        tw, th = int(w * scale), int(h * scale)
+        return QRect((self.width() - tw) // 2, (self.height() - th) // 2, tw, th)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().window())
+        if self._image is not None:
+            p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+            p.drawImage(self.target_rect(), self._image)
+        else:
+            p.setPen(self.palette().mid().color())
+            p.drawText(self.rect(), Qt.AlignCenter, "no samples yet")
+        p.end()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self._image is not None:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+class EnlargedGrid(QDialog):
+    def __init__(self, array: np.ndarray, title: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.view = GridView(self, min_size=256)
+        self.view.set_array(array)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view)
+        h, w = array.shape[:2]
+        scale = max(1, min(8, 800 // max(h, w)))
+        self.resize(w * scale + 24, h * scale + 24)

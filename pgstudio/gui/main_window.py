@@ -1,0 +1,252 @@
+"""The studio window: Dataset and Training pages, menus, status bar, remembered layout."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget)
+
+from .. import __version__
+from ..core.runfolder import RunFolderError
+from .dataset_panel import DatasetPanel
+from .settings import add_recent_run, app_settings, recent_runs
+from .setup_form import SetupForm
+from .training_page import TrainingPage
+
+
+class MainWindow(QMainWindow):
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("pgstudio")
+        self.error_box: QMessageBox | None = None
+
+        self.dataset_panel = DatasetPanel()
+        self.setup_form = SetupForm()
+        self.dataset_split = QSplitter(Qt.Horizontal)
+        self.dataset_split.setObjectName("dataset_splitter")
+        self.dataset_split.addWidget(self.dataset_panel)
+        self.dataset_split.addWidget(self.setup_form)
+        self.dataset_split.setStretchFactor(0, 3)
+        self.dataset_split.setStretchFactor(1, 2)
+        self.training_page = TrainingPage()
+        self.training_page.start_handler = self.start_from_setup
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("pages")
+        self.tabs.addTab(self.dataset_split, "Dataset")
+        self.tabs.addTab(self.training_page, "Training")
+        self.setCentralWidget(self.tabs)
+
+        self._build_status_bar()
+        self._build_menus()
+
+        self.dataset_panel.options_changed.connect(self._sync_setup)
+        self.dataset_panel.dataset_ready.connect(lambda ds: self._sync_setup())
+        self.setup_form.start_requested.connect(self.start_from_setup)
+        self.training_page.status_changed.connect(self._show_status)
+        self.training_page.error_occurred.connect(self.show_error)
+        self.training_page.run_opened.connect(self._run_opened)
+        self.training_page.training_state_changed.connect(self._training_state)
+        self._sync_setup()
+        self._restore_layout()
+
+    # -------------------------------------------------------------- menus
+    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, name: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        if name:
+            action.setObjectName(name)
+        self.addAction(action)                  # shortcuts work from every page
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_from_folder_action = self._action("New run from folder…", self.new_run_from_folder,
+                                                   "Ctrl+N", "new_from_folder")
+        self.demo_action = self._action("Use demo dataset", self.use_demo, "Ctrl+D", "use_demo_action")
+        self.open_action = self._action("Open run…", self.open_run_dialog, QKeySequence.Open, "open_run")
+        self.quit_action = self._action("Quit", self.close, QKeySequence.Quit, "quit")
+        file_menu.addAction(self.new_from_folder_action)
+        file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Recent runs")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._fill_recent()
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        train_menu = self.menuBar().addMenu("&Training")
+        self.start_action = self._action("Start / Resume", self.training_page._start_clicked, "Ctrl+Return", "start_action")
+        self.pause_action = self._action("Pause / Resume", self.training_page.toggle_pause, "Ctrl+P", "pause_action")
+        self.stop_action = self._action("Stop", self.training_page.stop, "Ctrl+.", "stop_action")
+        self.save_action = self._action("Save checkpoint now", self.training_page.save_now, QKeySequence.Save,
+                                        "save_action")
+        for a in (self.start_action, self.pause_action, self.stop_action, self.save_action):
+            train_menu.addAction(a)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for i, name in enumerate(("Dataset", "Training")):
+            view_menu.addAction(self._action(f"{name} page", lambda checked=False, i=i: self.tabs.setCurrentIndex(i),
+                                             f"Ctrl+{i + 1}"))
+        view_menu.addSeparator()
+        self.log_action = self._action("Show log", self._toggle_log, None, "toggle_log")
+        self.log_action.setCheckable(True)
+        self.log_action.setChecked(True)
+        view_menu.addAction(self.log_action)
+        view_menu.addAction(self._action("Full screen", self._toggle_full_screen, QKeySequence.FullScreen))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("About pgstudio", self.about, None, "about"))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        runs = recent_runs()
+        for path in runs:
+            self.recent_menu.addAction(path, lambda p=path: self.open_run(p))
+        self.recent_menu.setEnabled(bool(runs))
+
+    def _toggle_log(self, on: bool) -> None:
+        self.training_page.log.setVisible(on)
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About pgstudio",
+                          f"<b>pgstudio {__version__}</b><p>Train and explore Progressive Growing GANs "
+                          "(Karras et al., ICLR 2018).</p><p>The same core runs headless: "
+                          "<code>pgstudio train --help</code></p>")
+
+    # -------------------------------------------------------------- status bar
+    def _build_status_bar(self) -> None:
+        self.status_labels = {}
+        for key in ("resolution", "alpha", "phase", "kimg", "speed", "eta", "device", "memory"):
+            label = QLabel("")
+            label.setObjectName(f"status_{key}")
+            self.statusBar().addPermanentWidget(label)
+            self.status_labels[key] = label
+
+    def _show_status(self, s: dict) -> None:
+        L = self.status_labels
+        L["resolution"].setText(f"{s['resolution']}×{s['resolution']}")
+        L["alpha"].setText(f"α {s['alpha']:.2f}")
+        L["phase"].setText(s["phase"])
+        L["kimg"].setText(f"{s['kimg']:.1f} / {s.get('total_kimg', 0):g} kimg")
+        spk = s.get("sec_per_kimg")
+        L["speed"].setText(f"{s.get('img_per_s', 0):.0f} img/s · {spk:.1f} s/kimg" if spk else "")
+        L["eta"].setText(f"ETA {s.get('eta', '–')}")
+        L["device"].setText(s.get("device", ""))
+        mem = f"RAM {s['ram_mb']:.0f} MB" if s.get("ram_mb") else ""
+        if s.get("gpu_mem_mb"):
+            mem += f" · GPU {s['gpu_mem_mb']:.0f} MB"
+        L["memory"].setText(mem)
+
+    # -------------------------------------------------------------- actions
+    def _sync_setup(self) -> None:
+        panel = self.dataset_panel
+        self.setup_form.data_options = panel.options()
+        self.setup_form.data_source = (panel.source, panel.demo)
+        self.setup_form.data_ready = panel.dataset is not None
+        self.setup_form.data_busy = panel.importing()
+        self.setup_form.refresh()
+
+    def new_run_from_folder(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.dataset_panel.choose_folder()
+
+    def use_demo(self) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.dataset_panel.use_demo()
+
+    def start_from_setup(self) -> None:
+        cfg, problems = self.setup_form.build()
+        if problems:
+            self.tabs.setCurrentIndex(0)
+            self.show_error("Cannot start yet:\n" + "\n".join(m for _, m in problems))
+            return
+        out = self.setup_form.out_dir.text().strip()
+        self.training_page.start_new(cfg, self.dataset_panel.dataset, out)
+        add_recent_run(out)
+        self.tabs.setCurrentIndex(1)
+
+    def open_run_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder")
+        if folder:
+            self.open_run(folder)
+
+    def open_run(self, path: str) -> None:
+        try:
+            self.training_page.open_run(path)
+        except (RunFolderError, RuntimeError) as exc:
+            self.show_error(str(exc))
+            return
+        self.tabs.setCurrentIndex(1)
+
+    def _run_opened(self, path: str) -> None:
+        add_recent_run(path)
+        self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")
+        if self.training_page.cfg is not None:
+            self.setup_form.live_throughput = self.training_page.history.throughput_by_resolution()
+
+    def _training_state(self, running: bool) -> None:
+        self.setup_form.start_button.setEnabled(not running and not self.setup_form.problems_text())
+        if not running:
+            self.setup_form.live_throughput = self.training_page.history.throughput_by_resolution()
+            # a finished run's folder is taken: point the form at a fresh one
+            from time import strftime
+            base = os.path.dirname(self.setup_form.out_dir.text().strip()) or os.path.expanduser("~")
+            self.setup_form.out_dir.setText(os.path.join(base, strftime("run-%Y%m%d-%H%M%S")))
+
+    def show_error(self, message: str) -> None:
+        """Non-blocking dialog, also written to the log: the app stays usable."""
+        self.training_page._append_log(f"error: {message}")
+        box = QMessageBox(QMessageBox.Warning, "pgstudio", message, QMessageBox.Ok, self)
+        box.setObjectName("error_dialog")
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self.error_box = box
+
+    # -------------------------------------------------------------- layout memory and closing
+    def _restore_layout(self) -> None:
+        s = app_settings()
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        for splitter, key in ((self.dataset_split, "dataset"), (self.training_page.splitter, "training"),
+                              (self.training_page.vsplit, "training_v")):
+            state = s.value(f"splitter/{key}")
+            if state is not None:
+                splitter.restoreState(state)
+
+    def _save_layout(self) -> None:
+        s = app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("splitter/dataset", self.dataset_split.saveState())
+        s.setValue("splitter/training", self.training_page.splitter.saveState())
+        s.setValue("splitter/training_v", self.training_page.vsplit.saveState())
+        s.sync()
+
+    def closeEvent(self, event) -> None:
+        if self.training_page.is_training():
+            answer = QMessageBox.question(
+                self, "Training is running",
+                "Stop training at the next safe point, save a checkpoint and quit?",
+                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            self.statusBar().showMessage("stopping training and writing a checkpoint…")
+            if not self.training_page.shutdown():
+                event.ignore()
+                self.show_error("training did not stop in time; try again")
+                return
+        self.training_page.stop_following()
+        self.dataset_panel.shutdown()
+        self._save_layout()
+        event.accept()

@@ -1,0 +1,205 @@
+"""Live training curves: losses, α and resolution, throughput and MS-SWD on one linked x axis.
+
+Every curve and band is created once and fed with setData; the panel redraws only when the
+history's version moved, so a redraw costs the same whether training runs fast or slow.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from .run_history import RunHistory, smooth
+
+D_COLOR, G_COLOR = (31, 119, 180), (255, 127, 14)
+FADE_BRUSH = pg.mkBrush(255, 200, 80, 45)
+STAB_BRUSH = pg.mkBrush(120, 160, 220, 18)
+
+
+class _RightAxisPlot:
+    """A PlotItem with a second ViewBox on the right axis (shares x)."""
+
+    def __init__(self, plot: pg.PlotItem, right_label: str):
+        self.plot = plot
+        self.right = pg.ViewBox()
+        plot.showAxis("right")
+        plot.scene().addItem(self.right)
+        plot.getAxis("right").linkToView(self.right)
+        plot.getAxis("right").setLabel(right_label)
+        self.right.setXLink(plot)
+        plot.vb.sigResized.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        self.right.setGeometry(self.plot.vb.sceneBoundingRect())
+        self.right.linkedViewChanged(self.plot.vb, self.right.XAxis)
+
+
+class TrainingPlots(QWidget):
+    x_mode_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.history: RunHistory | None = None
+        self._drawn_version = -1
+        self._bands: list[pg.LinearRegionItem] = []
+        self._lines: list[pg.InfiniteLine] = []
+        self.fixed_resolution: int | None = None
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("x axis"))
+        self.x_axis = QComboBox()
+        self.x_axis.addItems(["kimg", "wall-clock (min)"])
+        self.x_axis.setObjectName("x_axis")
+        controls.addWidget(self.x_axis)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("smoothing"))
+        self.smoothing = QSlider(Qt.Horizontal)
+        self.smoothing.setObjectName("smoothing")
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setValue(60)
+        self.smoothing.setMaximumWidth(160)
+        controls.addWidget(self.smoothing)
+        self.smoothing_label = QLabel("0.60")
+        controls.addWidget(self.smoothing_label)
+        controls.addSpacing(12)
+        self.log_y = QCheckBox("log-y (|loss|)")
+        self.log_y.setObjectName("log_y")
+        controls.addWidget(self.log_y)
+        controls.addStretch(1)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.loss_plot = self.canvas.addPlot(row=0, col=0)
+        self.loss_plot.setLabel("left", "loss")
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.showGrid(y=True, alpha=0.2)
+        self.alpha_plot = self.canvas.addPlot(row=1, col=0)
+        self.alpha_plot.setLabel("left", "α")
+        self.alpha_plot.setYRange(0, 1.05)
+        self.alpha_plot.setMouseEnabled(y=False)
+        self.res_axis = _RightAxisPlot(self.alpha_plot, "resolution")
+        self.speed_plot = self.canvas.addPlot(row=2, col=0)
+        self.speed_plot.setLabel("left", "img/s")
+        self.swd_axis = _RightAxisPlot(self.speed_plot, "MS-SWD ×1000")
+        self.canvas.ci.layout.setRowStretchFactor(0, 3)
+        for p in (self.alpha_plot, self.speed_plot):
+            p.setXLink(self.loss_plot)
+        self.speed_plot.setLabel("bottom", "kimg")
+
+        raw_d = pg.mkPen(D_COLOR + (70,), width=1)
+        raw_g = pg.mkPen(G_COLOR + (70,), width=1)
+        self.curve_d_raw = self.loss_plot.plot(pen=raw_d)
+        self.curve_g_raw = self.loss_plot.plot(pen=raw_g)
+        self.curve_d = self.loss_plot.plot(pen=pg.mkPen(D_COLOR, width=2), name="D")
+        self.curve_g = self.loss_plot.plot(pen=pg.mkPen(G_COLOR, width=2), name="G")
+        self.curve_alpha = self.alpha_plot.plot(pen=pg.mkPen((200, 120, 0), width=2))
+        self.curve_res = pg.PlotDataItem(pen=pg.mkPen((80, 80, 80), width=2, style=Qt.DashLine), stepMode=None)
+        self.res_axis.right.addItem(self.curve_res)
+        self.curve_speed = self.speed_plot.plot(pen=pg.mkPen((44, 160, 44), width=1))
+        self.swd_points = pg.PlotDataItem(pen=pg.mkPen((148, 103, 189), width=1), symbol="o", symbolSize=7,
+                                          symbolBrush=(148, 103, 189))
+        self.swd_axis.right.addItem(self.swd_points)
+        for curve in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_speed):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.canvas, 1)
+
+        self.x_axis.currentIndexChanged.connect(self._options_changed)
+        self.smoothing.valueChanged.connect(self._options_changed)
+        self.log_y.toggled.connect(self._options_changed)
+
+    # -------------------------------------------------------------- data
+    @property
+    def use_wall(self) -> bool:
+        return self.x_axis.currentIndex() == 1
+
+    def _options_changed(self, *args) -> None:
+        self.smoothing_label.setText(f"{self.smoothing.value() / 100:.2f}")
+        self.loss_plot.setLogMode(y=self.log_y.isChecked())
+        self.speed_plot.setLabel("bottom", "wall-clock (min)" if self.use_wall else "kimg")
+        self._drawn_version = -1
+        if self.history is not None:
+            self.refresh(self.history, force=True)
+        self.x_mode_changed.emit("wall" if self.use_wall else "kimg")
+
+    def clear(self) -> None:
+        self.history = None
+        self._drawn_version = -1
+        for c in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_alpha,
+                  self.curve_res, self.curve_speed, self.swd_points):
+            c.setData([], [])
+        for item in self._bands:
+            self.loss_plot.removeItem(item)
+        for item in self._lines:
+            self.loss_plot.removeItem(item)
+        self._bands, self._lines = [], []
+
+    def curve_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """What is drawn now (tests and exports read it)."""
+        out = {}
+        for name, c in (("loss_d", self.curve_d), ("loss_g", self.curve_g), ("alpha", self.curve_alpha),
+                        ("resolution", self.curve_res), ("img_per_s", self.curve_speed), ("swd", self.swd_points)):
+            x, y = c.getData()
+            out[name] = (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
+        return out
+
+    def refresh(self, history: RunHistory, force: bool = False) -> bool:
+        self.history = history
+        if not force and history.version == self._drawn_version:
+            return False
+        self._drawn_version = history.version
+        if not history.kimg:
+            return True
+        x = np.asarray(history.wall) / 60.0 if self.use_wall else np.asarray(history.kimg)
+        d, g = np.asarray(history.loss_d), np.asarray(history.loss_g)
+        if self.log_y.isChecked():
+            d, g = np.abs(d) + 1e-8, np.abs(g) + 1e-8
+        w = self.smoothing.value() / 100.0
+        self.curve_d_raw.setData(x, d)
+        self.curve_g_raw.setData(x, g)
+        self.curve_d.setData(x, smooth(d, w))
+        self.curve_g.setData(x, smooth(g, w))
+        self.curve_alpha.setData(x, np.asarray(history.alpha))
+        self.curve_res.setData(x, np.log2(np.asarray(history.resolution, float)))
+        levels = sorted(set(history.resolution))
+        self.res_axis.plot.getAxis("right").setTicks([[(math.log2(r), str(r)) for r in levels]])
+        self.res_axis.right.setYRange(math.log2(min(levels)) - 0.3, math.log2(max(levels)) + 0.3)
+        self.curve_speed.setData(x, np.asarray(history.img_per_s))
+        if history.swd_kimg:
+            sx = np.asarray(history.swd_wall) / 60.0 if self.use_wall else np.asarray(history.swd_kimg)
+            self.swd_points.setData(sx, np.asarray(history.swd_mean))
+        self._draw_phases(history)
+        return True
+
+    def _draw_phases(self, history: RunHistory) -> None:
+        spans = history.phase_spans()
+        single_resolution = len({s.resolution for s in spans}) <= 1 and all(s.kind == "stabilize" for s in spans)
+        if single_resolution:
+            spans = []
+        while len(self._bands) < len(spans):
+            band = pg.LinearRegionItem(movable=False)
+            band.setZValue(-10)
+            for line in band.lines:
+                line.setPen(pg.mkPen(None))
+            self.loss_plot.addItem(band)
+            self._bands.append(band)
+        growth = [s for s in spans if s.kind == "fade"]
+        while len(self._lines) < len(growth):
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.DotLine),
+                                   label="", labelOpts={"position": 0.92, "color": (60, 60, 60)})
+            self.loss_plot.addItem(line)
+            self._lines.append(line)
+        for band, s in zip(self._bands, spans):
+            lo, hi = (s.start_wall / 60, s.end_wall / 60) if self.use_wall else (s.start_kimg, s.end_kimg)
+            band.setRegion((lo, hi))
+            band.setBrush(FADE_BRUSH if s.kind == "fade" else STAB_BRUSH)
+        for line, s in zip(self._lines, growth):
+            line.setPos(s.start_wall / 60 if self.use_wall else s.start_kimg)
+            line.label.setFormat(f"{s.resolution}×{s.resolution}")

@@ -1,0 +1,127 @@
+"""Everything the training page draws, accumulated from tick/metric records and sample entries.
+
+Fed either by a live trainer (through the mailbox) or by reading a run folder; no Qt here, so
+the same history can be rebuilt and tested anywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class PhaseSpan:
+    kind: str
+    resolution: int
+    start_kimg: float
+    end_kimg: float
+    start_wall: float
+    end_wall: float
+
+
+@dataclass
+class RunHistory:
+    kimg: list = field(default_factory=list)
+    wall: list = field(default_factory=list)
+    loss_d: list = field(default_factory=list)
+    loss_g: list = field(default_factory=list)
+    alpha: list = field(default_factory=list)
+    resolution: list = field(default_factory=list)
+    img_per_s: list = field(default_factory=list)
+    phase: list = field(default_factory=list)
+    swd_kimg: list = field(default_factory=list)
+    swd_mean: list = field(default_factory=list)
+    swd_wall: list = field(default_factory=list)
+    samples: list = field(default_factory=list)       # SampleEntry-like: file/kimg/resolution/alpha/phase/path
+    last_tick: dict | None = None
+    version: int = 0                                  # bumps on every change; views redraw when it moves
+
+    def add_tick(self, r: dict) -> None:
+        if self.kimg and r["kimg"] <= self.kimg[-1]:
+            return                                   # duplicate (e.g. a live event also read from disk)
+        self.kimg.append(float(r["kimg"]))
+        self.wall.append(float(r.get("wall_s", 0.0)))
+        self.loss_d.append(float(r["loss_d"]))
+        self.loss_g.append(float(r["loss_g"]))
+        self.alpha.append(float(r["alpha"]))
+        self.resolution.append(int(r["resolution"]))
+        self.img_per_s.append(float(r.get("img_per_s") or 0.0))
+        self.phase.append(r["phase"])
+        self.last_tick = r
+        self.version += 1
+
+    def add_metric(self, r: dict) -> None:
+        if r.get("kind") != "swd":
+            return
+        if self.swd_kimg and r["kimg"] <= self.swd_kimg[-1]:
+            return
+        self.swd_kimg.append(float(r["kimg"]))
+        self.swd_mean.append(float(r["mean"]))
+        self.swd_wall.append(self.wall_at(float(r["kimg"])))
+        self.version += 1
+
+    def add_record(self, r: dict) -> None:
+        if r.get("kind") == "tick":
+            self.add_tick(r)
+        elif r.get("kind") == "swd":
+            self.add_metric(r)
+
+    def add_sample(self, entry) -> None:
+        if self.samples and entry.kimg <= self.samples[-1].kimg and entry.file == self.samples[-1].file:
+            return
+        if any(s.file == entry.file for s in self.samples[-3:]):
+            return
+        self.samples.append(entry)
+        self.version += 1
+
+    def wall_at(self, kimg: float) -> float:
+        if not self.kimg:
+            return 0.0
+        return float(np.interp(kimg, self.kimg, self.wall))
+
+    def phase_spans(self) -> list[PhaseSpan]:
+        """Contiguous runs of (phase, resolution) in the tick history."""
+        spans: list[PhaseSpan] = []
+        prev_k, prev_w = 0.0, 0.0
+        for k, w, ph, res in zip(self.kimg, self.wall, self.phase, self.resolution):
+            if spans and spans[-1].kind == ph and spans[-1].resolution == res:
+                spans[-1].end_kimg, spans[-1].end_wall = k, w
+            else:
+                spans.append(PhaseSpan(ph, res, prev_k, k, prev_w, w))
+            prev_k, prev_w = k, w
+        return spans
+
+    def last_sample_per_resolution(self) -> dict[int, object]:
+        out = {}
+        for s in self.samples:
+            out[s.resolution] = s
+        return out
+
+    def throughput_by_resolution(self) -> dict[int, float]:
+        """Median img/s per resolution, for run-time estimates."""
+        by: dict[int, list[float]] = {}
+        for res, v in zip(self.resolution, self.img_per_s):
+            if v > 0:
+                by.setdefault(res, []).append(v)
+        return {r: float(np.median(v)) for r, v in by.items()}
+
+    def to_csv(self) -> str:
+        lines = ["kimg,wall_s,resolution,alpha,phase,loss_d,loss_g,img_per_s"]
+        for row in zip(self.kimg, self.wall, self.resolution, self.alpha, self.phase, self.loss_d,
+                       self.loss_g, self.img_per_s):
+            lines.append(",".join(str(v) for v in row))
+        return "\n".join(lines) + "\n"
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard-style debiased exponential moving average."""
+    if weight <= 0 or len(values) == 0:
+        return values
+    out = np.empty_like(values, dtype=float)
+    acc, norm = 0.0, 0.0
+    for i, v in enumerate(values):
+        acc = acc * weight + (1 - weight) * v
+        norm = norm * weight + (1 - weight)
+        out[i] = acc / norm
+    return out

@@ -1,0 +1,330 @@
+"""Run setup: every training setting in a form, with presets, validation and a schedule preview."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..core.config import LOSSES, PRESETS, TrainConfig, preset_config
+from ..core.runfolder import RunFolder
+from ..core.schedule import phases, preview, total_kimg
+from .settings import app_settings
+
+INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
+
+
+def parse_table(text: str, cast) -> dict:
+    """'4:64 8:64, 16:32' → {4: 64, 8: 64, 16: 32}; raises ValueError with a readable message."""
+    out = {}
+    for item in text.replace(",", " ").split():
+        if ":" not in item:
+            raise ValueError(f"'{item}' is not resolution:value")
+        k, v = item.split(":", 1)
+        out[int(k)] = cast(v)
+    return out
+
+
+def format_table(table: dict) -> str:
+    return " ".join(f"{k}:{v:g}" if isinstance(v, float) else f"{k}:{v}" for k, v in sorted(table.items()))
+
+
+def _spin(lo, hi, value, step=1, decimals=None, name=None):
+    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
+    if decimals is not None:
+        box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setValue(value)
+    if name:
+        box.setObjectName(name)
+    return box
+
+
+def estimate_seconds(cfg: TrainConfig, throughput: dict[int, float]) -> tuple[float, bool] | None:
+    """Time for the whole run from measured img/s per resolution; (seconds, extrapolated?)."""
+    if not throughput:
+        return None
+    known = sorted(throughput)
+    end = total_kimg(cfg)
+    total, extrapolated = 0.0, False
+    for p in phases(cfg):
+        kimg = max(0.0, min(p.end_kimg, end) - p.start_kimg)
+        if kimg <= 0:
+            continue
+        if p.resolution in throughput:
+            speed = throughput[p.resolution]
+        else:   # cost grows ~4x per doubling of resolution
+            near = min(known, key=lambda r: abs(math.log2(r) - math.log2(p.resolution)))
+            speed = throughput[near] / 4 ** (math.log2(p.resolution) - math.log2(near))
+            extrapolated = True
+        total += kimg * 1000 / max(speed, 1e-6)
+    return total, extrapolated
+
+
+def throughput_key(cfg: TrainConfig) -> str:
+    return f"throughput/{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
+
+
+def remember_throughput(cfg: TrainConfig, measured: dict[int, float]) -> None:
+    if measured:
+        app_settings().setValue(throughput_key(cfg), json.dumps({str(k): v for k, v in measured.items()}))
+
+
+def recall_throughput(cfg: TrainConfig) -> dict[int, float]:
+    raw = app_settings().value(throughput_key(cfg), "")
+    try:
+        return {int(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
+    except (ValueError, TypeError):
+        return {}
+
+
+class SetupForm(QWidget):
+    start_requested = Signal()
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.data_options: dict = {"resolution": 32, "mode": "crop", "channels": "auto"}
+        self.data_source: tuple[str | None, bool] = (None, False)
+        self.data_ready = False
+        self.data_busy = False
+        self.live_throughput: dict[int, float] = {}
+
+        self.preset = QComboBox()
+        self.preset.setObjectName("preset")
+        self.preset.addItem("laptop CPU", "laptop")
+        self.preset.addItem("paper (GPU)", "paper")
+        self.latent = _spin(1, 1024, 64, name="latent_size")
+        self.fmap_base = _spin(4, 65536, 256, 64, name="fmap_base")
+        self.fmap_max = _spin(1, 1024, 64, 16, name="fmap_max")
+        self.loss = QComboBox()
+        self.loss.setObjectName("loss")
+        self.loss.addItems(LOSSES)
+        self.stabilize = _spin(0, 100000, 30, 1, 3, "stabilize_kimg")
+        self.fade = _spin(0, 100000, 30, 1, 3, "fade_kimg")
+        self.max_kimg = _spin(0, 1e7, 0, 1, 3, "max_kimg")
+        self.max_kimg.setSpecialValueText("end of schedule")
+        self.batch = QLineEdit()
+        self.batch.setObjectName("batch_table")
+        self.batch.setToolTip("batch size per resolution, e.g. 4:64 8:64 16:32; others use the default")
+        self.batch_default = _spin(1, 4096, 32, name="batch_default")
+        self.lr = _spin(0, 1, 0.002, 0.0005, 5, "lr_default")
+        self.lr_table = QLineEdit()
+        self.lr_table.setObjectName("lr_table")
+        self.lr_table.setPlaceholderText("per-resolution overrides, e.g. 1024:0.0015")
+        self.ema = _spin(0, 1000, 2, 0.5, 2, "ema_halflife")
+        self.seed = _spin(0, 2**31 - 1, 0, name="seed")
+        self.tick = _spin(0, 1e5, 1, 0.5, 3, "tick_kimg")
+        self.sample = _spin(0, 1e5, 5, 1, 3, "sample_kimg")
+        self.checkpoint = _spin(0, 1e6, 20, 5, 3, "checkpoint_kimg")
+        self.metric = _spin(0, 1e6, 0, 10, 3, "metric_kimg")
+        self.metric.setSpecialValueText("off")
+        self.metric_n = _spin(16, 65536, 2048, 256, name="metric_n")
+        self.device = QComboBox()
+        self.device.setObjectName("device")
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.out_dir = QLineEdit(os.path.join(os.path.expanduser("~"), "pgstudio-runs",
+                                              time.strftime("run-%Y%m%d-%H%M%S")))
+        self.out_dir.setObjectName("out_dir")
+        browse = QPushButton("…")
+        browse.setFixedWidth(32)
+        browse.clicked.connect(self._browse_out)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_dir, 1)
+        out_row.addWidget(browse)
+
+        form = QFormLayout()
+        form.addRow("preset", self.preset)
+        form.addRow("latent size", self.latent)
+        form.addRow("fmap base / max", self._pair(self.fmap_base, self.fmap_max))
+        form.addRow("loss", self.loss)
+        form.addRow("kimg per stabilize / fade", self._pair(self.stabilize, self.fade))
+        form.addRow("stop after (kimg)", self.max_kimg)
+        form.addRow("batch per resolution", self.batch)
+        form.addRow("batch default", self.batch_default)
+        form.addRow("learning rate", self.lr)
+        form.addRow("lr per resolution", self.lr_table)
+        form.addRow("EMA half-life (kimg)", self.ema)
+        form.addRow("seed", self.seed)
+        form.addRow("tick / samples (kimg)", self._pair(self.tick, self.sample))
+        form.addRow("checkpoint / MS-SWD (kimg)", self._pair(self.checkpoint, self.metric))
+        form.addRow("MS-SWD images", self.metric_n)
+        form.addRow("device", self.device)
+        form.addRow("output folder", out_row)
+
+        self.schedule_plot = pg.PlotWidget()
+        self.schedule_plot.setObjectName("schedule_preview")
+        self.schedule_plot.setMinimumHeight(140)
+        self.schedule_plot.setLabel("bottom", "kimg")
+        self.schedule_plot.setLabel("left", "resolution")
+        self.schedule_res = self.schedule_plot.plot(pen=pg.mkPen((80, 80, 80), width=2))
+        self.schedule_alpha = self.schedule_plot.plot(pen=pg.mkPen((200, 120, 0), width=2))
+        self.estimate = QLabel()
+        self.estimate.setObjectName("estimate")
+        self.problems = QLabel()
+        self.problems.setObjectName("problems")
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #c0392b")
+        self.start_button = QPushButton("Start training")
+        self.start_button.setObjectName("setup_start")
+
+        box = QGroupBox("Run setup")
+        bl = QVBoxLayout(box)
+        bl.addLayout(form)
+        layout = QVBoxLayout(self)
+        layout.addWidget(box)
+        layout.addWidget(QLabel("schedule: resolution (grey, log scale) and fade-in α (orange)"))
+        layout.addWidget(self.schedule_plot, 1)
+        layout.addWidget(self.estimate)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.start_button)
+
+        self.apply_preset("laptop")
+        self.preset.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
+        for w in (self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
+                  self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
+                  self.metric, self.metric_n):
+            w.valueChanged.connect(self._changed)
+        for w in (self.batch, self.lr_table, self.out_dir):
+            w.textChanged.connect(self._changed)
+        for w in (self.loss, self.device):
+            w.currentIndexChanged.connect(self._changed)
+        self.start_button.clicked.connect(self.start_requested)
+        self._changed()
+
+    @staticmethod
+    def _pair(a, b) -> QWidget:
+        w = QWidget()
+        row = QHBoxLayout(w)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(a)
+        row.addWidget(b)
+        return w
+
+    def _browse_out(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the new run")
+        if folder:
+            self.out_dir.setText(os.path.join(folder, time.strftime("run-%Y%m%d-%H%M%S")))
+
+    def apply_preset(self, name: str) -> None:
+        p = PRESETS[name]
+        widgets = [self.latent, self.fmap_base, self.fmap_max, self.loss, self.stabilize, self.fade, self.batch,
+                   self.batch_default, self.lr, self.lr_table, self.ema, self.tick, self.sample, self.checkpoint]
+        for w in widgets:
+            w.blockSignals(True)
+        self.latent.setValue(p["latent_size"])
+        self.fmap_base.setValue(p["fmap_base"])
+        self.fmap_max.setValue(p["fmap_max"])
+        self.loss.setCurrentText(p.get("loss", "wgan-gp"))
+        self.stabilize.setValue(p["stabilize_kimg"])
+        self.fade.setValue(p["fade_kimg"])
+        self.batch.setText(format_table(p["batch"]))
+        self.batch_default.setValue(p["batch_default"])
+        self.lr.setValue(p["lr_default"])
+        self.lr_table.setText(format_table(p["lr"]))
+        self.ema.setValue(p["ema_halflife_kimg"])
+        self.tick.setValue(p["tick_kimg"])
+        self.sample.setValue(p["sample_kimg"])
+        self.checkpoint.setValue(p["checkpoint_kimg"])
+        for w in widgets:
+            w.blockSignals(False)
+        self.device.setCurrentText("auto")
+        self._changed()
+
+    # -------------------------------------------------------------- config + validation
+    def build(self) -> tuple[TrainConfig | None, list[tuple[QWidget | None, str]]]:
+        problems: list[tuple[QWidget | None, str]] = []
+        try:
+            batch = parse_table(self.batch.text(), int)
+        except ValueError as exc:
+            batch = {}
+            problems.append((self.batch, f"batch table: {exc}"))
+        try:
+            lr_table = parse_table(self.lr_table.text(), float)
+        except ValueError as exc:
+            lr_table = {}
+            problems.append((self.lr_table, f"lr table: {exc}"))
+        source, demo = self.data_source
+        cfg = TrainConfig(
+            data=source, demo=demo, mode=self.data_options["mode"], channels=self.data_options["channels"],
+            resolution=self.data_options["resolution"], latent_size=self.latent.value(),
+            fmap_base=self.fmap_base.value(), fmap_max=self.fmap_max.value(), loss=self.loss.currentText(),
+            stabilize_kimg=self.stabilize.value(), fade_kimg=self.fade.value(),
+            max_kimg=self.max_kimg.value() or None, batch=batch, batch_default=self.batch_default.value(),
+            lr=lr_table, lr_default=self.lr.value(), ema_halflife_kimg=self.ema.value(), seed=self.seed.value(),
+            tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
+            metric_kimg=self.metric.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
+            preset=self.preset.currentData(), r1_gamma=PRESETS[self.preset.currentData()].get("r1_gamma", 1.0))
+        field_of = [("batch", self.batch), ("learning", self.lr), ("phase", self.stabilize), ("latent", self.latent),
+                    ("tick", self.tick), ("metric", self.metric), ("EMA", self.ema), ("max kimg", self.max_kimg)]
+        for message in cfg.validate():
+            if "image folder" in message:
+                continue                          # reported below, with the import state
+            widget = next((w for key, w in field_of if key.lower() in message.lower()), None)
+            problems.append((widget, message))
+        if cfg.device == "cuda":
+            import torch
+            if not torch.cuda.is_available():
+                problems.append((self.device, "no CUDA GPU is available on this machine"))
+        out = self.out_dir.text().strip()
+        if not out:
+            problems.append((self.out_dir, "choose an output folder"))
+        elif RunFolder(out).is_run():
+            problems.append((self.out_dir, "the output folder already holds a run"))
+        if self.data_busy:
+            problems.append((None, "the data set is still importing"))
+        elif not self.data_ready:
+            problems.append((None, "choose an image folder or the demo data set on the left"))
+        return (cfg if not problems else cfg), problems
+
+    def _changed(self, *args) -> None:
+        cfg, problems = self.build()
+        bad = {id(w) for w, _ in problems if w is not None}
+        for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric,
+                  self.ema, self.max_kimg, self.out_dir, self.device):
+            w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
+        self.problems.setText("\n".join(f"• {m}" for _, m in problems))
+        self.start_button.setEnabled(not problems)
+        self.start_button.setToolTip("" if not problems else problems[0][1])
+        self._draw_schedule(cfg)
+        self.changed.emit()
+
+    def refresh(self) -> None:
+        self._changed()
+
+    def problems_text(self) -> str:
+        return self.problems.text()
+
+    def _draw_schedule(self, cfg: TrainConfig) -> None:
+        try:
+            if cfg.stabilize_kimg <= 0 or cfg.fade_kimg <= 0:
+                raise ValueError
+            pv = preview(cfg, points=300)
+        except (ValueError, StopIteration, ZeroDivisionError):
+            self.schedule_res.setData([], [])
+            self.schedule_alpha.setData([], [])
+            self.estimate.setText("")
+            return
+        k = np.asarray(pv["kimg"])
+        levels = np.log2(np.asarray(pv["resolution"], float))
+        self.schedule_res.setData(k, levels)
+        self.schedule_alpha.setData(k, levels - 1 + np.asarray(pv["alpha"]))
+        ticks = [(math.log2(r), str(r)) for r in sorted(set(pv["resolution"]))]
+        self.schedule_plot.getAxis("left").setTicks([ticks])
+        speeds = dict(recall_throughput(cfg))
+        speeds.update(self.live_throughput)
+        est = estimate_seconds(cfg, speeds)
+        total = total_kimg(cfg)
+        if est is None:
+            self.estimate.setText(f"{total:g} kimg in all; duration: known once throughput has been measured")
+        else:
+            secs, approx = est
+            self.estimate.setText(f"{total:g} kimg in all; estimated duration {'≈' if approx else ''}"
+                                  f"{secs / 60:.0f} min (from measured img/s)")

@@ -1,0 +1,391 @@
+"""Training page: controls, live curves, sample grids, and a run folder opened or followed.
+
+Live training: a TrainingWorker runs the core trainer in a QThread and drops events into a
+mailbox; a 30 Hz timer drains it (latest grid wins) and redraws only what changed.
+Opened runs: the history is rebuilt from the run folder; if another process is training into
+it, a 1 s timer reads what it appended (a follower never trains).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QEventLoop, QThread, QTimer, Qt, Signal
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from ..core.runfolder import RunFolder, SampleEntry
+from ..core.schedule import total_kimg
+from .mailbox import EventMailbox
+from .plots import TrainingPlots
+from .run_history import RunHistory
+from .sample_browser import SampleBrowser
+from .setup_form import remember_throughput
+from .workers import TrainingWorker, start_in_thread
+
+UI_HZ = 30
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "–"
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+class TrainingPage(QWidget):
+    status_changed = Signal(dict)
+    error_occurred = Signal(str)
+    run_opened = Signal(str)
+    training_state_changed = Signal(bool)          # True while a trainer runs in this window
+    ticked = Signal(dict)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.history = RunHistory()
+        self.mailbox = EventMailbox()
+        self.run: RunFolder | None = None
+        self.cfg = None
+        self.worker: TrainingWorker | None = None
+        self.thread: QThread | None = None
+        self.following = False
+        self.paused = False
+        self.last_result = None
+        self._metrics_offset = 0
+        self._samples_offset = 0
+        self._total_kimg = 0.0
+        self.start_handler = None                 # set by the main window: starts a new run from setup
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("start")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pause")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stop")
+        self.save_button = QPushButton("Save checkpoint now")
+        self.save_button.setObjectName("save_checkpoint")
+        self.export_grid_button = QPushButton("Export grid…")
+        self.export_grid_button.setObjectName("export_grid")
+        self.export_all_button = QPushButton("Export all grids…")
+        self.export_all_button.setObjectName("export_all_grids")
+        self.export_csv_button = QPushButton("Curves as CSV…")
+        self.export_csv_button.setObjectName("export_csv")
+        self.export_png_button = QPushButton("Curves as PNG…")
+        self.export_png_button.setObjectName("export_curves_png")
+        self.state_label = QLabel("no run")
+        self.state_label.setObjectName("run_state")
+        bar = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button, self.save_button):
+            bar.addWidget(b)
+        bar.addSpacing(16)
+        bar.addWidget(self.state_label, 1)
+        for b in (self.export_grid_button, self.export_all_button, self.export_csv_button, self.export_png_button):
+            bar.addWidget(b)
+
+        self.plots = TrainingPlots()
+        self.samples = SampleBrowser()
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.setObjectName("training_splitter")
+        self.splitter.addWidget(self.plots)
+        self.splitter.addWidget(self.samples)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.log = QPlainTextEdit()
+        self.log.setObjectName("log")
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.vsplit = QSplitter(Qt.Vertical)
+        self.vsplit.setObjectName("training_vsplit")
+        self.vsplit.addWidget(self.splitter)
+        self.vsplit.addWidget(self.log)
+        self.vsplit.setStretchFactor(0, 5)
+        self.vsplit.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.vsplit, 1)
+
+        self.start_button.clicked.connect(self._start_clicked)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.save_button.clicked.connect(self.save_now)
+        self.export_grid_button.clicked.connect(self.export_grid)
+        self.export_all_button.clicked.connect(self.export_all_grids)
+        self.export_csv_button.clicked.connect(self.export_csv)
+        self.export_png_button.clicked.connect(self.export_curves_png)
+
+        self.ui_timer = QTimer(self)
+        self.ui_timer.setInterval(1000 // UI_HZ)
+        self.ui_timer.timeout.connect(self._drain)
+        self.follow_timer = QTimer(self)
+        self.follow_timer.setInterval(1000)
+        self.follow_timer.timeout.connect(self._poll_folder)
+        self._update_buttons()
+
+    # -------------------------------------------------------------- state
+    def is_training(self) -> bool:
+        return self.thread is not None
+
+    def _update_buttons(self) -> None:
+        training = self.is_training()
+        can_resume = (not training and not self.following and self.run is not None
+                      and bool(self.run.checkpoints()))
+        self.start_button.setText("Resume" if can_resume else "Start")
+        self.start_button.setEnabled(not training and not self.following and
+                                     (can_resume or self.start_handler is not None))
+        self.pause_button.setEnabled(training)
+        self.pause_button.setText("Resume" if self.paused else "Pause")
+        self.stop_button.setEnabled(training)
+        self.save_button.setEnabled(training)
+        has_samples = bool(self.history.samples)
+        self.export_grid_button.setEnabled(has_samples)
+        self.export_all_button.setEnabled(has_samples)
+        self.export_csv_button.setEnabled(bool(self.history.kimg))
+        self.export_png_button.setEnabled(bool(self.history.kimg))
+        if training:
+            state = "paused" if self.paused else "training"
+        elif self.following:
+            state = "following a run written by another process"
+        elif self.run is not None:
+            state = "stopped" + (" — press Resume to continue" if can_resume else "")
+        else:
+            state = "no run"
+        where = f"  ·  {self.run.path}" if self.run else ""
+        self.state_label.setText(state + where)
+
+    def _reset_view(self) -> None:
+        self.history = RunHistory()
+        self.plots.clear()
+        self.samples.clear()
+        self.mailbox.drain()
+        self._metrics_offset = self._samples_offset = 0
+
+    def _append_log(self, message: str) -> None:
+        for line in message.rstrip().splitlines():
+            self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
+
+    # -------------------------------------------------------------- training in this window
+    def _start_clicked(self) -> None:
+        if self.run is not None and self.run.checkpoints() and not self.is_training():
+            self.resume_current()
+        elif self.start_handler is not None:
+            self.start_handler()
+
+    def start_new(self, cfg, dataset, out_dir: str) -> None:
+        if self.is_training():
+            return
+        self.stop_following()
+        self._reset_view()
+        self.cfg = cfg
+        self.run = RunFolder(out_dir)
+        self._total_kimg = total_kimg(cfg)
+        self._launch(TrainingWorker(self.mailbox, out_dir, cfg=cfg, dataset=dataset))
+        self._append_log(f"starting a new run in {out_dir}")
+
+    def resume_current(self, checkpoint: str | None = None) -> None:
+        if self.run is None or self.is_training():
+            return
+        self.stop_following()
+        self.cfg = self.run.read_config()
+        # the trainer truncates history after the checkpoint: rebuild the view from the folder
+        self._launch(TrainingWorker(self.mailbox, str(self.run.path), resume=True, checkpoint=checkpoint))
+        self._append_log(f"resuming {self.run.path}")
+
+    def _launch(self, worker: TrainingWorker) -> None:
+        self.worker = worker
+        self.paused = False
+        self.last_result = None
+        worker.started_run.connect(self._on_started)
+        worker.done.connect(self._on_done)
+        self.thread = start_in_thread(worker, [worker.done])
+        self.ui_timer.start()
+        self._update_buttons()
+        self.training_state_changed.emit(True)
+
+    def _on_started(self, run_dir: str) -> None:
+        self.run = RunFolder(run_dir)
+        self.cfg = self.run.read_config()
+        self._total_kimg = total_kimg(self.cfg)
+        if self.history.kimg:        # resumed: the folder now holds the truncated history
+            self._reset_view()
+            self._read_folder()
+        self.run_opened.emit(run_dir)
+        self._update_buttons()
+
+    def _on_done(self, result) -> None:
+        self._drain()
+        self.last_result = result
+        thread = self.thread
+        self.thread, self.worker = None, None
+        if thread is not None:
+            thread.wait(5000)
+        self.ui_timer.stop()
+        self.paused = False
+        if result.reason == "error":
+            self._append_log(f"ERROR: {result.error}")
+            self.error_occurred.emit(result.error)
+        else:
+            self._append_log(f"{result.reason} at {result.kimg:.3f} kimg")
+        if self.cfg is not None:
+            remember_throughput(self.cfg, self.history.throughput_by_resolution())
+        self._update_buttons()
+        self.training_state_changed.emit(False)
+
+    def toggle_pause(self) -> None:
+        if not self.worker:
+            return
+        if self.paused:
+            self.worker.control.resume()
+        else:
+            self.worker.control.pause()
+        self.paused = not self.paused
+        self._update_buttons()
+
+    def stop(self) -> None:
+        if self.worker:
+            self.worker.control.request_stop()
+            self._append_log("stopping at the next safe point…")
+
+    def save_now(self) -> None:
+        if self.worker:
+            self.worker.control.request_checkpoint()
+
+    def shutdown(self, timeout_s: float = 120.0) -> bool:
+        """Stop at a safe point, let the trainer write its checkpoint, and wait for the thread."""
+        self.stop_following()
+        if not self.is_training():
+            return True
+        self.stop()
+        loop = QEventLoop()
+        self.training_state_changed.connect(lambda running: loop.quit() if not running else None)
+        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+        if self.is_training():
+            loop.exec()
+        return not self.is_training()
+
+    # -------------------------------------------------------------- live updates (GUI thread, ≤ 30 Hz)
+    def _drain(self) -> None:
+        d = self.mailbox.drain()
+        if not d:
+            return
+        for tick in d.ticks:
+            self.history.add_tick(tick.record)
+        for record in d.metrics:
+            self.history.add_metric(record)
+        for s in d.samples:
+            self.samples.add_live_grid(s.path.name, s.grid)
+            self.history.add_sample(SampleEntry(s.path.name, s.kimg, s.resolution, s.alpha, s.phase, s.path))
+        for message in d.logs:
+            self._append_log(message)
+        for c in d.checkpoints:
+            self._append_log(f"checkpoint written: {c.path.name}")
+        if d.paused is not None:
+            self.paused = d.paused
+            self._update_buttons()
+        self._redraw()
+        if d.ticks:
+            last = d.ticks[-1]
+            self._emit_status(last.record, last.eta_s)
+            self.ticked.emit(last.record)
+        if d.samples or d.ticks:
+            self._update_buttons()
+
+    def _redraw(self) -> None:
+        self.plots.refresh(self.history)
+        self.samples.refresh(self.history)
+
+    def _emit_status(self, record: dict, eta_s: float | None) -> None:
+        status = dict(record)
+        status["total_kimg"] = self._total_kimg
+        status["eta"] = format_duration(eta_s)
+        self.status_changed.emit(status)
+
+    # -------------------------------------------------------------- opened / followed runs
+    def open_run(self, path: str) -> None:
+        run = RunFolder(path)
+        cfg = run.read_config()                  # raises RunFolderError with a clear message
+        if self.is_training():
+            raise RuntimeError("stop the current training before opening another run")
+        self.stop_following()
+        self._reset_view()
+        self.run, self.cfg = run, cfg
+        self._total_kimg = total_kimg(cfg)
+        self._read_folder()
+        pid = run.active_trainer_pid()
+        if pid is not None:
+            self.following = True
+            self.follow_timer.start()
+            self._append_log(f"following {path}: process {pid} is training into it")
+        else:
+            self._append_log(f"opened {path}")
+        self._update_buttons()
+        self.run_opened.emit(str(run.path))
+
+    def stop_following(self) -> None:
+        self.follow_timer.stop()
+        self.following = False
+
+    def _read_folder(self) -> bool:
+        records, self._metrics_offset = self.run.read_metrics(self._metrics_offset)
+        entries, self._samples_offset = self.run.read_samples(self._samples_offset)
+        for r in records:
+            self.history.add_record(r)
+        for e in entries:
+            self.history.add_sample(e)
+        if records or entries:
+            self._redraw()
+            ticks = [r for r in records if r.get("kind") == "tick"]
+            if ticks:
+                t = ticks[-1]
+                eta = (self._total_kimg - t["kimg"]) * t["sec_per_kimg"] if t.get("sec_per_kimg") else None
+                self._emit_status(t, eta if self.following else None)
+                self.ticked.emit(t)
+            self._update_buttons()
+        return bool(records or entries)
+
+    def _poll_folder(self) -> None:
+        if self.run is None:
+            return
+        self._read_folder()
+        if self.run.active_trainer_pid() is None:
+            self._read_folder()
+            self.stop_following()
+            self._append_log("the other process stopped training this run")
+            self._update_buttons()
+
+    # -------------------------------------------------------------- exports
+    def export_grid(self) -> None:
+        grid = self.samples.view.array()
+        if grid is None:
+            return
+        entry = self.samples.shown_entry()
+        name = f"grid-{entry.kimg:.1f}kimg.png" if entry else "grid.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export grid", name, "PNG image (*.png)")
+        if path:
+            Image.fromarray(np.asarray(grid)).save(path)
+            self._append_log(f"grid exported to {path}")
+
+    def export_all_grids(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export every grid of the run into…")
+        if not folder:
+            return
+        for e in self.history.samples:
+            shutil.copy2(e.path, Path(folder) / f"{e.kimg:09.3f}kimg-{e.resolution}px-{e.file}")
+        self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
+
+    def export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
+        if path:
+            Path(path).write_text(self.history.to_csv())
+            self._append_log(f"curves exported to {path}")
+
+    def export_curves_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export curves as PNG", "curves.png", "PNG image (*.png)")
+        if path:
+            self.plots.canvas.grab().save(path, "PNG")
+            self._append_log(f"curves image exported to {path}")

@@ -1,0 +1,120 @@
+"""Worker QObjects that run core jobs in a QThread (training, dataset import).
+
+Pattern (design.md §6): worker without parent, moveToThread, thread.started → worker.run,
+worker done → thread.quit, deleteLater for both. A busy loop never runs its thread's event
+loop, so stop/pause go through thread-safe flags, never through queued slots.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core.events import TrainerControl
+from .mailbox import EventMailbox
+
+
+_LIVE_THREADS: set = set()        # keeps each QThread's wrapper alive until the thread has finished
+
+
+def start_in_thread(worker: QObject, done_signals: list) -> QThread:
+    thread = QThread()
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    for sig in done_signals:
+        sig.connect(thread.quit)
+    _LIVE_THREADS.add(thread)
+    _LIVE_THREADS.add(worker)
+    thread.finished.connect(lambda: (_LIVE_THREADS.discard(thread), _LIVE_THREADS.discard(worker)))
+    thread.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread
+
+
+def running_threads() -> int:
+    """QThreads started here that have not finished (tests check it is 0 after closing)."""
+    return sum(1 for t in list(_LIVE_THREADS) if isinstance(t, QThread) and t.isRunning())
+
+
+def wait_for_threads(timeout_ms: int = 30000) -> None:
+    for t in list(_LIVE_THREADS):
+        if isinstance(t, QThread):
+            t.wait(timeout_ms)
+
+
+class TrainingWorker(QObject):
+    """Builds a core Trainer (new run or resume) and runs it; events go to the mailbox."""
+    started_run = Signal(str)          # run folder
+    done = Signal(object)              # core RunResult, or an error string
+
+    def __init__(self, mailbox: EventMailbox, run_dir: str, cfg=None, dataset=None,
+                 resume: bool = False, checkpoint: str | None = None):
+        super().__init__()
+        self.mailbox = mailbox
+        self.run_dir = run_dir
+        self.cfg = cfg
+        self.dataset = dataset
+        self.resume = resume
+        self.checkpoint = checkpoint
+        self.control = TrainerControl()
+        self.trainer = None
+
+    @Slot()
+    def run(self) -> None:
+        from ..core.trainer import RunResult, Trainer
+        try:
+            if self.resume:
+                self.trainer = Trainer.resume(self.run_dir, checkpoint=self.checkpoint, dataset=self.dataset,
+                                              max_kimg=self.cfg.max_kimg if self.cfg else None,
+                                              on_event=self.mailbox.put, control=self.control)
+            else:
+                self.trainer = Trainer.new(self.run_dir, self.cfg, dataset=self.dataset,
+                                           on_event=self.mailbox.put, control=self.control)
+        except Exception as exc:       # a bad folder or checkpoint: say so, keep the app alive
+            self.done.emit(RunResult("error", 0.0, str(exc)))
+            return
+        self.started_run.emit(str(self.trainer.run_folder.path))
+        try:
+            result = self.trainer.run()
+        except BaseException as exc:    # never let an exception kill the thread silently
+            result = RunResult("error", self.trainer.images_seen / 1000, f"{type(exc).__name__}: {exc}")
+            traceback.print_exc()
+        self.done.emit(result)
+
+
+class ImportWorker(QObject):
+    progress = Signal(int, int)
+    done = Signal(object)              # ImageDataset, or an Exception, or None when cancelled
+
+    def __init__(self, source: str | None, demo: bool, resolution: int, mode: str, channels: str):
+        super().__init__()
+        self.source, self.demo = source, demo
+        self.resolution, self.mode, self.channels = resolution, mode, channels
+        self._cancel = threading.Event()
+        self._last_pct = -1
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _progress(self, done: int, total: int) -> None:
+        pct = int(100 * done / max(total, 1))
+        if pct != self._last_pct:          # at most 101 signals, however large the folder
+            self._last_pct = pct
+            self.progress.emit(done, total)
+
+    @Slot()
+    def run(self) -> None:
+        from ..core.dataset import ImportCancelled, load_dataset
+        try:
+            ds = load_dataset(self.source, self.demo, self.resolution, self.mode, self.channels,
+                              **({} if self.demo else {"progress": self._progress,
+                                                        "cancelled": self._cancel.is_set}))
+        except ImportCancelled:
+            self.done.emit(None)
+            return
+        except Exception as exc:
+            self.done.emit(exc)
+            return
+        self.done.emit(ds)
