@@ -5,7 +5,8 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget)
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+                               QTabWidget)
 
 from .. import __version__
 from ..core.runfolder import RunFolderError
@@ -26,7 +27,10 @@ class MainWindow(QMainWindow):
         self.dataset_split = QSplitter(Qt.Horizontal)
         self.dataset_split.setObjectName("dataset_splitter")
         self.dataset_split.addWidget(self.dataset_panel)
-        self.dataset_split.addWidget(self.setup_form)
+        setup_scroll = QScrollArea()
+        setup_scroll.setWidget(self.setup_form)
+        setup_scroll.setWidgetResizable(True)        # small screens scroll instead of clipping
+        self.dataset_split.addWidget(setup_scroll)
         self.dataset_split.setStretchFactor(0, 3)
         self.dataset_split.setStretchFactor(1, 2)
         self.training_page = TrainingPage()

@@ -70,6 +70,8 @@ class TrainingPlots(QWidget):
         self.log_y.setObjectName("log_y")
         controls.addWidget(self.log_y)
         controls.addStretch(1)
+        self.controls_layout = QHBoxLayout()     # the page adds its curve exports here
+        self.controls_layout.addStretch(1)
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.loss_plot = self.canvas.addPlot(row=0, col=0)
@@ -110,6 +112,7 @@ class TrainingPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
         layout.addWidget(self.canvas, 1)
+        layout.addLayout(self.controls_layout)
 
         self.x_axis.currentIndexChanged.connect(self._options_changed)
         self.smoothing.valueChanged.connect(self._options_changed)

@@ -64,6 +64,8 @@ class SampleBrowser(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.caption)
         layout.addLayout(timeline_row)
+        self.actions_layout = QHBoxLayout()      # the page adds its grid exports here
+        layout.addLayout(self.actions_layout)
         layout.addWidget(QLabel("last grid of each resolution"))
         layout.addWidget(scroll)
 

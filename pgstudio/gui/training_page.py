@@ -78,17 +78,21 @@ class TrainingPage(QWidget):
         self.export_png_button = QPushButton("Curves as PNG…")
         self.export_png_button.setObjectName("export_curves_png")
         self.state_label = QLabel("no run")
+        self.state_label.setMinimumWidth(40)
         self.state_label.setObjectName("run_state")
         bar = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button, self.save_button):
             bar.addWidget(b)
         bar.addSpacing(16)
         bar.addWidget(self.state_label, 1)
-        for b in (self.export_grid_button, self.export_all_button, self.export_csv_button, self.export_png_button):
-            bar.addWidget(b)
 
         self.plots = TrainingPlots()
         self.samples = SampleBrowser()
+        self.plots.controls_layout.addWidget(self.export_csv_button)
+        self.plots.controls_layout.addWidget(self.export_png_button)
+        self.samples.actions_layout.addWidget(self.export_grid_button)
+        self.samples.actions_layout.addWidget(self.export_all_button)
+        self.samples.actions_layout.addStretch(1)
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.setObjectName("training_splitter")
         self.splitter.addWidget(self.plots)

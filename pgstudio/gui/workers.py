@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.events import TrainerControl
 from .mailbox import EventMailbox
@@ -23,7 +23,9 @@ def start_in_thread(worker: QObject, done_signals: list) -> QThread:
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     for sig in done_signals:
-        sig.connect(thread.quit)
+        # direct: QThread.quit is thread-safe, and a queued quit could land after the GUI
+        # already waits on the thread
+        sig.connect(thread.quit, Qt.DirectConnection)
     _LIVE_THREADS.add(thread)
     _LIVE_THREADS.add(worker)
     thread.finished.connect(lambda: (_LIVE_THREADS.discard(thread), _LIVE_THREADS.discard(worker)))

@@ -1,0 +1,251 @@
+"""The studio window, driven through its widgets on the offscreen platform."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
+
+from pgstudio.core.runfolder import RunFolder
+from pgstudio.core.trainer import Trainer
+from pgstudio.gui.main_window import MainWindow
+from pgstudio.gui.workers import running_threads, wait_for_threads
+from tests.conftest import tiny_config
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    yield w
+    if w.training_page.is_training():
+        w.training_page.shutdown()
+    w.dataset_panel.shutdown()
+    wait_for_threads()
+    assert running_threads() == 0
+
+
+def click(qtbot, button: QPushButton):
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.LeftButton)
+
+
+def choose_demo_tiny(qtbot, w, out_dir, stabilize=0.256, fade=0.256, tick=0.064):
+    with qtbot.waitSignal(w.dataset_panel.dataset_ready, timeout=30000):
+        click(qtbot, w.dataset_panel.demo_button)
+    with qtbot.waitSignal(w.dataset_panel.dataset_ready, timeout=30000):
+        w.dataset_panel.resolution.setCurrentIndex(1)            # 8x8
+    f = w.setup_form
+    f.latent.setValue(16)
+    f.fmap_base.setValue(64)
+    f.fmap_max.setValue(16)
+    f.stabilize.setValue(stabilize)
+    f.fade.setValue(fade)
+    f.tick.setValue(tick)
+    f.sample.setValue(0.128)
+    f.checkpoint.setValue(100)
+    f.batch.clear()
+    qtbot.keyClicks(f.batch, "4:16 8:16")
+    f.device.setCurrentText("cpu")
+    f.out_dir.setText(str(out_dir))
+    assert f.start_button.isEnabled(), f.problems_text()
+
+
+def kimg(w):
+    h = w.training_page.history
+    return h.kimg[-1] if h.kimg else 0.0
+
+
+def test_demo_training_pause_resume_stop(qtbot, window, tmp_path):
+    w = window
+    choose_demo_tiny(qtbot, w, tmp_path / "run", stabilize=50)
+    assert w.dataset_panel.preview.array() is not None
+    click(qtbot, w.setup_form.start_button)
+    assert w.tabs.currentIndex() == 1
+    page = w.training_page
+    qtbot.waitUntil(lambda: len(page.history.kimg) >= 2 and page.samples.view.array() is not None, timeout=60000)
+    first_grid = page.samples.view.array().copy()
+    data = page.plots.curve_data()
+    assert len(data["loss_d"][0]) >= 2 and len(data["alpha"][0]) >= 2
+    qtbot.waitUntil(lambda: len(page.history.samples) >= 3, timeout=60000)
+    assert not np.array_equal(first_grid, page.samples.view.array())   # the grid changed
+    assert "×" in w.status_labels["resolution"].text() and "img/s" in w.status_labels["speed"].text()
+
+    click(qtbot, page.pause_button)
+    qtbot.waitUntil(lambda: "paused" in page.state_label.text(), timeout=10000)
+    qtbot.wait(300)
+    paused_at = page.worker.trainer.images_seen
+    qtbot.wait(700)
+    assert page.worker.trainer.images_seen == paused_at
+    assert page.pause_button.text() == "Resume"
+    click(qtbot, page.pause_button)
+    qtbot.waitUntil(lambda: page.worker.trainer.images_seen > paused_at, timeout=10000)
+
+    click(qtbot, page.save_button)
+    qtbot.waitUntil(lambda: bool(RunFolder(tmp_path / "run").checkpoints()), timeout=20000)
+    with qtbot.waitSignal(page.training_state_changed, timeout=30000):
+        click(qtbot, page.stop_button)
+    assert page.last_result.reason == "stopped"
+    assert running_threads() == 0
+    ckpts = RunFolder(tmp_path / "run").checkpoints()
+    assert ckpts and page.start_button.text() == "Resume"
+
+
+def test_resume_in_window_continues(qtbot, window, tmp_path, shapes_folder):
+    t = Trainer.new(tmp_path / "run", tiny_config(shapes_folder, max_kimg=0.2))
+    t.run()
+    page = window.training_page
+    window.open_run(str(tmp_path / "run"))
+    before = page.history.kimg[-1]
+    window.setup_form.max_kimg.setValue(0)
+    page.cfg = RunFolder(tmp_path / "run").read_config()
+    # the run stopped at its max_kimg: raise it in the run's config, then Resume from the window
+    cfg = page.cfg.replace(max_kimg=0.4)
+    RunFolder(tmp_path / "run").write_config(cfg)
+    with qtbot.waitSignal(page.training_state_changed, timeout=10000, check_params_cb=lambda running: not running):
+        click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.history.kimg and page.history.kimg[-1] >= 0.4, timeout=10000)
+    assert page.history.kimg[-1] > before
+    assert page.last_result.reason == "max_kimg"
+
+
+def test_open_finished_run_rebuilds_history(qtbot, window, tmp_path, shapes_folder, monkeypatch):
+    t = Trainer.new(tmp_path / "done", tiny_config(shapes_folder))
+    t.run()
+    run = RunFolder(tmp_path / "done")
+    ticks = [r for r in run.read_metrics()[0] if r["kind"] == "tick"]
+    samples, _ = run.read_samples()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "done"))
+    qtbot.keyClick(window, Qt.Key_O, Qt.ControlModifier)
+    page = window.training_page
+    qtbot.waitUntil(lambda: len(page.history.kimg) == len(ticks), timeout=5000)
+    data = page.plots.curve_data()
+    assert len(data["loss_g"][0]) == len(ticks)
+    assert set(data["resolution"][1]) == {2.0, 3.0}               # log2 of 4 and 8
+    assert page.samples.timeline.maximum() == len(samples) - 1
+    page.samples.timeline.setFocus()
+    qtbot.keyClick(page.samples.timeline, Qt.Key_Home)
+    assert page.samples.caption.text().startswith("kimg 0.0 · 4×4")
+    assert not page.samples.follow_latest.isChecked()
+    qtbot.keyClick(page.samples.timeline, Qt.Key_End)
+    assert f"({len(samples)}/{len(samples)})" in page.samples.caption.text()
+    assert page.start_button.text() == "Resume"
+    assert str(tmp_path / "done") in window.recent_menu.actions()[0].text() or window._fill_recent() is None
+
+    # exports
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.csv"), ""))
+    click(qtbot, page.export_csv_button)
+    assert (tmp_path / "x.csv").read_text().count("\n") == len(ticks) + 1
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "g.png"), ""))
+    click(qtbot, page.export_grid_button)
+    assert (tmp_path / "g.png").stat().st_size > 0
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "c.png"), ""))
+    click(qtbot, page.export_png_button)
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    (tmp_path / "all").mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "all"))
+    click(qtbot, page.export_all_button)
+    assert len(list((tmp_path / "all").glob("*.png"))) == len(samples)
+
+
+def test_follow_a_run_written_by_another_process(qtbot, window, tmp_path, shapes_folder):
+    out = tmp_path / "headless"
+    proc = subprocess.Popen([sys.executable, "-m", "pgstudio", "train", "--data", str(shapes_folder), "--out", str(out),
+                             "--resolution", "8", "--phase-kimg", "5", "--quiet", "--device", "cpu"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        qtbot.waitUntil(lambda: (out / "running.json").exists() and (out / "metrics.jsonl").exists(), timeout=60000)
+        window.open_run(str(out))
+        page = window.training_page
+        assert page.following and not page.start_button.isEnabled()
+        n = len(page.history.kimg)
+        qtbot.waitUntil(lambda: len(page.history.kimg) >= n + 2, timeout=30000)
+        assert not page.is_training()                              # it follows; it never trains itself
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+    qtbot.waitUntil(lambda: not page.following, timeout=10000)
+    assert page.start_button.text() == "Resume"
+
+
+def test_close_while_training_stops_and_saves(qtbot, tmp_path, monkeypatch):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    choose_demo_tiny(qtbot, w, tmp_path / "run", stabilize=50)
+    click(qtbot, w.setup_form.start_button)
+    page = w.training_page
+    qtbot.waitUntil(lambda: len(page.history.kimg) >= 1, timeout=60000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    assert w.close()
+    assert not page.is_training()
+    wait_for_threads()
+    assert running_threads() == 0
+    assert RunFolder(tmp_path / "run").checkpoints()
+    assert not (tmp_path / "run" / "running.json").exists()
+
+
+def test_invalid_settings_disable_start(qtbot, window, tmp_path):
+    f = window.setup_form
+    assert not f.start_button.isEnabled() and "demo" in f.problems_text()
+    choose_demo_tiny(qtbot, window, tmp_path / "run")
+    f.batch.clear()
+    qtbot.keyClicks(f.batch, "4:abc")
+    assert not f.start_button.isEnabled()
+    assert "batch table" in f.problems_text() and "border" in f.batch.styleSheet()
+    f.batch.clear()
+    qtbot.keyClicks(f.batch, "4:16")
+    assert f.start_button.isEnabled() and f.batch.styleSheet() == ""
+    f.stabilize.setValue(0)
+    assert not f.start_button.isEnabled() and "phase" in f.problems_text()
+
+
+def test_dataset_page_reports_skipped_files(qtbot, window, tmp_path, monkeypatch):
+    from PIL import Image
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(5):
+        Image.new("RGB", (20, 12), (i * 40, 100, 200)).save(folder / f"{i}.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (folder / "empty.png").write_bytes(b"")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    with qtbot.waitSignal(window.dataset_panel.dataset_ready, timeout=30000):
+        click(qtbot, window.dataset_panel.choose_button)
+    panel = window.dataset_panel
+    assert panel.skipped_table.rowCount() == 2
+    assert "5" in panel.summary.text() and "5 not square" in panel.summary.text()
+    assert panel.preview.array() is not None
+
+
+def test_bad_run_folder_shows_error_and_app_survives(qtbot, window, tmp_path):
+    window.open_run(str(tmp_path))
+    assert window.error_box is not None and "not a pgstudio run folder" in window.error_box.text()
+    window.error_box.close()
+    assert window.isVisible()
+
+
+def test_layout_and_recent_runs_are_remembered(qtbot, tmp_path, shapes_folder):
+    t = Trainer.new(tmp_path / "r", tiny_config(shapes_folder, max_kimg=0.064))
+    t.run()
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(700, 500)                       # the offscreen screen is 800x600
+    expected = (w.size().width(), w.size().height())
+    assert expected[0] == 700
+    w.training_page.splitter.setSizes([100, 400])
+    sizes = w.training_page.splitter.sizes()
+    w.open_run(str(tmp_path / "r"))
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert (w2.size().width(), w2.size().height()) == expected
+    assert w2.training_page.splitter.sizes() == sizes
+    w2._fill_recent()
+    assert [a.text() for a in w2.recent_menu.actions()][0] == str(tmp_path / "r")
