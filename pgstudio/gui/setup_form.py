@@ -124,8 +124,8 @@ class SetupForm(QWidget):
         self.tick = _spin(0, 1e5, 1, 0.5, 3, "tick_kimg")
         self.sample = _spin(0, 1e5, 5, 1, 3, "sample_kimg")
         self.checkpoint = _spin(0, 1e6, 20, 5, 3, "checkpoint_kimg")
-        self.metric = _spin(0, 1e6, 0, 10, 3, "metric_kimg")
-        self.metric.setSpecialValueText("off")
+        self.metric_kimg = _spin(0, 1e6, 0, 10, 3, "metric_kimg")
+        self.metric_kimg.setSpecialValueText("off")
         self.metric_n = _spin(16, 65536, 2048, 256, name="metric_n")
         self.device = QComboBox()
         self.device.setObjectName("device")
@@ -154,7 +154,7 @@ class SetupForm(QWidget):
         form.addRow("EMA half-life (kimg)", self.ema)
         form.addRow("seed", self.seed)
         form.addRow("tick / samples (kimg)", self._pair(self.tick, self.sample))
-        form.addRow("checkpoint / MS-SWD (kimg)", self._pair(self.checkpoint, self.metric))
+        form.addRow("checkpoint / MS-SWD (kimg)", self._pair(self.checkpoint, self.metric_kimg))
         form.addRow("MS-SWD images", self.metric_n)
         form.addRow("device", self.device)
         form.addRow("output folder", out_row)
@@ -190,7 +190,7 @@ class SetupForm(QWidget):
         self.preset.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
         for w in (self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
                   self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
-                  self.metric, self.metric_n):
+                  self.metric_kimg, self.metric_n):
             w.valueChanged.connect(self._changed)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
@@ -260,10 +260,10 @@ class SetupForm(QWidget):
             max_kimg=self.max_kimg.value() or None, batch=batch, batch_default=self.batch_default.value(),
             lr=lr_table, lr_default=self.lr.value(), ema_halflife_kimg=self.ema.value(), seed=self.seed.value(),
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
-            metric_kimg=self.metric.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
+            metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
             preset=self.preset.currentData(), r1_gamma=PRESETS[self.preset.currentData()].get("r1_gamma", 1.0))
         field_of = [("batch", self.batch), ("learning", self.lr), ("phase", self.stabilize), ("latent", self.latent),
-                    ("tick", self.tick), ("metric", self.metric), ("EMA", self.ema), ("max kimg", self.max_kimg)]
+                    ("tick", self.tick), ("metric", self.metric_kimg), ("EMA", self.ema), ("max kimg", self.max_kimg)]
         for message in cfg.validate():
             if "image folder" in message:
                 continue                          # reported below, with the import state
@@ -287,7 +287,7 @@ class SetupForm(QWidget):
     def _changed(self, *args) -> None:
         cfg, problems = self.build()
         bad = {id(w) for w, _ in problems if w is not None}
-        for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric,
+        for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric_kimg,
                   self.ema, self.max_kimg, self.out_dir, self.device):
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
