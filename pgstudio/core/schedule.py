@@ -81,3 +81,29 @@ def preview(cfg: TrainConfig, points: int = 400) -> dict[str, list[float]]:
     ks = sorted(set(ks) | {p.start_kimg for p in phases(cfg) if p.start_kimg <= end})
     pts = [schedule_at(cfg, int(round(k * 1000))) for k in ks]
     return {"kimg": ks, "resolution": [p.resolution for p in pts], "alpha": [p.alpha for p in pts]}
+
+
+def estimate_seconds(cfg: TrainConfig, throughput: dict[int, float], from_kimg: float = 0.0
+                     ) -> tuple[float, bool] | None:
+    """Time from ``from_kimg`` to the end from img/s per resolution: (seconds, extrapolated?).
+
+    Resolutions not measured yet are extrapolated from the nearest measured one at 4x the cost
+    per doubling (the work per image grows with the pixel count).
+    """
+    if not throughput:
+        return None
+    known = sorted(throughput)
+    end = total_kimg(cfg)
+    total, extrapolated = 0.0, False
+    for p in phases(cfg):
+        kimg = max(0.0, min(p.end_kimg, end) - max(p.start_kimg, from_kimg))
+        if kimg <= 0:
+            continue
+        if p.resolution in throughput:
+            speed = throughput[p.resolution]
+        else:
+            near = min(known, key=lambda r: abs(math.log2(r) - math.log2(p.resolution)))
+            speed = throughput[near] / 4 ** (math.log2(p.resolution) - math.log2(near))
+            extrapolated = True
+        total += kimg * 1000 / max(speed, 1e-6)
+    return total, extrapolated

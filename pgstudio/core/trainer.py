@@ -31,7 +31,7 @@ from .layers import downsample2x, fade_blend, upsample2x
 from .metrics import swd_record
 from .models import build_discriminator, build_generator, generator_architecture
 from .runfolder import RunFolder
-from .schedule import SchedulePoint, schedule_at, total_kimg
+from .schedule import SchedulePoint, estimate_seconds, schedule_at, total_kimg
 
 
 class NonFiniteLoss(Exception):
@@ -90,6 +90,7 @@ class Trainer:
         self.last_stats: dict = {}
         self._data_on_device: dict[int, torch.Tensor] = {}
         self._swd_floor: dict[int, float] = {}
+        self._speed: dict[int, float] = {}
         self._make_optimizers()
         if checkpoint is not None:
             self._load_state(checkpoint)
@@ -305,8 +306,12 @@ class Trainer:
         self.run_folder.append_metrics(record)
         self.last_stats = {"loss_d": record["loss_d"], "loss_g": record["loss_g"], "alpha": pt.alpha,
                            "phase": pt.phase, "resolution": pt.resolution, "kimg": record["kimg"]}
+        if img_s > 0:   # smoothed speed per resolution feeds a schedule-aware ETA
+            old = self._speed.get(pt.resolution)
+            self._speed[pt.resolution] = img_s if old is None else 0.7 * old + 0.3 * img_s
         total = total_kimg(self.cfg)
-        eta = (total - record["kimg"]) * record["sec_per_kimg"] if record["sec_per_kimg"] else None
+        est = estimate_seconds(self.cfg, self._speed, record["kimg"])
+        eta = est[0] if est else None
         self.run_folder.log(f"tick kimg {record['kimg']:.1f} res {pt.resolution} α {pt.alpha:.2f} {pt.phase} "
                             f"batch {pt.batch} loss_d {record['loss_d']:.4f} loss_g {record['loss_g']:.4f} "
                             f"{img_s:.0f} img/s")

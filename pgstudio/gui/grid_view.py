@@ -39,8 +39,9 @@ class GridView(QWidget):
     """Shows an image scaled by whole or fractional factors with nearest-neighbour sampling."""
     clicked = Signal()
 
-    def __init__(self, parent=None, min_size: int = 64):
+    def __init__(self, parent=None, min_size: int = 64, whole_factors: bool = True):
         super().__init__(parent)
+        self.whole_factors = whole_factors
         self._image: QImage | None = None
         self._array: np.ndarray | None = None
         self.setMinimumSize(min_size, min_size)
@@ -63,7 +64,7 @@ class GridView(QWidget):
             return QRect()
         w, h = self._image.width(), self._image.height()
         scale = min(self.width() / w, self.height() / h)
-        if scale >= 1:
+        if scale >= 1 and self.whole_factors:
             scale = int(scale)               # whole factors keep every pixel the same size
         tw, th = int(w * scale), int(h * scale)
         return QRect((self.width() - tw) // 2, (self.height() - th) // 2, tw, th)

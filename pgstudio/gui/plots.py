@@ -175,6 +175,7 @@ class TrainingPlots(QWidget):
         self.res_axis.plot.getAxis("right").setTicks([[(math.log2(r), str(r)) for r in levels]])
         self.res_axis.right.setYRange(math.log2(min(levels)) - 0.3, math.log2(max(levels)) + 0.3)
         self.curve_speed.setData(x, np.asarray(history.img_per_s))
+        self.speed_plot.getAxis("right").setVisible(bool(history.swd_kimg))
         if history.swd_kimg:
             sx = np.asarray(history.swd_wall) / 60.0 if self.use_wall else np.asarray(history.swd_kimg)
             self.swd_points.setData(sx, np.asarray(history.swd_mean))

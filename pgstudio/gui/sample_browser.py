@@ -126,7 +126,7 @@ class SampleBrowser(QWidget):
     def _update_strip(self) -> None:
         for res, entry in sorted(self.history.last_sample_per_resolution().items()):
             if res not in self._strip_views:
-                view = GridView(min_size=96)
+                view = GridView(min_size=96, whole_factors=False)
                 view.setFixedSize(96, 96)
                 label = QLabel()
                 label.setAlignment(Qt.AlignCenter)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from ..core.config import LOSSES, PRESETS, TrainConfig, preset_config
 from ..core.runfolder import RunFolder
-from ..core.schedule import phases, preview, total_kimg
+from ..core.schedule import estimate_seconds, preview, total_kimg
 from .settings import app_settings
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
@@ -45,27 +45,6 @@ def _spin(lo, hi, value, step=1, decimals=None, name=None):
     if name:
         box.setObjectName(name)
     return box
-
-
-def estimate_seconds(cfg: TrainConfig, throughput: dict[int, float]) -> tuple[float, bool] | None:
-    """Time for the whole run from measured img/s per resolution; (seconds, extrapolated?)."""
-    if not throughput:
-        return None
-    known = sorted(throughput)
-    end = total_kimg(cfg)
-    total, extrapolated = 0.0, False
-    for p in phases(cfg):
-        kimg = max(0.0, min(p.end_kimg, end) - p.start_kimg)
-        if kimg <= 0:
-            continue
-        if p.resolution in throughput:
-            speed = throughput[p.resolution]
-        else:   # cost grows ~4x per doubling of resolution
-            near = min(known, key=lambda r: abs(math.log2(r) - math.log2(p.resolution)))
-            speed = throughput[near] / 4 ** (math.log2(p.resolution) - math.log2(near))
-            extrapolated = True
-        total += kimg * 1000 / max(speed, 1e-6)
-    return total, extrapolated
 
 
 def throughput_key(cfg: TrainConfig) -> str:

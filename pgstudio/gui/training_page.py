@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QWidget)
 
 from ..core.runfolder import RunFolder, SampleEntry
-from ..core.schedule import total_kimg
+from ..core.schedule import estimate_seconds, total_kimg
 from .mailbox import EventMailbox
 from .plots import TrainingPlots
 from .run_history import RunHistory
@@ -346,8 +346,8 @@ class TrainingPage(QWidget):
             ticks = [r for r in records if r.get("kind") == "tick"]
             if ticks:
                 t = ticks[-1]
-                eta = (self._total_kimg - t["kimg"]) * t["sec_per_kimg"] if t.get("sec_per_kimg") else None
-                self._emit_status(t, eta if self.following else None)
+                est = estimate_seconds(self.cfg, self.history.throughput_by_resolution(), t["kimg"])
+                self._emit_status(t, est[0] if (est and self.following) else None)
                 self.ticked.emit(t)
             self._update_buttons()
         return bool(records or entries)
