@@ -222,6 +222,64 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise UserError(f"--seeds must be integers separated by commas (got {text!r})") from None
+    if len(seeds) < 2:
+        raise UserError("--seeds needs at least two keyframe seeds, e.g. --seeds 1,2,3")
+    return seeds
+
+
+def cmd_interpolate(args) -> int:
+    from tqdm import tqdm
+    from .core.export import render, upscale_nearest, write_video
+    from .core.latents import interpolation_path, seeded_latents
+    from .core.models import load_generator
+
+    if args.frames < 1:
+        raise UserError("--frames must be at least 1")
+    if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
+        raise UserError("--out must end in .gif or .mp4")
+    loaded = load_generator(args.source)
+    keys = seeded_latents(_parse_seeds(args.seeds), loaded.generator.latent_size, args.truncation)
+    path = interpolation_path(keys, args.frames, loop=args.loop)
+    size = args.size or max(256, loaded.resolution)
+    size += size % 2
+    frames = []
+    for i in tqdm(range(0, path.shape[0], 32), desc="rendering", unit="batch"):
+        for img in render(loaded.generator, path[i:i + 32], loaded.level, loaded.alpha):
+            frames.append(upscale_nearest(img, size))
+    write_video(frames, args.out, fps=args.fps)
+    print(f"{len(frames)} frames at {size}x{size} → {args.out}")
+    return 0
+
+
+def cmd_timelapse(args) -> int:
+    from .core.export import timelapse_frames, write_video
+    from .core.runfolder import RunFolder
+    if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
+        raise UserError("--out must end in .gif or .mp4")
+    run = RunFolder(args.run)
+    if not run.is_run():
+        raise UserError(f"{args.run}: not a pgstudio run folder")
+    frames = timelapse_frames(run, args.size)
+    write_video(frames, args.out, fps=args.fps)
+    print(f"{len(frames)} grids → {args.out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .core.export import export_generator
+    from .core.models import load_generator
+    loaded = load_generator(args.source)
+    out = export_generator(loaded, args.out)
+    print(f"EMA generator ({loaded.resolution}x{loaded.resolution}, α={loaded.alpha:.2f}, {loaded.kimg:.1f} kimg) "
+          f"→ {out}/generator.safetensors + generator.json")
+    return 0
+
+
 def cmd_gui(args) -> int:
     try:
         from .gui.app import main as gui_main
@@ -288,6 +346,29 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--mode", choices=MODES, default="crop")
     i.add_argument("--channels", choices=CHANNELS, default="auto")
     i.set_defaults(func=cmd_import)
+
+    ip = sub.add_parser("interpolate", help="slerp between seeds into a GIF or MP4")
+    ip.add_argument("source", metavar="CKPT|RUN")
+    ip.add_argument("--seeds", required=True, help="keyframe seeds, e.g. 1,2,3")
+    ip.add_argument("--frames", type=int, required=True, help="frames per segment")
+    ip.add_argument("--out", required=True, metavar="FILE.gif|FILE.mp4")
+    ip.add_argument("--loop", action="store_true", help="return to the first seed")
+    ip.add_argument("--truncation", type=float, metavar="PSI")
+    ip.add_argument("--size", type=int, help="frame size in pixels (nearest-neighbour upscaling)")
+    ip.add_argument("--fps", type=float, default=24)
+    ip.set_defaults(func=cmd_interpolate)
+
+    tl = sub.add_parser("timelapse", help="the run's sample grids as a video")
+    tl.add_argument("run", metavar="RUN")
+    tl.add_argument("--out", required=True, metavar="FILE.mp4|FILE.gif")
+    tl.add_argument("--fps", type=float, default=8)
+    tl.add_argument("--size", type=int, help="common frame size (default: the largest grid)")
+    tl.set_defaults(func=cmd_timelapse)
+
+    ex = sub.add_parser("export", help="EMA generator as safetensors + JSON")
+    ex.add_argument("source", metavar="CKPT|RUN")
+    ex.add_argument("--out", required=True, metavar="DIR")
+    ex.set_defaults(func=cmd_export)
 
     w = sub.add_parser("gui", help="open the studio window (the default)")
     w.add_argument("run", nargs="?", metavar="RUN", help="a run folder to open")

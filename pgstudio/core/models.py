@@ -64,7 +64,27 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
+def load_exported(folder: Path, device: str | torch.device = "cpu") -> LoadedGenerator:
+    """A generator exported with `pgstudio export` (generator.safetensors + generator.json)."""
+    import json
+    from safetensors.torch import load_file
+    try:
+        meta = json.loads((folder / "generator.json").read_text())
+        G = build_generator(meta["architecture"])
+        G.load_state_dict(load_file(str(folder / "generator.safetensors")))
+    except Exception as exc:
+        raise CheckpointError(f"{folder}: unusable generator export ({str(exc).splitlines()[0]})") from None
+    G.eval().requires_grad_(False).to(device)
+    latents = torch.tensor(meta["fixed_latents"]) if meta.get("fixed_latents") else None
+    return LoadedGenerator(G, int(meta["level"]), float(meta["alpha"]), float(meta.get("kimg", 0.0)),
+                           str(meta.get("phase", "stabilize")), folder, latents)
+
+
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedGenerator:
+    """From a checkpoint file, a run folder (newest checkpoint) or a generator export folder."""
+    p = Path(path).expanduser()
+    if p.is_dir() and (p / "generator.json").exists():
+        return load_exported(p, device)
     ckpt_path = resolve_checkpoint(path)
     state = load_checkpoint(ckpt_path)
     try:
