@@ -193,6 +193,45 @@ class RunFolder:
             return []
         return sorted(self.checkpoints_dir.glob(CHECKPOINT_GLOB))
 
+    def discard_checkpoints_after(self, images_seen: int) -> list[Path]:
+        """Resuming from an earlier checkpoint: later ones move to checkpoints/discarded/ (kept, not used)."""
+        moved = []
+        for path in self.checkpoints():
+            try:
+                n = int(path.stem.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if n > images_seen:
+                target = self.checkpoints_dir / "discarded" / path.name
+                target.parent.mkdir(exist_ok=True)
+                os.replace(path, target)
+                moved.append(target)
+        return moved
+
+    def branch(self, checkpoint: Path, destination: str | os.PathLike, images_seen: int) -> "RunFolder":
+        """A new run folder that starts as this run did up to ``checkpoint``."""
+        import shutil
+        new = RunFolder(destination)
+        if new.is_run():
+            raise RunFolderError(f"{new.path} already holds a run")
+        new.samples_dir.mkdir(parents=True, exist_ok=True)
+        new.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.config_path, new.config_path)
+        if self.dataset_path.exists():
+            shutil.copy2(self.dataset_path, new.dataset_path)
+        kimg = images_seen / 1000.0
+        records, _ = self.read_metrics()
+        new.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in records if r.get("kimg", 0) <= kimg + 1e-9))
+        entries, _ = _read_jsonl(self.samples_index_path)
+        kept = [e for e in entries if e.get("kimg", 0) <= kimg + 1e-9]
+        for e in kept:
+            if (self.samples_dir / e["file"]).exists():
+                shutil.copy2(self.samples_dir / e["file"], new.samples_dir / e["file"])
+        new.samples_index_path.write_text("".join(json.dumps(e) + "\n" for e in kept))
+        shutil.copy2(checkpoint, new.checkpoints_dir / Path(checkpoint).name)
+        new.log(f"branched from {checkpoint} at {kimg:.3f} kimg")
+        return new
+
     # log
     def log(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")

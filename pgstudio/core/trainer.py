@@ -127,6 +127,9 @@ class Trainer:
         if dataset is None:
             dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
         kimg = state["images_seen"] / 1000.0
+        if checkpoint is not None and Path(checkpoint).resolve().parent == run.checkpoints_dir.resolve():
+            for moved in run.discard_checkpoints_after(int(state["images_seen"])):
+                run.log(f"resuming from an earlier checkpoint: {moved.name} moved to checkpoints/discarded/")
         run.truncate_metrics_after(kimg)
         run.truncate_samples_after(kimg)
         run.log(f"resumed from {path.name} at {kimg:.3f} kimg")

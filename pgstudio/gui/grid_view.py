@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QDialog, QSizePolicy, QVBoxLayout, QWidget
 
@@ -38,6 +38,7 @@ def read_grid(path: Path) -> np.ndarray | None:
 class GridView(QWidget):
     """Shows an image scaled by whole or fractional factors with nearest-neighbour sampling."""
     clicked = Signal()
+    clicked_at = Signal(object)          # QPoint in widget coordinates
 
     def __init__(self, parent=None, min_size: int = 64, whole_factors: bool = True):
         super().__init__(parent)
@@ -83,6 +84,7 @@ class GridView(QWidget):
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and self._image is not None:
             self.clicked.emit()
+            self.clicked_at.emit(event.position().toPoint())
         super().mouseReleaseEvent(event)
 
 

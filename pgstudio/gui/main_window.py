@@ -10,7 +10,9 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QS
 
 from .. import __version__
 from ..core.runfolder import RunFolderError
+from .checkpoints_page import CheckpointsPage
 from .dataset_panel import DatasetPanel
+from .explorer_page import ExplorerPage
 from .settings import add_recent_run, app_settings, recent_runs
 from .setup_form import SetupForm
 from .training_page import TrainingPage
@@ -40,6 +42,10 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("pages")
         self.tabs.addTab(self.dataset_split, "Dataset")
         self.tabs.addTab(self.training_page, "Training")
+        self.explorer_page = ExplorerPage()
+        self.checkpoints_page = CheckpointsPage()
+        self.tabs.addTab(self.explorer_page, "Explorer")
+        self.tabs.addTab(self.checkpoints_page, "Checkpoints")
         self.setCentralWidget(self.tabs)
 
         self._build_status_bar()
@@ -52,6 +58,13 @@ class MainWindow(QMainWindow):
         self.training_page.error_occurred.connect(self.show_error)
         self.training_page.run_opened.connect(self._run_opened)
         self.training_page.training_state_changed.connect(self._training_state)
+        self.training_page.checkpoint_written.connect(lambda p: self.checkpoints_page.refresh())
+        self.training_page.snapshot_ready.connect(self.explorer_page.take_snapshot)
+        self.explorer_page.follow_live.toggled.connect(self._follow_live)
+        self.explorer_page.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.checkpoints_page.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.checkpoints_page.open_in_explorer.connect(self._explore_checkpoint)
+        self.checkpoints_page.resume_requested.connect(self._resume_from_checkpoint)
         self._sync_setup()
         self._restore_layout()
 
@@ -93,7 +106,7 @@ class MainWindow(QMainWindow):
             train_menu.addAction(a)
 
         view_menu = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("Dataset", "Training")):
+        for i, name in enumerate(("Dataset", "Training", "Explorer", "Checkpoints")):
             view_menu.addAction(self._action(f"{name} page", lambda checked=False, i=i: self.tabs.setCurrentIndex(i),
                                              f"Ctrl+{i + 1}"))
         view_menu.addSeparator()
@@ -190,7 +203,50 @@ class MainWindow(QMainWindow):
             return
         self.tabs.setCurrentIndex(1)
 
+    def _follow_live(self, on: bool) -> None:
+        self.training_page.want_snapshots = on
+        if on:
+            if self.training_page.is_training():
+                self.training_page.request_snapshot()
+            else:
+                self.statusBar().showMessage("no training is running in this window: the explorer follows "
+                                             "as soon as one starts", 8000)
+
+    def _explore_checkpoint(self, path: str) -> None:
+        self.explorer_page.open_path(path)
+        self.tabs.setCurrentWidget(self.explorer_page)
+
+    def _resume_from_checkpoint(self, path: str, branch: bool) -> None:
+        page = self.training_page
+        if page.is_training() or page.following:
+            self.show_error("a training is running: stop it before resuming another checkpoint")
+            return
+        from pathlib import Path
+        from ..core.checkpoint import load_checkpoint
+        ckpt = Path(path)
+        images = int(load_checkpoint(ckpt)["images_seen"])
+        run_dir = ckpt.parent.parent
+        if branch:
+            parent = QFileDialog.getExistingDirectory(self, "Folder for the branched run")
+            if not parent:
+                return
+            target = os.path.join(parent, f"{run_dir.name}-branch-{images / 1000:.1f}kimg")
+            try:
+                from ..core.runfolder import RunFolder
+                RunFolder(run_dir).branch(ckpt, target, images)
+            except (RunFolderError, OSError) as exc:
+                self.show_error(str(exc))
+                return
+            self.open_run(target)
+            page.resume_current()
+        else:
+            if page.run is None or page.run.path.resolve() != run_dir.resolve():
+                self.open_run(str(run_dir))
+            page.resume_current(checkpoint=path)
+        self.tabs.setCurrentWidget(page)
+
     def _run_opened(self, path: str) -> None:
+        self.checkpoints_page.set_run(path)
         add_recent_run(path)
         self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")
         if self.training_page.cfg is not None:
@@ -252,5 +308,7 @@ class MainWindow(QMainWindow):
                 return
         self.training_page.stop_following()
         self.dataset_panel.shutdown()
+        self.explorer_page.shutdown()
+        self.checkpoints_page.shutdown()
         self._save_layout()
         event.accept()

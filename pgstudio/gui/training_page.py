@@ -44,6 +44,8 @@ class TrainingPage(QWidget):
     run_opened = Signal(str)
     training_state_changed = Signal(bool)          # True while a trainer runs in this window
     ticked = Signal(dict)
+    checkpoint_written = Signal(str)
+    snapshot_ready = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -60,6 +62,7 @@ class TrainingPage(QWidget):
         self._samples_offset = 0
         self._total_kimg = 0.0
         self.start_handler = None                 # set by the main window: starts a new run from setup
+        self.want_snapshots = False               # the explorer follows the live generator
 
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("start")
@@ -255,6 +258,10 @@ class TrainingPage(QWidget):
             self.worker.control.request_stop()
             self._append_log("stopping at the next safe point…")
 
+    def request_snapshot(self) -> None:
+        if self.worker:
+            self.worker.control.request_snapshot()
+
     def save_now(self) -> None:
         if self.worker:
             self.worker.control.request_checkpoint()
@@ -288,6 +295,12 @@ class TrainingPage(QWidget):
             self._append_log(message)
         for c in d.checkpoints:
             self._append_log(f"checkpoint written: {c.path.name}")
+        if d.checkpoints:
+            self.checkpoint_written.emit(str(d.checkpoints[-1].path))
+        if d.snapshot is not None:
+            self.snapshot_ready.emit(d.snapshot)
+        if d.ticks and self.want_snapshots:
+            self.request_snapshot()
         if d.paused is not None:
             self.paused = d.paused
             self._update_buttons()

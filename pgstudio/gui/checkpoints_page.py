@@ -1,0 +1,379 @@
+"""Checkpoint manager: every checkpoint of the open run (and any added file) with thumbnails.
+
+Reading checkpoints and rendering thumbnails happens in the render thread; a damaged or
+foreign file is listed as damaged with its reason and never breaks the page.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt, QThread, Signal, Slot, QObject
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView,
+                               QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from ..core.checkpoint import CheckpointError, load_checkpoint
+from ..core.config import TrainConfig
+from ..core.export import export_generator, render
+from ..core.images import make_grid
+from ..core.latents import seeded_latents
+from ..core.models import build_generator, load_generator
+from ..core.runfolder import RunFolder
+from .grid_view import GridView, to_qimage
+from .render_worker import RenderWorker
+from .workers import start_in_thread
+
+COLUMNS = ["", "file", "kimg", "res", "α", "phase", "D loss", "G loss", "MS-SWD", "size", "date", "status"]
+
+
+@dataclass
+class CheckpointInfo:
+    path: Path
+    ok: bool
+    reason: str = ""
+    kimg: float = 0.0
+    resolution: int = 0
+    alpha: float = 1.0
+    phase: str = ""
+    loss_d: float | None = None
+    loss_g: float | None = None
+    swd: float | None = None
+    thumbnail: np.ndarray | None = None
+
+
+def inspect_checkpoint(path: Path) -> CheckpointInfo:
+    try:
+        state = load_checkpoint(path)
+        G = build_generator(state["architecture"])
+        G.load_state_dict(state["generator_ema"])
+        G.eval()
+    except (CheckpointError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+        return CheckpointInfo(path, False, str(exc).replace(f"{path}: ", ""))
+    stats = state.get("stats", {})
+    level = int(state["level"])
+    alpha = float(stats.get("alpha", 1.0))
+    z = state["fixed_latents"][:4]
+    thumb = make_grid(render(G, z, level, alpha), cols=2, pad=1)
+    return CheckpointInfo(path, True, "", state["images_seen"] / 1000, 2 ** level, alpha,
+                          stats.get("phase", ""), stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb)
+
+
+class SwdWorker(QObject):
+    progress = Signal(int, int)
+    done = Signal(object, object)       # path, record or error string
+
+    def __init__(self, path: Path, n: int = 2048):
+        super().__init__()
+        self.path, self.n = path, n
+
+    @Slot()
+    def run(self) -> None:
+        from ..core.dataset import load_dataset
+        from ..core.images import to_uint8
+        from ..core.metrics import swd_record
+        try:
+            loaded = load_generator(self.path)
+            cfg = TrainConfig.from_json(load_checkpoint(self.path)["config"])
+            data = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels).levels[loaded.resolution]
+            n = min(self.n, data.shape[0] // 2)
+            perm = np.random.default_rng(0).permutation(data.shape[0])
+            reals, floor = torch.from_numpy(data[perm[:n]]), torch.from_numpy(data[perm[n:2 * n]])
+            z = torch.randn(n, loaded.generator.latent_size, generator=torch.Generator().manual_seed(0))
+            fakes = torch.from_numpy(render(loaded.generator, z, loaded.level, loaded.alpha, batch=256)).permute(0, 3, 1, 2)
+            total = 3 * ((n + 1023) // 1024) + 1
+            count = [0]
+
+            def step():
+                count[0] += 1
+                self.progress.emit(count[0], total)
+            record = swd_record(reals, fakes.contiguous(), floor, progress=step)
+            self.done.emit(self.path, record)
+        except Exception as exc:
+            self.done.emit(self.path, f"{type(exc).__name__}: {exc}")
+
+
+class CompareDialog(QDialog):
+    """Two checkpoints side by side on the same seeds and truncation."""
+
+    def __init__(self, a: Path, b: Path, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Compare checkpoints")
+        self.setObjectName("compare_dialog")
+        self.gens = [load_generator(a), load_generator(b)]
+        self.views = [GridView(min_size=240, whole_factors=False), GridView(min_size=240, whole_factors=False)]
+        self.psi = QDoubleSpinBox()
+        self.psi.setRange(0.0, 3.0)
+        self.psi.setSingleStep(0.1)
+        self.psi.setSpecialValueText("off")
+        self.psi.valueChanged.connect(self.render)
+        row = QHBoxLayout()
+        for view, g in zip(self.views, self.gens):
+            col = QVBoxLayout()
+            col.addWidget(view, 1)
+            col.addWidget(QLabel(f"{g.source.name} · {g.resolution}×{g.resolution} · {g.kimg:.1f} kimg"))
+            row.addLayout(col)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row, 1)
+        psi_row = QHBoxLayout()
+        psi_row.addWidget(QLabel("truncation ψ"))
+        psi_row.addWidget(self.psi)
+        psi_row.addStretch(1)
+        layout.addLayout(psi_row)
+        self.resize(900, 520)
+        self.render()
+
+    def render(self) -> None:
+        if self.gens[0].generator.latent_size != self.gens[1].generator.latent_size:
+            raise ValueError("the two checkpoints have different latent sizes")
+        z = seeded_latents(list(range(16)), self.gens[0].generator.latent_size, self.psi.value() or None)
+        for view, g in zip(self.views, self.gens):
+            view.set_array(make_grid(render(g.generator, z, g.level, g.alpha), cols=4, pad=1))
+
+
+class CheckpointsPage(QWidget):
+    open_in_explorer = Signal(str)
+    resume_requested = Signal(str, bool)     # checkpoint path, branch into a new run folder
+    status = Signal(str)
+    listed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.run: RunFolder | None = None
+        self.extra: list[Path] = []
+        self.infos: dict[str, CheckpointInfo] = {}
+        self.swd_known: dict[float, float] = {}
+        self._swd_thread: QThread | None = None
+
+        self.worker = RenderWorker()
+        self.worker.rendered.connect(self._on_info)
+        self.thread = start_in_thread(self.worker, [self.worker.finished_running])
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("checkpoint_table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(68)
+        self.table.setColumnWidth(0, 70)
+        self.table.setColumnWidth(1, 170)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.cellDoubleClicked.connect(lambda r, c: self._open_selected())
+
+        self.buttons = {}
+        row = QHBoxLayout()
+        for key, text in (("add", "Add checkpoint…"), ("refresh", "Refresh"), ("explore", "Open in explorer"),
+                          ("resume", "Resume from it"), ("branch", "Branch into new run…"), ("compare", "Compare two"),
+                          ("swd", "Compute MS-SWD"), ("export", "Export generator…"), ("delete", "Delete…")):
+            b = QPushButton(text)
+            b.setObjectName(f"ckpt_{key}")
+            row.addWidget(b)
+            self.buttons[key] = b
+        row.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.table, 1)
+
+        b = self.buttons
+        b["add"].clicked.connect(self._add_dialog)
+        b["refresh"].clicked.connect(self.refresh)
+        b["explore"].clicked.connect(self._open_selected)
+        b["resume"].clicked.connect(lambda: self._resume(False))
+        b["branch"].clicked.connect(lambda: self._resume(True))
+        b["compare"].clicked.connect(self._compare)
+        b["swd"].clicked.connect(self._compute_swd)
+        b["export"].clicked.connect(self._export)
+        b["delete"].clicked.connect(self._delete)
+        self._update_buttons()
+
+    # -------------------------------------------------------------- listing
+    def set_run(self, path: str | None) -> None:
+        self.run = RunFolder(path) if path else None
+        self.refresh()
+
+    def paths(self) -> list[Path]:
+        own = self.run.checkpoints() if self.run else []
+        return own + [p for p in self.extra if p not in own]
+
+    def refresh(self) -> None:
+        self.swd_known = {}
+        if self.run is not None:
+            for r in self.run.read_metrics()[0]:
+                if r.get("kind") == "swd":
+                    self.swd_known[round(r["kimg"], 3)] = r["mean"]
+        paths = self.paths()
+        self.table.setRowCount(len(paths))
+        for i, p in enumerate(paths):
+            info = self.infos.get(str(p))
+            stamp = p.stat().st_mtime if p.exists() else 0
+            if info is not None and getattr(info, "_stamp", None) == stamp:
+                self._fill_row(i, info)
+                continue
+            self._fill_row(i, CheckpointInfo(p, True, "reading…"))
+            self.worker.submit(f"info:{p}", lambda p=p, stamp=stamp: (inspect_checkpoint(p), stamp))
+        self._update_buttons()
+        if not paths:
+            self.listed.emit()
+
+    def _on_info(self, kind: str, result, seconds: float) -> None:
+        if not kind.startswith("info:"):
+            return
+        info, stamp = result
+        info._stamp = stamp
+        self.infos[str(info.path)] = info
+        paths = [str(p) for p in self.paths()]
+        if str(info.path) in paths:
+            self._fill_row(paths.index(str(info.path)), info)
+        if all(p in self.infos for p in paths):
+            self.listed.emit()
+        self._update_buttons()
+
+    def _fill_row(self, row: int, info: CheckpointInfo) -> None:
+        p = info.path
+        try:
+            st = p.stat()
+            size, date = f"{st.st_size / 2**20:.1f} MB", datetime.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M")
+        except OSError:
+            size, date = "", ""
+        swd = info.swd if info.swd is not None else self.swd_known.get(round(info.kimg, 3))
+        values = ["", p.name, f"{info.kimg:.1f}" if info.ok and not info.reason else "",
+                  f"{info.resolution}" if info.resolution else "", f"{info.alpha:.2f}" if info.resolution else "",
+                  info.phase, _fmt(info.loss_d), _fmt(info.loss_g), _fmt(swd), size, date,
+                  "ok" if info.ok and not info.reason else (info.reason if info.ok else f"damaged: {info.reason}")]
+        for col, v in enumerate(values):
+            item = QTableWidgetItem(v)
+            item.setData(Qt.UserRole, str(p))
+            if not info.ok:
+                item.setForeground(Qt.red)
+            self.table.setItem(row, col, item)
+        label = QLabel()
+        if info.thumbnail is not None:
+            label.setPixmap(QPixmap.fromImage(to_qimage(info.thumbnail)).scaled(64, 64, Qt.KeepAspectRatio,
+                                                                                  Qt.FastTransformation))
+        self.table.setCellWidget(row, 0, label)
+
+    def row_status(self, row: int) -> str:
+        return self.table.item(row, len(COLUMNS) - 1).text()
+
+    # -------------------------------------------------------------- selection
+    def selected_paths(self) -> list[Path]:
+        rows = sorted({i.row() for i in self.table.selectedItems()})
+        return [Path(self.table.item(r, 1).data(Qt.UserRole)) for r in rows if self.table.item(r, 1)]
+
+    def _selected_ok(self) -> list[Path]:
+        return [p for p in self.selected_paths() if self.infos.get(str(p)) is not None and self.infos[str(p)].ok]
+
+    def _update_buttons(self) -> None:
+        ok = self._selected_ok()
+        sel = self.selected_paths()
+        own = set(self.run.checkpoints()) if self.run else set()
+        b = self.buttons
+        b["explore"].setEnabled(len(ok) == 1)
+        b["resume"].setEnabled(len(ok) == 1 and ok[0] in own)
+        b["branch"].setEnabled(len(ok) == 1)
+        b["compare"].setEnabled(len(ok) == 2)
+        b["swd"].setEnabled(len(ok) == 1 and self._swd_thread is None)
+        b["export"].setEnabled(len(ok) == 1)
+        b["delete"].setEnabled(len(sel) >= 1)
+
+    # -------------------------------------------------------------- actions
+    def _add_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a checkpoint", "", "Checkpoints (*.pt);;All files (*)")
+        if path:
+            self.add_path(path)
+
+    def add_path(self, path: str) -> None:
+        p = Path(path)
+        if p not in self.extra:
+            self.extra.append(p)
+        self.refresh()
+
+    def _open_selected(self) -> None:
+        ok = self._selected_ok()
+        if len(ok) == 1:
+            self.open_in_explorer.emit(str(ok[0]))
+
+    def _resume(self, branch: bool) -> None:
+        ok = self._selected_ok()
+        if len(ok) == 1:
+            self.resume_requested.emit(str(ok[0]), branch)
+
+    def _compare(self) -> None:
+        ok = self._selected_ok()
+        if len(ok) != 2:
+            return
+        try:
+            dlg = CompareDialog(ok[0], ok[1], self)
+        except (CheckpointError, ValueError) as exc:
+            self.status.emit(str(exc))
+            return
+        self.compare_dialog = dlg
+        dlg.show()
+
+    def _compute_swd(self) -> None:
+        ok = self._selected_ok()
+        if len(ok) != 1 or self._swd_thread is not None:
+            return
+        worker = SwdWorker(ok[0])
+        worker.progress.connect(lambda d, t: (self.progress.setRange(0, t), self.progress.setValue(d)))
+        worker.done.connect(self._swd_done)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self._swd_thread = start_in_thread(worker, [worker.done])
+        self._update_buttons()
+
+    def _swd_done(self, path, record) -> None:
+        self._swd_thread = None
+        self.progress.setVisible(False)
+        if isinstance(record, str):
+            self.status.emit(f"MS-SWD failed: {record}")
+        else:
+            info = self.infos.get(str(path))
+            if info is not None:
+                info.swd = record["mean"]
+            self.status.emit(f"MS-SWD ×1000 of {Path(path).name}: {record['mean']:.2f} "
+                             f"(floor {record['floor']:.2f}, n={record['n']})")
+            self.refresh()
+        self._update_buttons()
+
+    def _export(self) -> None:
+        ok = self._selected_ok()
+        if len(ok) != 1:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the generator into…")
+        if folder:
+            out = export_generator(load_generator(ok[0]), folder)
+            self.status.emit(f"generator exported to {out}")
+
+    def _delete(self) -> None:
+        sel = self.selected_paths()
+        if not sel:
+            return
+        answer = QMessageBox.question(self, "Delete checkpoints",
+                                      "Delete these files?\n" + "\n".join(p.name for p in sel),
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer != QMessageBox.Yes:
+            return
+        for p in sel:
+            p.unlink(missing_ok=True)
+            self.extra = [e for e in self.extra if e != p]
+            self.infos.pop(str(p), None)
+        self.refresh()
+
+    def shutdown(self) -> None:
+        self.worker.stop()
+        self.thread.wait(10000)
+        if self._swd_thread is not None:
+            self._swd_thread.wait(60000)
+
+
+def _fmt(v) -> str:
+    return "" if v is None else f"{v:.3f}"

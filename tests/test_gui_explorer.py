@@ -1,0 +1,112 @@
+"""Explorer and checkpoint manager, driven through their widgets."""
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from pgstudio.core.export import read_provenance
+from pgstudio.core.runfolder import RunFolder
+from pgstudio.core.trainer import Trainer
+from pgstudio.gui.main_window import MainWindow
+from pgstudio.gui.workers import running_threads, wait_for_threads
+from tests.conftest import tiny_config
+from tests.test_gui import choose_demo_tiny, click
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, shapes_folder):
+    out = tmp_path_factory.mktemp("ex") / "run"
+    Trainer.new(out, tiny_config(shapes_folder, max_kimg=0.3, checkpoint_kimg=0.128)).run()
+    return out
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    yield w
+    w.close()
+    wait_for_threads()
+    assert running_threads() == 0
+
+
+def changed_after(qtbot, signal, view, action):
+    before = view.array().copy()
+    with qtbot.waitSignal(signal, timeout=10000):
+        action()
+    return not np.array_equal(before, view.array())
+
+
+def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp_path, monkeypatch):
+    ex = window.explorer_page
+    ckpt = RunFolder(trained).checkpoints()[-1]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ckpt), ""))
+    window.tabs.setCurrentWidget(ex)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.open_button)
+    assert ex.view.array().shape == (8, 8, 3)
+    qtbot.waitUntil(lambda: ex.seed_grid.array() is not None, timeout=10000)
+    assert changed_after(qtbot, ex.image_rendered, ex.view, lambda: qtbot.keyClick(ex.seed, Qt.Key_Up))
+    assert ex.seed.value() == 1
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        qtbot.mouseClick(ex.truncate, Qt.LeftButton, pos=ex.truncate.rect().center())
+    assert ex.truncate.isChecked()
+    assert changed_after(qtbot, ex.image_rendered, ex.view, lambda: [qtbot.keyClick(ex.psi, Qt.Key_PageDown)
+                                                                   for _ in range(5)])
+    click(qtbot, ex.compute_button)
+    qtbot.waitUntil(lambda: ex.dir_sliders[0].isEnabled(), timeout=30000)
+    assert changed_after(qtbot, ex.image_rendered, ex.view, lambda: [qtbot.keyClick(ex.dir_sliders[0], Qt.Key_PageUp)
+                                                                   for _ in range(2)])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "img.png"), ""))
+    click(qtbot, ex.save_image_button)
+    meta = read_provenance(tmp_path / "img.png")
+    assert meta["seed"] == 1 and meta["psi"] == ex.psi_value() and meta["checkpoint"] == str(ckpt)
+    assert meta["direction_offsets"]["PC1"] == ex.dir_sliders[0].value() / 10
+    # the seed grid selects a seed on click
+    rect = ex.seed_grid.target_rect()
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        qtbot.mouseClick(ex.seed_grid, Qt.LeftButton, pos=rect.topLeft() + (rect.bottomRight() - rect.topLeft()) * 0.9)
+    assert ex.seed.value() == ex.first_seed.value() + 15
+
+
+def test_checkpoint_list_flags_damaged_and_compares(qtbot, window, trained, tmp_path):
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(trained, run)
+    (run / "checkpoints" / "ckpt-9999999999.pt").write_bytes(b"not a checkpoint at all")
+    page = window.checkpoints_page
+    with qtbot.waitSignal(page.listed, timeout=20000):
+        window.open_run(str(run))
+    window.tabs.setCurrentWidget(page)
+    n = page.table.rowCount()
+    statuses = [page.row_status(r) for r in range(n)]
+    assert statuses[-1].startswith("damaged") and statuses[:-1] == ["ok"] * (n - 1)
+    assert page.table.cellWidget(0, 0).pixmap() is not None
+    # select two good rows with clicks, compare them
+    for row, mod in ((0, Qt.NoModifier), (n - 2, Qt.ControlModifier)):
+        rect = page.table.visualItemRect(page.table.item(row, 2))
+        qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, mod, rect.center())
+    assert len(page.selected_paths()) == 2
+    click(qtbot, page.buttons["compare"])
+    dlg = page.compare_dialog
+    assert all(v.array() is not None for v in dlg.views)
+    assert not np.array_equal(dlg.views[0].array(), dlg.views[1].array())
+    # the damaged row can be selected without trouble but not explored
+    rect = page.table.visualItemRect(page.table.item(n - 1, 2))
+    qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    assert not page.buttons["explore"].isEnabled() and page.buttons["delete"].isEnabled()
+
+
+def test_explorer_follows_live_training(qtbot, window, tmp_path):
+    choose_demo_tiny(qtbot, window, tmp_path / "live", stabilize=50)
+    click(qtbot, window.setup_form.start_button)
+    ex = window.explorer_page
+    window.tabs.setCurrentWidget(ex)
+    qtbot.mouseClick(ex.follow_live, Qt.LeftButton, pos=ex.follow_live.rect().center())
+    assert ex.follow_live.isChecked()
+    qtbot.waitUntil(lambda: ex.source is not None and ex.source.label == "live training", timeout=60000)
+    first = ex.source.kimg
+    qtbot.waitUntil(lambda: ex.source.kimg > first and ex.view.array() is not None, timeout=60000)
+    window.training_page.shutdown()
