@@ -50,3 +50,20 @@ def tiny_config(data: Path, **overrides):
 @pytest.fixture
 def tiny_cfg(shapes_folder):
     return tiny_config(shapes_folder)
+
+
+@pytest.fixture
+def window(qtbot):
+    """The studio window, shown; at the end it is closed and no QThread may be left running."""
+    from pgstudio.gui.main_window import MainWindow
+    from pgstudio.gui.workers import running_threads, wait_for_threads
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    yield w
+    if w.training_page.is_training():
+        w.training_page.shutdown()
+    w.close()
+    wait_for_threads()
+    assert running_threads() == 0

@@ -17,20 +17,6 @@ from pgstudio.gui.workers import running_threads, wait_for_threads
 from tests.conftest import tiny_config
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    yield w
-    if w.training_page.is_training():
-        w.training_page.shutdown()
-    w.dataset_panel.shutdown()
-    wait_for_threads()
-    assert running_threads() == 0
-
-
 def click(qtbot, button: QPushButton):
     assert button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.LeftButton)

@@ -7,8 +7,6 @@ from PySide6.QtWidgets import QFileDialog
 from pgstudio.core.export import read_provenance
 from pgstudio.core.runfolder import RunFolder
 from pgstudio.core.trainer import Trainer
-from pgstudio.gui.main_window import MainWindow
-from pgstudio.gui.workers import running_threads, wait_for_threads
 from tests.conftest import tiny_config
 from tests.test_gui import choose_demo_tiny, click
 
@@ -18,18 +16,6 @@ def trained(tmp_path_factory, shapes_folder):
     out = tmp_path_factory.mktemp("ex") / "run"
     Trainer.new(out, tiny_config(shapes_folder, max_kimg=0.3, checkpoint_kimg=0.128)).run()
     return out
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    yield w
-    w.close()
-    wait_for_threads()
-    assert running_threads() == 0
 
 
 def changed_after(qtbot, signal, view, action):
