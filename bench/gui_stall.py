@@ -64,6 +64,7 @@ def main() -> None:
     end.exec()
     timer.stop()
     w.training_page.shutdown()
+    w.close()
     lat_ms = np.asarray(lateness[5:]) * 1000
     print(json.dumps({
         "seconds": args.seconds, "probes": int(lat_ms.size), "probe_interval_ms": interval * 1000,

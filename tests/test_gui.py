@@ -78,7 +78,7 @@ def test_demo_training_pause_resume_stop(qtbot, window, tmp_path):
     with qtbot.waitSignal(page.training_state_changed, timeout=30000):
         click(qtbot, page.stop_button)
     assert page.last_result.reason == "stopped"
-    assert running_threads() == 0
+    assert not page.is_training()                 # the training thread has finished
     ckpts = RunFolder(tmp_path / "run").checkpoints()
     assert ckpts and page.start_button.text() == "Resume"
 
@@ -134,6 +134,10 @@ def test_open_finished_run_rebuilds_history(qtbot, window, tmp_path, shapes_fold
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "c.png"), ""))
     click(qtbot, page.export_png_button)
     assert (tmp_path / "c.png").stat().st_size > 1000
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "t.gif"), ""))
+    click(qtbot, page.timelapse_button)
+    import imageio.v3 as iio
+    assert iio.imread(tmp_path / "t.gif", index=None).shape[0] == len(samples)
     (tmp_path / "all").mkdir()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "all"))
     click(qtbot, page.export_all_button)
@@ -222,9 +226,9 @@ def test_layout_and_recent_runs_are_remembered(qtbot, tmp_path, shapes_folder):
     w = MainWindow()
     qtbot.addWidget(w)
     w.show()
-    w.resize(700, 500)                       # the offscreen screen is 800x600
+    w.resize(780, 500)                       # the offscreen screen is 800x600
     expected = (w.size().width(), w.size().height())
-    assert expected[0] == 700
+    assert expected[0] == 780
     w.training_page.splitter.setSizes([100, 400])
     sizes = w.training_page.splitter.sizes()
     w.open_run(str(tmp_path / "r"))

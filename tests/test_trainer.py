@@ -42,17 +42,21 @@ def test_resume_equals_uninterrupted(tmp_path, tiny_cfg, loss, stop_kimg):
 
 def test_run_folder_contract(tmp_path, tiny_cfg):
     seen = []
-    t = Trainer.new(tmp_path / "run", tiny_cfg, on_event=seen.append)
+    cfg = tiny_cfg.replace(metric_kimg=0.256, metric_n=32)
+    t = Trainer.new(tmp_path / "run", cfg, on_event=seen.append)
     result = t.run()
     assert result.reason == "completed"
     run = RunFolder(tmp_path / "run")
-    assert run.read_config() == tiny_cfg
+    assert run.read_config() == cfg
     records, _ = run.read_metrics()
     ticks = [r for r in records if r["kind"] == "tick"]
     for key in ("kimg", "step", "wall_s", "resolution", "alpha", "phase", "batch", "loss_d", "loss_g",
                 "img_per_s", "sec_per_kimg"):
         assert key in ticks[0]
     assert {r["resolution"] for r in ticks} == {4, 8}
+    swd = [r for r in records if r["kind"] == "swd"]
+    assert swd and {"kimg", "resolution", "levels", "mean", "floor"} <= set(swd[0]) and swd[0]["floor"] is not None
+    assert any(isinstance(e, ev.MetricEvent) for e in seen)
     assert {r["phase"] for r in ticks} == {"stabilize", "fade"}
     assert any(0 < r["alpha"] < 1 for r in ticks)
     samples, _ = run.read_samples()
@@ -181,3 +185,12 @@ def test_disk_errors_are_reported(tmp_path, tiny_cfg, monkeypatch):
     result = t.run()
     assert result.reason == "error" and "No space left" in result.error
     assert [e.kind for e in seen if isinstance(e, ev.ErrorEvent)] == ["disk"]
+
+
+def test_optimizer_reset_at_growth(tmp_path, tiny_cfg):
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(reset_optimizer_at_growth=True, max_kimg=0.4))
+    t.run()
+    first_param = t.G.first.dense.weight
+    adam_steps = int(t.opt_g.state[first_param]["step"])
+    steps_since_growth = (t.images_seen - int(tiny_cfg.stabilize_kimg * 1000)) // 16
+    assert adam_steps == steps_since_growth < t.step

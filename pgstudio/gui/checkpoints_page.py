@@ -166,19 +166,24 @@ class CheckpointsPage(QWidget):
         self.table.cellDoubleClicked.connect(lambda r, c: self._open_selected())
 
         self.buttons = {}
-        row = QHBoxLayout()
-        for key, text in (("add", "Add checkpoint…"), ("refresh", "Refresh"), ("explore", "Open in explorer"),
-                          ("resume", "Resume from it"), ("branch", "Branch into new run…"), ("compare", "Compare two"),
-                          ("swd", "Compute MS-SWD"), ("export", "Export generator…"), ("delete", "Delete…")):
-            b = QPushButton(text)
-            b.setObjectName(f"ckpt_{key}")
-            row.addWidget(b)
-            self.buttons[key] = b
-        row.addStretch(1)
+        rows = []
+        for group in ((("add", "Add checkpoint…"), ("refresh", "Refresh"), ("explore", "Open in explorer"),
+                       ("resume", "Resume from it"), ("branch", "Branch into new run…")),
+                      (("compare", "Compare two"), ("swd", "Compute MS-SWD"), ("export", "Export generator…"),
+                       ("delete", "Delete…"))):
+            row = QHBoxLayout()
+            for key, text in group:
+                b = QPushButton(text)
+                b.setObjectName(f"ckpt_{key}")
+                row.addWidget(b)
+                self.buttons[key] = b
+            row.addStretch(1)
+            rows.append(row)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
+        for row in rows:
+            layout.addLayout(row)
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
 

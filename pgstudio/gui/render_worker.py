@@ -50,7 +50,13 @@ class RenderWorker(QObject):
                     traceback.print_exc()
                     self.failed.emit(kind, f"{type(exc).__name__}: {exc}")
                     continue
-                self.rendered.emit(kind, result, time.perf_counter() - t0)
-        self.finished_running.emit()
+                try:
+                    self.rendered.emit(kind, result, time.perf_counter() - t0)
+                except RuntimeError:        # the page was deleted while a job ran
+                    return
+        try:
+            self.finished_running.emit()
+        except RuntimeError:
+            pass
 
     finished_running = Signal()

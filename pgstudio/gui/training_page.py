@@ -76,6 +76,9 @@ class TrainingPage(QWidget):
         self.export_grid_button.setObjectName("export_grid")
         self.export_all_button = QPushButton("Export all grids…")
         self.export_all_button.setObjectName("export_all_grids")
+        self.timelapse_button = QPushButton("Time-lapse…")
+        self.timelapse_button.setObjectName("export_timelapse")
+        self.timelapse_button.setToolTip("every grid of the run as a GIF or MP4, captioned with kimg and resolution")
         self.export_csv_button = QPushButton("Curves as CSV…")
         self.export_csv_button.setObjectName("export_csv")
         self.export_png_button = QPushButton("Curves as PNG…")
@@ -95,6 +98,7 @@ class TrainingPage(QWidget):
         self.plots.controls_layout.addWidget(self.export_png_button)
         self.samples.actions_layout.addWidget(self.export_grid_button)
         self.samples.actions_layout.addWidget(self.export_all_button)
+        self.samples.actions_layout.addWidget(self.timelapse_button)
         self.samples.actions_layout.addStretch(1)
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.setObjectName("training_splitter")
@@ -124,6 +128,7 @@ class TrainingPage(QWidget):
         self.export_grid_button.clicked.connect(self.export_grid)
         self.export_all_button.clicked.connect(self.export_all_grids)
         self.export_csv_button.clicked.connect(self.export_csv)
+        self.timelapse_button.clicked.connect(self.export_timelapse)
         self.export_png_button.clicked.connect(self.export_curves_png)
 
         self.ui_timer = QTimer(self)
@@ -152,6 +157,7 @@ class TrainingPage(QWidget):
         has_samples = bool(self.history.samples)
         self.export_grid_button.setEnabled(has_samples)
         self.export_all_button.setEnabled(has_samples)
+        self.timelapse_button.setEnabled(has_samples and self.run is not None)
         self.export_csv_button.setEnabled(bool(self.history.kimg))
         self.export_png_button.setEnabled(bool(self.history.kimg))
         if training:
@@ -394,6 +400,20 @@ class TrainingPage(QWidget):
         for e in self.history.samples:
             shutil.copy2(e.path, Path(folder) / f"{e.kimg:09.3f}kimg-{e.resolution}px-{e.file}")
         self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
+
+    def export_timelapse(self) -> None:
+        from ..core.export import timelapse_frames, write_video
+        path, _ = QFileDialog.getSaveFileName(self, "Export time-lapse", "timelapse.mp4",
+                                              "MP4 video (*.mp4);;GIF (*.gif)")
+        if not path:
+            return
+        try:
+            frames = timelapse_frames(self.run)
+            write_video(frames, path, fps=8)
+        except (ValueError, OSError) as exc:
+            self.error_occurred.emit(f"time-lapse failed: {exc}")
+            return
+        self._append_log(f"time-lapse of {len(frames)} grids written to {path}")
 
     def export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
