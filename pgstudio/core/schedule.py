@@ -83,12 +83,21 @@ def preview(cfg: TrainConfig, points: int = 400) -> dict[str, list[float]]:
     return {"kimg": ks, "resolution": [p.resolution for p in pts], "alpha": [p.alpha for p in pts]}
 
 
+def relative_cost(cfg: TrainConfig, resolution: int) -> float:
+    """Convolution work per image up to ``resolution`` (G and D mirror each other)."""
+    total = 0.0
+    for level in range(2, int(math.log2(resolution)) + 1):
+        width = max(1, min(cfg.fmap_base // 2 ** (level - 1), cfg.fmap_max))
+        total += 4 ** level * width ** 2
+    return total
+
+
 def estimate_seconds(cfg: TrainConfig, throughput: dict[int, float], from_kimg: float = 0.0
                      ) -> tuple[float, bool] | None:
     """Time from ``from_kimg`` to the end from img/s per resolution: (seconds, extrapolated?).
 
-    Resolutions not measured yet are extrapolated from the nearest measured one at 4x the cost
-    per doubling (the work per image grows with the pixel count).
+    Resolutions not measured yet are extrapolated from the nearest measured one by the ratio of
+    convolution work per image, Σ pixels x width² over the active blocks.
     """
     if not throughput:
         return None
@@ -103,7 +112,7 @@ def estimate_seconds(cfg: TrainConfig, throughput: dict[int, float], from_kimg: 
             speed = throughput[p.resolution]
         else:
             near = min(known, key=lambda r: abs(math.log2(r) - math.log2(p.resolution)))
-            speed = throughput[near] / 4 ** (math.log2(p.resolution) - math.log2(near))
+            speed = throughput[near] * relative_cost(cfg, near) / relative_cost(cfg, p.resolution)
             extrapolated = True
         total += kimg * 1000 / max(speed, 1e-6)
     return total, extrapolated

@@ -474,7 +474,7 @@ class Trainer:
             self._train_step(pt)
             self.images_seen += pt.batch
             self.step += 1
-            last_pt = schedule_at(cfg, self.images_seen - 1)   # α where this step ended
+            last_pt = pt             # what the step trained: grids and stats are labelled with it
 
             save_now = control.take_checkpoint_request()
             if self.images_seen >= next_tick or save_now or self.images_seen >= end_images:

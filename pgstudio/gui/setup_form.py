@@ -141,6 +141,7 @@ class SetupForm(QWidget):
         self.schedule_plot = pg.PlotWidget()
         self.schedule_plot.setObjectName("schedule_preview")
         self.schedule_plot.setMinimumHeight(140)
+        self.schedule_plot.setMaximumHeight(220)       # keep Start visible without scrolling
         self.schedule_plot.setLabel("bottom", "kimg")
         self.schedule_plot.setLabel("left", "resolution")
         self.schedule_res = self.schedule_plot.plot(pen=pg.mkPen((80, 80, 80), width=2))
@@ -158,12 +159,12 @@ class SetupForm(QWidget):
         bl = QVBoxLayout(box)
         bl.addLayout(form)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.start_button)       # on top: never below the fold on a small screen
+        layout.addWidget(self.problems)
         layout.addWidget(box)
         layout.addWidget(QLabel("schedule: resolution (grey, log scale) and fade-in α (orange)"))
         layout.addWidget(self.schedule_plot, 1)
         layout.addWidget(self.estimate)
-        layout.addWidget(self.problems)
-        layout.addWidget(self.start_button)
 
         self.apply_preset("laptop")
         self.preset.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
