@@ -239,3 +239,50 @@ def test_layout_and_recent_runs_are_remembered(qtbot, tmp_path, shapes_folder):
     assert w2.training_page.splitter.sizes() == sizes
     w2._fill_recent()
     assert [a.text() for a in w2.recent_menu.actions()][0] == str(tmp_path / "r")
+
+
+def test_worker_error_shows_dialog_and_keeps_saved_work(qtbot, window, tmp_path, monkeypatch):
+    from pgstudio.core import losses
+    real = losses.generator_loss
+    calls = {"n": 0}
+
+    def poisoned(kind, fake):
+        calls["n"] += 1
+        out = real(kind, fake)
+        return out * float("nan") if calls["n"] > 40 else out
+    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    choose_demo_tiny(qtbot, window, tmp_path / "run", stabilize=50)
+    window.setup_form.checkpoint.setValue(0.128)
+    with qtbot.waitSignal(window.training_page.error_occurred, timeout=60000) as blocker:
+        click(qtbot, window.setup_form.start_button)
+    assert blocker.args[0].startswith("non-finite generator loss at step 40")
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=5000)
+    assert "non-finite" in window.error_box.text()
+    assert "non-finite" in window.training_page.log.toPlainText()
+    assert not window.training_page.is_training()
+    assert RunFolder(tmp_path / "run").checkpoints()            # what was saved before is still there
+    window.error_box.close()
+    assert window.training_page.start_button.isEnabled()        # the app stays usable
+
+
+def test_import_can_be_cancelled(qtbot, window, tmp_path, monkeypatch):
+    from PIL import Image
+    import pgstudio.core.dataset as dataset_module
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(folder / f"{i}.png")
+    real = dataset_module.load_image
+
+    def slow(*a, **k):
+        time.sleep(0.05)
+        return real(*a, **k)
+    monkeypatch.setattr(dataset_module, "load_image", slow)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    panel = window.dataset_panel
+    click(qtbot, panel.choose_button)
+    qtbot.waitUntil(lambda: panel.cancel_button.isVisible() and panel.progress.value() > 0, timeout=10000)
+    click(qtbot, panel.cancel_button)
+    qtbot.waitUntil(lambda: not panel.importing(), timeout=10000)
+    assert panel.summary.text() == "import cancelled" and panel.dataset is None
+    assert not window.setup_form.start_button.isEnabled()

@@ -289,9 +289,9 @@ class Trainer:
             return None
         bad_d, bad_g = int(self._bad_d), int(self._bad_g)
         if bad_d >= 0 or bad_g >= 0:
-            which = [f"discriminator loss at step {bad_d}" if bad_d >= 0 else None,
-                     f"generator loss at step {bad_g}" if bad_g >= 0 else None]
-            raise NonFiniteLoss("non-finite " + " and ".join(w for w in which if w) +
+            which = sorted((step, name) for step, name in ((bad_d, "discriminator"), (bad_g, "generator"))
+                           if step >= 0)                     # the first to go bad comes first
+            raise NonFiniteLoss("non-finite " + " and ".join(f"{n} loss at step {st}" for st, n in which) +
                                 f" ({pt.resolution}x{pt.resolution}, kimg {self.images_seen / 1000:.3f}); "
                                 "training stopped, nothing from this tick was saved — resume from the last "
                                 "checkpoint, perhaps with a lower learning rate")
