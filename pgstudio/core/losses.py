@@ -36,9 +36,10 @@ def generator_loss(kind: str, fake: Scores) -> torch.Tensor:
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], Scores], real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
     """E[(‖∇D(x̂)‖ − 1)²] with x̂ a random interpolate per sample (Gulrajani et al. 2017)."""
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
+    if eps is None:
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
     mixed = (real.detach().float() + eps * (fake.detach().float() - real.detach().float())).requires_grad_(True)
     scores = critic(mixed)
     grad, = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)

@@ -23,6 +23,7 @@ from .checkpoint import (FORMAT, VERSION, CheckpointError, atomic_torch_save, ca
                          load_checkpoint, restore_rng_state)
 from .config import TrainConfig
 from .dataset import DatasetError, ImageDataset, load_dataset
+from .distributed import DistContext
 from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent,
                      MetricEvent, PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl,
                      frozen_array)
@@ -36,6 +37,21 @@ from .schedule import SchedulePoint, estimate_seconds, schedule_at, total_kimg
 
 class NonFiniteLoss(Exception):
     pass
+
+
+class _SilentRunFolder(RunFolder):
+    """What ranks other than 0 see: the same layout, and every write is left to rank 0."""
+
+    def create(self, config): pass
+    def write_config(self, config): pass
+    def append_metrics(self, record): pass
+    def truncate_metrics_after(self, kimg): pass
+    def truncate_samples_after(self, kimg): pass
+    def discard_checkpoints_after(self, images_seen): return []
+    def mark_running(self): pass
+    def clear_running(self): pass
+    def log(self, message): pass
+    def write_dataset_report(self, report): pass
 
 
 @dataclass
@@ -64,7 +80,10 @@ class Trainer:
         self.dataset = dataset
         self.on_event = on_event or (lambda event: None)
         self.control = control or TrainerControl()
+        self.dist = DistContext.detect()
         self.device = resolve_device(cfg.device)
+        if self.dist.active and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = self.device.type == "cuda"          # bf16 autocast on CUDA, fp32 on CPU
         if self.amp:
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -104,17 +123,20 @@ class Trainer:
             raise ValueError("; ".join(problems))
         if dataset is None:
             dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
-        run = RunFolder(run_dir)
+        ctx = DistContext.detect()
+        run = RunFolder(run_dir) if ctx.is_main else _SilentRunFolder(run_dir)
         run.create(cfg)
         run.write_dataset_report(dataset.report.to_dict())
         run.log(f"new run: {dataset.report.text()}")
+        ctx.barrier()
         return cls(run, cfg, dataset, **kwargs)
 
     @classmethod
     def resume(cls, run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
                max_kimg: float | None = None, dataset: ImageDataset | None = None,
                on_event: Callable[[object], None] | None = None, **kwargs) -> "Trainer":
-        run = RunFolder(run_dir)
+        ctx = DistContext.detect()
+        run = RunFolder(run_dir) if ctx.is_main else _SilentRunFolder(run_dir)
         cfg = run.read_config()
         state, path, skipped = cls._newest_good_checkpoint(run, checkpoint)
         for bad, why in skipped:
@@ -133,6 +155,7 @@ class Trainer:
         run.truncate_metrics_after(kimg)
         run.truncate_samples_after(kimg)
         run.log(f"resumed from {path.name} at {kimg:.3f} kimg")
+        ctx.barrier()
         return cls(run, cfg, dataset, on_event=on_event, checkpoint=state, **kwargs)
 
     @staticmethod
@@ -197,10 +220,11 @@ class Trainer:
         if data is None:
             self._data_on_device = {pt.resolution: torch.from_numpy(self.dataset.levels[pt.resolution]).to(self.device)}
             data = self._data_on_device[pt.resolution]
-        idx = torch.randint(data.shape[0], (pt.batch,), device=self.device, generator=self.rng)
+        mine = self.dist.local_slice(pt.batch)
+        idx = torch.randint(data.shape[0], (pt.batch,), device=self.device, generator=self.rng)[mine]
         x = data[idx].float() / 127.5 - 1.0
         if self.cfg.mirror_augment:
-            flip = torch.rand(pt.batch, 1, 1, 1, device=self.device, generator=self.rng) < 0.5
+            flip = (torch.rand(pt.batch, 1, 1, 1, device=self.device, generator=self.rng) < 0.5)[mine]
             x = torch.where(flip, x.flip(3), x)
         if pt.phase == "fade" and pt.alpha < 1.0:
             # D must see the same blend G makes: lerp(up(down(x)), x, α)
@@ -223,8 +247,9 @@ class Trainer:
             return D(x, level, alpha)
 
         # --- discriminator
+        mine = self.dist.local_slice(batch)      # every rank draws the global batch, trains its slice
         reals = self._reals(pt)
-        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)
+        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
         D.requires_grad_(True)
         with torch.no_grad(), autocast:
             fakes = G(z, level, alpha)
@@ -235,21 +260,24 @@ class Trainer:
                                            cfg.drift if cfg.loss == "wgan-gp" else 0.0)
         penalty = torch.zeros((), device=self.device)
         if cfg.loss == "wgan-gp":
-            penalty = cfg.gp_lambda * losses.gradient_penalty(critic, reals, fakes, self.rng)
+            eps = torch.rand(batch, 1, 1, 1, device=self.device, generator=self.rng)[mine]
+            penalty = cfg.gp_lambda * losses.gradient_penalty(critic, reals, fakes, eps=eps)
         elif self._uses_r1() and self.d_steps % cfg.r1_interval == 0:
             penalty = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, reals) * cfg.r1_interval
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d + penalty).backward()
+        self.dist.average_gradients(D.parameters())
         self.opt_d.step()
         self.d_steps += 1
 
         # --- generator
         D.requires_grad_(False)
-        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)
+        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
         with autocast:
             loss_g = losses.generator_loss(cfg.loss, critic(G(z, level, alpha)))
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        self.dist.average_gradients(G.parameters())
         self.opt_g.step()
 
         # --- EMA of G's weights, half-life measured in images
@@ -288,7 +316,9 @@ class Trainer:
         if self._acc_n == 0:
             return None
         bad_d, bad_g = int(self._bad_d), int(self._bad_g)
-        if bad_d >= 0 or bad_g >= 0:
+        if self.dist.any(bad_d >= 0 or bad_g >= 0, self.device):     # every rank stops at the same tick
+            if bad_d < 0 and bad_g < 0:
+                raise NonFiniteLoss(f"non-finite loss on another process before step {self.step}; training stopped")
             which = sorted((step, name) for step, name in ((bad_d, "discriminator"), (bad_g, "generator"))
                            if step >= 0)                     # the first to go bad comes first
             raise NonFiniteLoss("non-finite " + " and ".join(f"{n} loss at step {st}" for st, n in which) +
@@ -296,6 +326,9 @@ class Trainer:
                                 "training stopped, nothing from this tick was saved — resume from the last "
                                 "checkpoint, perhaps with a lower learning rate")
         n = self._acc_n
+        if self.dist.active:
+            self._acc_d, self._acc_g, self._acc_pen = self.dist.mean(
+                torch.stack([self._acc_d, self._acc_g, self._acc_pen])).unbind(0)
         img_s = tick_images / tick_seconds if tick_seconds > 0 else 0.0
         record = {"kind": "tick", "kimg": round(self.images_seen / 1000.0, 3), "step": self.step,
                   "wall_s": round(self.wall_s, 3), "resolution": pt.resolution, "alpha": round(pt.alpha, 4),
@@ -331,7 +364,7 @@ class Trainer:
         return make_grid(np.concatenate(out))
 
     def _write_samples(self, pt: SchedulePoint) -> None:
-        if getattr(self, "_last_sample_images", None) == self.images_seen:
+        if not self.dist.is_main or getattr(self, "_last_sample_images", None) == self.images_seen:
             return                      # already written for this exact state
         self._last_sample_images = self.images_seen
         grid = self.render_fixed(pt)
@@ -344,6 +377,8 @@ class Trainer:
             if not torch.isfinite(p).all():
                 raise NonFiniteLoss("non-finite network weights: checkpoint not written")
         path = self.run_folder.checkpoint_path(self.images_seen)
+        if not self.dist.is_main:
+            return path
         atomic_torch_save(self.state_dict(), path)
         kimg = self.images_seen / 1000.0
         self.run_folder.log(f"checkpoint {path.name} at {kimg:.3f} kimg")
@@ -357,6 +392,8 @@ class Trainer:
 
     @torch.no_grad()
     def _compute_metric(self, pt: SchedulePoint) -> None:
+        if not self.dist.is_main:
+            return
         n = min(self.cfg.metric_n, len(self.dataset))
         data = self.dataset.levels[pt.resolution]
         gen = torch.Generator().manual_seed(self.cfg.seed + 7)
@@ -414,6 +451,7 @@ class Trainer:
     def _loop(self) -> RunResult:
         cfg, control = self.cfg, self.control
         self._reset_accumulators()
+        self._stop_agreed = False
         end_images = int(round(total_kimg(cfg) * 1000))
         tick_every = max(1, int(cfg.tick_kimg * 1000))
         sample_every = max(1, int(cfg.sample_kimg * 1000))
@@ -436,7 +474,7 @@ class Trainer:
         last_pt = pt
         while True:
             # ---- safe point: between steps
-            if control.paused and not control.stop_requested:
+            if control.paused and not control.stop_requested and not self.dist.active:
                 self._emit(PausedEvent(True, self.images_seen / 1000.0))
                 paused_at = time.perf_counter()
                 while control.paused and not control.stop_requested:
@@ -446,7 +484,10 @@ class Trainer:
                         self.save_checkpoint()
                 tick_time_start += time.perf_counter() - paused_at
                 self._emit(PausedEvent(False, self.images_seen / 1000.0))
-            if control.stop_requested:
+            if control.stop_requested and not self.dist.active:
+                reason = "stopped"
+                break
+            if self._stop_agreed:
                 reason = "stopped"
                 break
             if self.images_seen >= end_images:
@@ -476,7 +517,7 @@ class Trainer:
             self.step += 1
             last_pt = pt             # what the step trained: grids and stats are labelled with it
 
-            save_now = control.take_checkpoint_request()
+            save_now = control.take_checkpoint_request() and not self.dist.active
             if self.images_seen >= next_tick or save_now or self.images_seen >= end_images:
                 now = time.perf_counter()
                 self.wall_s += now - tick_time_start
@@ -494,6 +535,8 @@ class Trainer:
                     next_ckpt = next_after(ckpt_every)
                 if control.take_snapshot_request():
                     self._emit_snapshot(last_pt)
+                if self.dist.active:        # all ranks must leave the loop at the same step
+                    self._stop_agreed = self.dist.any(control.stop_requested, self.device)
                 tick_time_start = time.perf_counter()      # reporting time is not training time
 
         # ---- finish: last tick, grid and checkpoint

@@ -1,0 +1,68 @@
+"""Data parallelism: 2 CPU processes over gloo equal one process with the same global batch."""
+import os
+import subprocess
+import sys
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from pgstudio.core.checkpoint import load_checkpoint
+from pgstudio.core.runfolder import RunFolder
+from pgstudio.core.trainer import Trainer
+from tests.conftest import tiny_config
+
+
+def _rank_main(rank, world, init_file, run_dir, data, loss):
+    os.environ["LOCAL_RANK"] = str(rank)
+    os.environ["PGSTUDIO_CACHE"] = os.environ.get("PGSTUDIO_CACHE", "")
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        t = Trainer.new(run_dir, tiny_config(data, loss=loss, max_kimg=0.25, r1_interval=2))
+        assert t.run().reason == "max_kimg"
+        torch.save({k: v.clone() for k, v in t.G.state_dict().items()}, f"{run_dir}-rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _compare(a: dict, b: dict, atol: float):
+    worst = max((a[k] - b[k]).abs().max().item() for k in a)
+    print(f"max |single - distributed| = {worst:.2e}")
+    assert worst < atol, worst
+
+
+def test_two_processes_match_one(tmp_path, shapes_folder):
+    for loss in ("wgan-gp", "logistic"):
+        run = tmp_path / f"ddp-{loss}"
+        mp.spawn(_rank_main, args=(2, str(tmp_path / f"init-{loss}"), str(run), str(shapes_folder), loss),
+                 nprocs=2, join=True)
+        r0 = torch.load(f"{run}-rank0.pt", weights_only=True)
+        r1 = torch.load(f"{run}-rank1.pt", weights_only=True)
+        for k in r0:                                  # identical weights on every rank
+            assert torch.equal(r0[k], r1[k]), k
+        torch.set_num_threads(1)
+        single = Trainer.new(tmp_path / f"single-{loss}", tiny_config(shapes_folder, loss=loss, max_kimg=0.25,
+                                                                      r1_interval=2))
+        single.run()
+        _compare(single.G.state_dict(), r0, atol=1e-5)
+        ck = RunFolder(run).checkpoints()                # only rank 0 wrote the run folder
+        assert ck and load_checkpoint(ck[-1])["images_seen"] == single.images_seen
+        _compare(load_checkpoint(ck[-1])["generator"], single.G.state_dict(), atol=1e-5)
+
+
+def test_cli_gpus_flag_launches_torchrun_and_resume_on_one_process(tmp_path, shapes_folder):
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "pgstudio", "train", "--data", str(shapes_folder), "--out", str(out),
+                           "--resolution", "8", "--phase-kimg", "0.128", "--max-kimg", "0.2", "--device", "cpu",
+                           "--quiet", "--gpus", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = RunFolder(out)
+    assert run.checkpoints() and not run.running_path.exists()
+    ticks = [r for r in run.read_metrics()[0] if r["kind"] == "tick"]
+    assert ticks and ticks == sorted(ticks, key=lambda r: r["kimg"])       # one writer, no duplicates
+    proc = subprocess.run([sys.executable, "-m", "pgstudio", "resume", str(out), "--max-kimg", "0.3", "--quiet"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert load_checkpoint(run.checkpoints()[-1])["images_seen"] >= 300
