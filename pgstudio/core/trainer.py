@@ -480,8 +480,10 @@ class Trainer:
                 while control.paused and not control.stop_requested:
                     control.wait_while_paused(0.1)
                     if control.take_checkpoint_request():
+                        self.wall_s += paused_at - tick_time_start
                         self._tick(last_pt, self.images_seen - tick_images_start, paused_at - tick_time_start)
                         self.save_checkpoint()
+                        tick_images_start, tick_time_start = self.images_seen, paused_at
                 tick_time_start += time.perf_counter() - paused_at
                 self._emit(PausedEvent(False, self.images_seen / 1000.0))
             if control.stop_requested and not self.dist.active:
