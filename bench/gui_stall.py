@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=32)
     args = p.parse_args()
     from pgstudio.gui.app import create_app
-    app = create_app()
+    _app = create_app()                      # the QApplication must live while the window does
     from pgstudio.gui.main_window import MainWindow
     w = MainWindow()
     w.show()

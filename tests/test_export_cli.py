@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from pgstudio.cli import main
 from pgstudio.core.directions import Directions, compute_directions

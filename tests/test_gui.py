@@ -1,12 +1,10 @@
 """The studio window, driven through its widgets on the offscreen platform."""
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 

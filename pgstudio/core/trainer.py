@@ -7,7 +7,6 @@ read once per tick, where non-finite values are caught before anything is saved.
 from __future__ import annotations
 
 import copy
-import math
 import os
 import time
 import traceback

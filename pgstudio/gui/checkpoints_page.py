@@ -74,7 +74,6 @@ class SwdWorker(QObject):
     @Slot()
     def run(self) -> None:
         from ..core.dataset import load_dataset
-        from ..core.images import to_uint8
         from ..core.metrics import swd_record
         try:
             loaded = load_generator(self.path)

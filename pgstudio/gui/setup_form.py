@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.config import LOSSES, PRESETS, TrainConfig, preset_config
+from ..core.config import LOSSES, PRESETS, TrainConfig
 from ..core.runfolder import RunFolder
 from ..core.schedule import estimate_seconds, preview, total_kimg
 from .settings import app_settings
