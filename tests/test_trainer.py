@@ -193,3 +193,29 @@ def test_optimizer_reset_at_growth(tmp_path, tiny_cfg):
     adam_steps = int(t.opt_g.state[first_param]["step"])
     steps_since_growth = (t.images_seen - int(tiny_cfg.stabilize_kimg * 1000)) // 16
     assert adam_steps == steps_since_growth < t.step
+
+
+def test_out_of_memory_splits_the_batch_and_keeps_the_trajectory(tmp_path, tiny_cfg, monkeypatch):
+    """A (simulated) CUDA OOM halves the pass size; accumulation keeps the same effective batch."""
+    cfg = tiny_cfg.replace(max_kimg=0.2)
+    reference = Trainer.new(tmp_path / "ref", cfg)
+    reference.run()
+
+    seen = []
+    t = Trainer.new(tmp_path / "oom", cfg, on_event=seen.append)
+    real_forward = type(t.D).forward
+
+    def limited(self, image, level=None, alpha=1.0):
+        if image.shape[0] > 8:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_forward(self, image, level, alpha)
+    monkeypatch.setattr(type(t.D), "forward", limited)
+    assert t.run().reason == "max_kimg"
+    assert t.accum == {4: 2}
+    records = RunFolder(tmp_path / "oom").read_metrics()[0]
+    assert [r["micro_batches"] for r in records if r["kind"] == "event"] == [2]
+    assert all(r["micro_batches"] == 2 and r["batch"] == 16 for r in records if r["kind"] == "tick")
+    assert any(isinstance(e, ev.LogEvent) and "out of memory" in e.message for e in seen)
+    for k, v in reference.G.state_dict().items():
+        assert (v - t.G.state_dict()[k]).abs().max() < 1e-5, k
+    assert load_checkpoint(RunFolder(tmp_path / "oom").checkpoints()[-1])["accum"] == {"4": 2}

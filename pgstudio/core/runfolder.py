@@ -1,7 +1,7 @@
 """The run folder: the one place that knows its layout. Everything a view shows is read here.
 
     RUN/config.json           every setting (TrainConfig), incl. data path, import options, seed
-    RUN/metrics.jsonl         one JSON object a line: "kind": "tick" | "swd" | "event"
+    RUN/metrics.jsonl         one JSON object a line: "kind": "tick" | "swd" | "event" (batch_split)
     RUN/samples/grid-*.png    sample grids from the fixed latents through the EMA generator
     RUN/samples/index.jsonl   file, kimg, resolution, alpha, phase (one line a grid)
     RUN/checkpoints/ckpt-<images seen, 10 digits>.pt   full-state checkpoints (atomic)

@@ -109,6 +109,7 @@ class Trainer:
         self._data_on_device: dict[int, torch.Tensor] = {}
         self._swd_floor: dict[int, float] = {}
         self._speed: dict[int, float] = {}
+        self.accum: dict[int, int] = {}          # resolution → micro-batches per step, after an OOM
         self._make_optimizers()
         if checkpoint is not None:
             self._load_state(checkpoint)
@@ -194,6 +195,7 @@ class Trainer:
             "level": self.level, "phase_index": self.phase_index, "wall_s": self.wall_s,
             "rng": {**capture_rng_state(), "train": self.rng.get_state()},
             "fixed_latents": self.fixed_latents, "stats": dict(self.last_stats),
+            "accum": {str(k): v for k, v in self.accum.items()},
         }
 
     def _load_state(self, state: dict) -> None:
@@ -210,6 +212,7 @@ class Trainer:
         self.wall_s = float(state.get("wall_s", 0.0))
         self.fixed_latents = state["fixed_latents"]
         self.last_stats = dict(state.get("stats", {}))
+        self.accum = {int(k): int(v) for k, v in state.get("accum", {}).items()}
         restore_rng_state(state["rng"])
         self.rng.set_state(state["rng"]["train"])
 
@@ -245,37 +248,53 @@ class Trainer:
         def critic(x):
             return D(x, level, alpha)
 
-        # --- discriminator
+        # --- every random draw of the step, for the global batch, in a fixed order; this rank
+        # keeps its slice, cut into micro-batches when memory forced a split (see _split_batch)
         mine = self.dist.local_slice(batch)      # every rank draws the global batch, trains its slice
         reals = self._reals(pt)
-        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
+        z_d = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
+        eps = (torch.rand(batch, 1, 1, 1, device=self.device, generator=self.rng)[mine]
+               if cfg.loss == "wgan-gp" else None)
+        z_g = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
+        with_r1 = self._uses_r1() and self.d_steps % cfg.r1_interval == 0
+
+        def d_phase(parts: int):
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_sum = pen_sum = torch.zeros((), device=self.device)
+            for r, zd, e in zip(reals.chunk(parts), z_d.chunk(parts), (eps.chunk(parts) if eps is not None
+                                                                       else [None] * parts)):
+                with torch.no_grad(), autocast:
+                    fakes = G(zd, level, alpha)
+                with autocast:
+                    scores_real, scores_fake = critic(r), critic(fakes)
+                loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
+                                                 cfg.drift if cfg.loss == "wgan-gp" else 0.0)
+                pen = torch.zeros((), device=self.device)
+                if e is not None:
+                    pen = cfg.gp_lambda * losses.gradient_penalty(critic, r, fakes, eps=e)
+                elif with_r1:
+                    pen = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, r) * cfg.r1_interval
+                ((loss + pen) / parts).backward()
+                loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
+            return loss_sum / parts, pen_sum / parts
+
+        def g_phase(parts: int):
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_sum = torch.zeros((), device=self.device)
+            for zg in z_g.chunk(parts):
+                with autocast:
+                    loss = losses.generator_loss(cfg.loss, critic(G(zg, level, alpha)))
+                (loss / parts).backward()
+                loss_sum = loss_sum + loss.detach()
+            return loss_sum / parts
+
         D.requires_grad_(True)
-        with torch.no_grad(), autocast:
-            fakes = G(z, level, alpha)
-        with autocast:
-            scores_real = critic(reals)
-            scores_fake = critic(fakes)
-        loss_d = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
-                                           cfg.drift if cfg.loss == "wgan-gp" else 0.0)
-        penalty = torch.zeros((), device=self.device)
-        if cfg.loss == "wgan-gp":
-            eps = torch.rand(batch, 1, 1, 1, device=self.device, generator=self.rng)[mine]
-            penalty = cfg.gp_lambda * losses.gradient_penalty(critic, reals, fakes, eps=eps)
-        elif self._uses_r1() and self.d_steps % cfg.r1_interval == 0:
-            penalty = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, reals) * cfg.r1_interval
-        self.opt_d.zero_grad(set_to_none=True)
-        (loss_d + penalty).backward()
+        loss_d, penalty = self._with_memory_retry(pt, d_phase, self.opt_d)
         self.dist.average_gradients(D.parameters())
         self.opt_d.step()
         self.d_steps += 1
-
-        # --- generator
         D.requires_grad_(False)
-        z = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
-        with autocast:
-            loss_g = losses.generator_loss(cfg.loss, critic(G(z, level, alpha)))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        loss_g = self._with_memory_retry(pt, g_phase, self.opt_g)
         self.dist.average_gradients(G.parameters())
         self.opt_g.step()
 
@@ -295,6 +314,31 @@ class Trainer:
             step = torch.tensor(self.step, device=self.device)
             self._bad_d = torch.where((self._bad_d < 0) & ~torch.isfinite(ld + penalty.detach()), step, self._bad_d)
             self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
+
+    def _with_memory_retry(self, pt: SchedulePoint, phase, optimizer):
+        """Run one phase; on CUDA out-of-memory, split this resolution's batch in two and retry.
+
+        The effective batch stays the same (gradients accumulate over the micro-batches and the
+        random draws were made before), so the run continues on the same trajectory.
+        """
+        while True:
+            parts = self.accum.get(pt.resolution, 1)
+            try:
+                return phase(parts)
+            except torch.cuda.OutOfMemoryError:
+                optimizer.zero_grad(set_to_none=True)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                local = pt.batch // self.dist.world
+                if parts * 2 > local:
+                    raise
+                self.accum[pt.resolution] = parts * 2
+                message = (f"out of memory at {pt.resolution}x{pt.resolution} with {local // parts} images per pass: "
+                           f"continuing with {parts * 2} micro-batches of {local // (parts * 2)} "
+                           f"(gradient accumulation keeps the batch at {pt.batch})")
+                self._log(message)
+                self.run_folder.append_metrics({"kind": "event", "event": "batch_split", "kimg": round(
+                    self.images_seen / 1000.0, 3), "resolution": pt.resolution, "micro_batches": parts * 2})
 
     def _reset_accumulators(self) -> None:
         z = lambda: torch.zeros((), device=self.device)
@@ -331,7 +375,8 @@ class Trainer:
         img_s = tick_images / tick_seconds if tick_seconds > 0 else 0.0
         record = {"kind": "tick", "kimg": round(self.images_seen / 1000.0, 3), "step": self.step,
                   "wall_s": round(self.wall_s, 3), "resolution": pt.resolution, "alpha": round(pt.alpha, 4),
-                  "phase": pt.phase, "batch": pt.batch, "lr": pt.lr,
+                  "phase": pt.phase, "batch": pt.batch, "micro_batches": self.accum.get(pt.resolution, 1),
+                  "lr": pt.lr,
                   "loss_d": float(self._acc_d) / n, "loss_g": float(self._acc_g) / n,
                   "penalty": float(self._acc_pen) / n,
                   "img_per_s": round(img_s, 2), "sec_per_kimg": round(1000.0 / img_s, 3) if img_s else None,
