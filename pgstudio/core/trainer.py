@@ -95,6 +95,11 @@ class Trainer:
         self.architecture = generator_architecture(cfg, channels)
         self.G = build_generator(self.architecture).to(self.device)
         self.D = build_discriminator(cfg, channels).to(self.device)
+        # channels_last: 5-25% more img/s than NCHW for these convolutions on a 2-core CPU
+        # (bench/train_speed.py, laptop preset, 4² to 32²); the layout CUDA's tensor cores want too
+        self.memory_format = torch.channels_last
+        self.G = self.G.to(memory_format=self.memory_format)
+        self.D = self.D.to(memory_format=self.memory_format)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
@@ -224,7 +229,7 @@ class Trainer:
             data = self._data_on_device[pt.resolution]
         mine = self.dist.local_slice(pt.batch)
         idx = torch.randint(data.shape[0], (pt.batch,), device=self.device, generator=self.rng)[mine]
-        x = data[idx].float() / 127.5 - 1.0
+        x = (data[idx].float() / 127.5 - 1.0).contiguous(memory_format=self.memory_format)
         if self.cfg.mirror_augment:
             flip = (torch.rand(pt.batch, 1, 1, 1, device=self.device, generator=self.rng) < 0.5)[mine]
             x = torch.where(flip, x.flip(3), x)
