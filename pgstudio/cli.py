@@ -8,7 +8,6 @@ import signal
 import sys
 from pathlib import Path
 
-USER_ERRORS: tuple[type[BaseException], ...] = ()
 
 
 class UserError(Exception):
@@ -100,18 +99,18 @@ def _relaunch_with_torchrun(gpus: int) -> int:
     return subprocess.call(cmd)
 
 
-def _join_distributed():
+def _join_distributed(args) -> None:
+    """Under torchrun, join the process group; only rank 0 draws a progress bar."""
     from .core.distributed import init_from_environment
-    return init_from_environment()
+    if not init_from_environment().is_main:
+        args.quiet = True
 
 
 def cmd_train(args) -> int:
     import torch
     if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_with_torchrun(args.gpus)
-    ctx = _join_distributed()
-    if not ctx.is_main:
-        args.quiet = True
+    _join_distributed(args)
     from .core.config import preset_config
     from .core.schedule import total_kimg
     from .core.trainer import Trainer
@@ -141,9 +140,7 @@ def cmd_train(args) -> int:
 def cmd_resume(args) -> int:
     if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_with_torchrun(args.gpus)
-    ctx = _join_distributed()
-    if not ctx.is_main:
-        args.quiet = True
+    _join_distributed(args)
     from .core.schedule import total_kimg
     from .core.trainer import Trainer
     if not Path(args.run).is_dir():
@@ -194,49 +191,39 @@ def cmd_generate(args) -> int:
 
 
 def cmd_swd(args) -> int:
-    import numpy as np
-    import torch
     from tqdm import tqdm
+    from .core.checkpoint import load_checkpoint
     from .core.config import TrainConfig
     from .core.dataset import load_dataset
-    from .core.images import to_uint8
-    from .core.latents import sample_latents
-    from .core.metrics import swd_record
+    from .core.metrics import swd_of_generator
     from .core.models import load_generator
-    from .core.checkpoint import load_checkpoint
 
     loaded = load_generator(args.source)
-    cfg = TrainConfig.from_json(load_checkpoint(loaded.source)["config"])
-    data = load_dataset(args.data, args.demo, cfg.resolution, cfg.mode, cfg.channels)
-    reals_all = data.levels[loaded.resolution]
-    n = args.n
-    if reals_all.shape[0] < 2 * n:
-        n = reals_all.shape[0] // 2
-        print(f"note: the data set has {reals_all.shape[0]} images; using n={n} so that the "
+    cfg = TrainConfig.from_json(load_checkpoint(loaded.source)["config"]) if loaded.source.suffix == ".pt" else None
+    resolution = cfg.resolution if cfg else loaded.resolution
+    data = load_dataset(args.data, args.demo, resolution, cfg.mode if cfg else "crop",
+                        cfg.channels if cfg else "auto")
+    images = data.levels[loaded.resolution]
+    if images.shape[0] < 2 * args.n:
+        print(f"note: the data set has {images.shape[0]} images; using n={images.shape[0] // 2} so that the "
               "real-vs-real floor uses a disjoint second set", file=sys.stderr)
-    if n < 16:
-        raise UserError("the data set is too small for MS-SWD (needs at least 32 images)")
-    perm = np.random.default_rng(args.seed).permutation(reals_all.shape[0])
-    reals, floor_set = torch.from_numpy(reals_all[perm[:n]]), torch.from_numpy(reals_all[perm[n:2 * n]])
-    z = sample_latents(n, loaded.generator.latent_size, None, torch.Generator().manual_seed(args.seed))
-    chunks = (n + 1023) // 1024
-    bar = tqdm(total=(n + 255) // 256 + 4 * chunks, desc="MS-SWD", disable=args.json, unit="step")
-    fakes = []
-    with torch.no_grad():
-        for i in range(0, n, 256):
-            fakes.append(torch.from_numpy(to_uint8(loaded.generator(z[i:i + 256], loaded.level, loaded.alpha))))
-            bar.update(1)
-    fakes = torch.cat(fakes).permute(0, 3, 1, 2).contiguous()
-    record = swd_record(reals, fakes, floor_set, seed=args.seed, progress=lambda: bar.update(1))
-    bar.close()
+    n = min(args.n, images.shape[0] // 2)
+    bar = tqdm(total=4 * ((n + 1023) // 1024), desc="MS-SWD", disable=args.json, unit="chunk")
+    try:
+        record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, images, args.n, seed=args.seed,
+                                  progress=lambda: bar.update(1))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.close()
     record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "checkpoint": str(loaded.source),
                    "recipe": "PGGAN MS-SWD: Laplacian levels to 16x16, 128 7x7 patches/image, 4x128 directions, x1000"})
     if args.json:
         print(json.dumps(record))
     else:
         levels = ", ".join(f"{r}: {v:.2f}" for r, v in zip(record["level_resolutions"], record["levels"]))
-        print(f"MS-SWD x1000 at {record['resolution']}x{record['resolution']}, n={n}: mean {record['mean']:.2f} "
-              f"(levels {levels}); real-vs-real floor {record['floor']:.2f}")
+        print(f"MS-SWD x1000 at {record['resolution']}x{record['resolution']}, n={record['n']}: mean "
+              f"{record['mean']:.2f} (levels {levels}); real-vs-real floor {record['floor']:.2f}")
     return 0
 
 

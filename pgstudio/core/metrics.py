@@ -129,3 +129,27 @@ def swd_record(reals: torch.Tensor, fakes: torch.Tensor, reals_floor: torch.Tens
         floor = ms_swd(reals, reals_floor, seed=seed + 1, progress=progress)
         record["floor"] = round(sum(floor) / len(floor), 3)
     return record
+
+
+@torch.no_grad()
+def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: int = 0,
+                     with_floor: bool = True, progress: Callable[[], None] | None = None) -> dict:
+    """MS-SWD of a generator against a data set level (uint8 NCHW numpy array).
+
+    n reals and n fakes (EMA generator, seeded latents); with ``with_floor`` a disjoint second
+    set of n reals gives the real-vs-real floor, so n is capped at half the data set.
+    """
+    import numpy as np
+    from .images import to_uint8
+    cap = images.shape[0] // 2 if with_floor else images.shape[0]
+    n = min(n, cap)
+    if n < 16:
+        raise ValueError(f"the data set is too small for MS-SWD ({images.shape[0]} images)")
+    perm = np.random.default_rng(seed).permutation(images.shape[0])
+    reals = torch.from_numpy(images[perm[:n]])
+    floor = torch.from_numpy(images[perm[n:2 * n]]) if with_floor else None
+    z = torch.randn(n, generator.latent_size, generator=torch.Generator().manual_seed(seed))
+    device = next(generator.parameters()).device
+    fakes = torch.cat([torch.from_numpy(to_uint8(generator(z[i:i + 256].to(device), level, alpha))).permute(0, 3, 1, 2)
+                       for i in range(0, n, 256)]).contiguous()
+    return swd_record(reals, fakes, floor, seed=seed, progress=progress)

@@ -28,7 +28,7 @@ from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapsh
                      frozen_array)
 from .images import make_grid, to_uint8
 from .layers import downsample2x, fade_blend, upsample2x
-from .metrics import swd_record
+from .metrics import swd_of_generator
 from .models import build_discriminator, build_generator, generator_architecture
 from .runfolder import RunFolder
 from .schedule import SchedulePoint, estimate_seconds, schedule_at, total_kimg
@@ -443,22 +443,13 @@ class Trainer:
     def _compute_metric(self, pt: SchedulePoint) -> None:
         if not self.dist.is_main:
             return
-        n = min(self.cfg.metric_n, len(self.dataset))
-        data = self.dataset.levels[pt.resolution]
-        gen = torch.Generator().manual_seed(self.cfg.seed + 7)
-        perm = torch.randperm(data.shape[0], generator=gen)
-        reals = torch.from_numpy(data[perm[:n].numpy()])
-        if pt.resolution not in self._swd_floor and data.shape[0] >= 2 * n:
-            floor_set = torch.from_numpy(data[perm[n:2 * n].numpy()])
-            self._swd_floor[pt.resolution] = swd_record(reals, floor_set, None)["mean"]
-        z = torch.randn(n, self.cfg.latent_size, generator=gen)
-        fakes = []
-        for i in range(0, n, 256):
-            img = self.G_ema(z[i:i + 256].to(self.device), pt.level, pt.alpha)
-            fakes.append(torch.from_numpy(to_uint8(img)).permute(0, 3, 1, 2))
-        record = swd_record(reals, torch.cat(fakes), None)
+        need_floor = pt.resolution not in self._swd_floor
+        record = swd_of_generator(self.G_ema, pt.level, pt.alpha, self.dataset.levels[pt.resolution],
+                                  self.cfg.metric_n, seed=self.cfg.seed + 7, with_floor=need_floor)
+        if need_floor:
+            self._swd_floor[pt.resolution] = record["floor"]
         record.update({"kind": "swd", "kimg": round(self.images_seen / 1000.0, 3),
-                       "floor": self._swd_floor.get(pt.resolution)})
+                       "floor": self._swd_floor[pt.resolution]})
         self.run_folder.append_metrics(record)
         self.last_stats["swd"] = record["mean"]
         self._emit(MetricEvent(record))

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from PySide6.QtCore import Qt, QThread, Signal, Slot, QObject
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView,
@@ -74,23 +73,18 @@ class SwdWorker(QObject):
     @Slot()
     def run(self) -> None:
         from ..core.dataset import load_dataset
-        from ..core.metrics import swd_record
+        from ..core.metrics import swd_of_generator
         try:
             loaded = load_generator(self.path)
             cfg = TrainConfig.from_json(load_checkpoint(self.path)["config"])
             data = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels).levels[loaded.resolution]
-            n = min(self.n, data.shape[0] // 2)
-            perm = np.random.default_rng(0).permutation(data.shape[0])
-            reals, floor = torch.from_numpy(data[perm[:n]]), torch.from_numpy(data[perm[n:2 * n]])
-            z = torch.randn(n, loaded.generator.latent_size, generator=torch.Generator().manual_seed(0))
-            fakes = torch.from_numpy(render(loaded.generator, z, loaded.level, loaded.alpha, batch=256)).permute(0, 3, 1, 2)
-            total = 3 * ((n + 1023) // 1024) + 1
+            total = 4 * ((min(self.n, data.shape[0] // 2) + 1023) // 1024)   # 2 sets x 2 comparisons
             count = [0]
 
             def step():
                 count[0] += 1
                 self.progress.emit(count[0], total)
-            record = swd_record(reals, fakes.contiguous(), floor, progress=step)
+            record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, data, self.n, progress=step)
             self.done.emit(self.path, record)
         except Exception as exc:
             self.done.emit(self.path, f"{type(exc).__name__}: {exc}")

@@ -262,7 +262,7 @@ class SetupForm(QWidget):
             problems.append((None, "the data set is still importing"))
         elif not self.data_ready:
             problems.append((None, "choose an image folder or the demo data set on the left"))
-        return (cfg if not problems else cfg), problems
+        return cfg, problems
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()

@@ -279,10 +279,12 @@ class TrainingPage(QWidget):
             return True
         self.stop()
         loop = QEventLoop()
-        self.training_state_changed.connect(lambda running: loop.quit() if not running else None)
+        quit_when_stopped = lambda running: loop.quit() if not running else None  # noqa: E731
+        self.training_state_changed.connect(quit_when_stopped)
         QTimer.singleShot(int(timeout_s * 1000), loop.quit)
         if self.is_training():
             loop.exec()
+        self.training_state_changed.disconnect(quit_when_stopped)
         return not self.is_training()
 
     # -------------------------------------------------------------- live updates (GUI thread, ≤ 30 Hz)
