@@ -26,6 +26,7 @@ from ..core.runfolder import RunFolder
 from .grid_view import GridView, to_qimage
 from .render_worker import RenderWorker
 from .workers import start_in_thread
+from .widgets import named
 
 COLUMNS = ["", "file", "kimg", "res", "α", "phase", "D loss", "G loss", "MS-SWD", "size", "date", "status"]
 
@@ -146,8 +147,7 @@ class CheckpointsPage(QWidget):
         self.worker.rendered.connect(self._on_info)
         self.thread = start_in_thread(self.worker, [self.worker.finished_running])
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("checkpoint_table")
+        self.table = named(QTableWidget(0, len(COLUMNS)), "checkpoint_table")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 from ..core.images import make_grid
 from .grid_view import GridView
 from .workers import ImportWorker, start_in_thread
+from .widgets import named
 
 RESOLUTIONS = [2 ** i for i in range(2, 11)]
 
@@ -28,10 +29,8 @@ class DatasetPanel(QWidget):
         self._thread: QThread | None = None
         self._pending = False
 
-        self.choose_button = QPushButton("Choose folder…")
-        self.choose_button.setObjectName("choose_folder")
-        self.demo_button = QPushButton("Use demo dataset")
-        self.demo_button.setObjectName("use_demo")
+        self.choose_button = named(QPushButton("Choose folder…"), "choose_folder")
+        self.demo_button = named(QPushButton("Use demo dataset"), "use_demo")
         self.source_label = QLabel("no data set chosen")
         self.source_label.setWordWrap(True)
         buttons = QHBoxLayout()
@@ -39,17 +38,14 @@ class DatasetPanel(QWidget):
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
 
-        self.resolution = QComboBox()
-        self.resolution.setObjectName("resolution")
+        self.resolution = named(QComboBox(), "resolution")
         for r in RESOLUTIONS:
             self.resolution.addItem(f"{r}×{r}", r)
         self.resolution.setCurrentIndex(RESOLUTIONS.index(32))
-        self.mode = QComboBox()
-        self.mode.setObjectName("mode")
+        self.mode = named(QComboBox(), "mode")
         for m, text in (("crop", "center crop"), ("pad", "pad to square"), ("stretch", "stretch")):
             self.mode.addItem(text, m)
-        self.channels = QComboBox()
-        self.channels.setObjectName("channels")
+        self.channels = named(QComboBox(), "channels")
         for c, text in (("auto", "auto-detect"), ("rgb", "RGB"), ("gray", "grayscale")):
             self.channels.addItem(text, c)
         form = QFormLayout()
@@ -57,23 +53,19 @@ class DatasetPanel(QWidget):
         form.addRow("non-square images", self.mode)
         form.addRow("channels", self.channels)
 
-        self.progress = QProgressBar()
-        self.progress.setObjectName("import_progress")
+        self.progress = named(QProgressBar(), "import_progress")
         self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancel_import")
+        self.cancel_button = named(QPushButton("Cancel"), "cancel_import")
         self.cancel_button.setVisible(False)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.cancel_button)
-        self.summary = QLabel("")
-        self.summary.setObjectName("import_summary")
+        self.summary = named(QLabel(""), "import_summary")
         self.summary.setWordWrap(True)
 
         self.preview = GridView(min_size=160)
         self.preview.setObjectName("dataset_preview")
-        self.skipped_table = QTableWidget(0, 2)
-        self.skipped_table.setObjectName("skipped_table")
+        self.skipped_table = named(QTableWidget(0, 2), "skipped_table")
         self.skipped_table.setHorizontalHeaderLabels(["file", "reason"])
         self.skipped_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         self.skipped_table.setEditTriggers(QTableWidget.NoEditTriggers)

@@ -24,6 +24,7 @@ from ..core.models import build_generator, load_generator
 from .grid_view import GridView
 from .render_worker import RenderWorker
 from .workers import start_in_thread
+from .widgets import named
 
 GRID_SIDE = 4
 N_DIRECTIONS = 6
@@ -58,26 +59,19 @@ class ExplorerPage(QWidget):
         self.thread = start_in_thread(self.worker, [self.worker.finished_running])
 
         # --- source
-        self.open_button = QPushButton("Open checkpoint…")
-        self.open_button.setObjectName("explorer_open")
-        self.follow_live = QCheckBox("live generator (follow training)")
-        self.follow_live.setObjectName("follow_live")
+        self.open_button = named(QPushButton("Open checkpoint…"), "explorer_open")
+        self.follow_live = named(QCheckBox("live generator (follow training)"), "follow_live")
         self.source_label = QLabel("no generator: open a checkpoint or follow a training")
         self.source_label.setWordWrap(True)
 
         # --- seeds and truncation
-        self.first_seed = QSpinBox()
-        self.first_seed.setObjectName("first_seed")
+        self.first_seed = named(QSpinBox(), "first_seed")
         self.first_seed.setRange(0, 2**31 - 1)
-        self.seed = QSpinBox()
-        self.seed.setObjectName("seed")
+        self.seed = named(QSpinBox(), "seed")
         self.seed.setRange(0, 2**31 - 1)
-        self.random_button = QPushButton("Random")
-        self.random_button.setObjectName("random_seed")
-        self.truncate = QCheckBox("truncation ψ")
-        self.truncate.setObjectName("truncate")
-        self.psi = QSlider(Qt.Horizontal)
-        self.psi.setObjectName("psi")
+        self.random_button = named(QPushButton("Random"), "random_seed")
+        self.truncate = named(QCheckBox("truncation ψ"), "truncate")
+        self.psi = named(QSlider(Qt.Horizontal), "psi")
         self.psi.setRange(10, 300)
         self.psi.setValue(100)
         self.psi_label = QLabel("1.00")
@@ -86,8 +80,7 @@ class ExplorerPage(QWidget):
         self.seed_grid.clicked_at.connect(self._grid_clicked)
 
         # --- directions
-        self.compute_button = QPushButton("Compute directions")
-        self.compute_button.setObjectName("compute_directions")
+        self.compute_button = named(QPushButton("Compute directions"), "compute_directions")
         self.save_dirs_button = QPushButton("Save…")
         self.load_dirs_button = QPushButton("Load…")
         self.reset_dirs_button = QPushButton("Reset")
@@ -109,28 +102,23 @@ class ExplorerPage(QWidget):
             self.dir_sliders.append(slider)
 
         # --- interpolation
-        self.keyframes = QLineEdit("0, 1, 2")
-        self.keyframes.setObjectName("keyframes")
+        self.keyframes = named(QLineEdit("0, 1, 2"), "keyframes")
         self.frames_per_segment = QSpinBox()
         self.frames_per_segment.setRange(2, 600)
         self.frames_per_segment.setValue(24)
         self.loop = QCheckBox("loop")
-        self.play_button = QPushButton("Play")
-        self.play_button.setObjectName("play")
-        self.export_video_button = QPushButton("Export GIF/MP4…")
-        self.export_video_button.setObjectName("export_video")
+        self.play_button = named(QPushButton("Play"), "play")
+        self.export_video_button = named(QPushButton("Export GIF/MP4…"), "export_video")
 
         # --- exports
-        self.save_image_button = QPushButton("Save image…")
-        self.save_image_button.setObjectName("save_image")
+        self.save_image_button = named(QPushButton("Save image…"), "save_image")
         self.save_grid_button = QPushButton("Save grid…")
         self.save_latent_button = QPushButton("Save latent (.npy)…")
         self.load_latent_button = QPushButton("Load latent (.npy)…")
 
         self.view = GridView(min_size=256)
         self.view.setObjectName("explorer_view")
-        self.caption = QLabel("")
-        self.caption.setObjectName("explorer_caption")
+        self.caption = named(QLabel(""), "explorer_caption")
         self.caption.setAlignment(Qt.AlignCenter)
 
         controls = QVBoxLayout()
@@ -193,8 +181,7 @@ class ExplorerPage(QWidget):
         rl = QVBoxLayout(right)
         rl.addWidget(self.view, 1)
         rl.addWidget(self.caption)
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.setObjectName("explorer_splitter")
+        self.splitter = named(QSplitter(Qt.Horizontal), "explorer_splitter")
         self.splitter.addWidget(scroll)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)

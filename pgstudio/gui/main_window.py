@@ -16,6 +16,7 @@ from .explorer_page import ExplorerPage
 from .settings import add_recent_run, app_settings, recent_runs
 from .setup_form import SetupForm
 from .training_page import TrainingPage
+from .widgets import named
 
 
 class MainWindow(QMainWindow):
@@ -26,8 +27,7 @@ class MainWindow(QMainWindow):
 
         self.dataset_panel = DatasetPanel()
         self.setup_form = SetupForm()
-        self.dataset_split = QSplitter(Qt.Horizontal)
-        self.dataset_split.setObjectName("dataset_splitter")
+        self.dataset_split = named(QSplitter(Qt.Horizontal), "dataset_splitter")
         self.dataset_split.addWidget(self.dataset_panel)
         setup_scroll = QScrollArea()
         setup_scroll.setWidget(self.setup_form)
@@ -38,8 +38,7 @@ class MainWindow(QMainWindow):
         self.training_page = TrainingPage()
         self.training_page.start_handler = self.start_from_setup
 
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("pages")
+        self.tabs = named(QTabWidget(), "pages")
         self.tabs.addTab(self.dataset_split, "Dataset")
         self.tabs.addTab(self.training_page, "Training")
         self.explorer_page = ExplorerPage()

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from .run_history import RunHistory, smooth
+from .widgets import named
 
 D_COLOR, G_COLOR = (31, 119, 180), (255, 127, 14)
 FADE_BRUSH = pg.mkBrush(255, 200, 80, 45)
@@ -57,8 +58,7 @@ class TrainingPlots(QWidget):
         controls.addWidget(self.x_axis)
         controls.addSpacing(12)
         controls.addWidget(QLabel("smoothing"))
-        self.smoothing = QSlider(Qt.Horizontal)
-        self.smoothing.setObjectName("smoothing")
+        self.smoothing = named(QSlider(Qt.Horizontal), "smoothing")
         self.smoothing.setRange(0, 99)
         self.smoothing.setValue(60)
         self.smoothing.setMaximumWidth(160)
@@ -66,8 +66,7 @@ class TrainingPlots(QWidget):
         self.smoothing_label = QLabel("0.60")
         controls.addWidget(self.smoothing_label)
         controls.addSpacing(12)
-        self.log_y = QCheckBox("log-y (|loss|)")
-        self.log_y.setObjectName("log_y")
+        self.log_y = named(QCheckBox("log-y (|loss|)"), "log_y")
         controls.addWidget(self.log_y)
         controls.addStretch(1)
         self.controls_layout = QHBoxLayout()     # the page adds its curve exports here

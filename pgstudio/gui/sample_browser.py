@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QScrollAr
 
 from .grid_view import EnlargedGrid, GridView, read_grid
 from .run_history import RunHistory
+from .widgets import named
 
 
 def caption(entry) -> str:
@@ -33,8 +34,7 @@ class SampleBrowser(QWidget):
         self.caption = QLabel("no samples yet")
         self.caption.setAlignment(Qt.AlignCenter)
 
-        self.timeline = QSlider(Qt.Horizontal)
-        self.timeline.setObjectName("timeline")
+        self.timeline = named(QSlider(Qt.Horizontal), "timeline")
         self.timeline.setRange(0, 0)
         self.timeline.setEnabled(False)
         self.timeline.setToolTip("scrub through every grid of the run: the same fixed latents as they grow")

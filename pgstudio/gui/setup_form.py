@@ -16,6 +16,7 @@ from ..core.config import LOSSES, PRESETS, TrainConfig
 from ..core.runfolder import RunFolder
 from ..core.schedule import estimate_seconds, preview, total_kimg
 from .settings import app_settings
+from .widgets import named
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
 
@@ -76,27 +77,23 @@ class SetupForm(QWidget):
         self.data_busy = False
         self.live_throughput: dict[int, float] = {}
 
-        self.preset = QComboBox()
-        self.preset.setObjectName("preset")
+        self.preset = named(QComboBox(), "preset")
         self.preset.addItem("laptop CPU", "laptop")
         self.preset.addItem("paper (GPU)", "paper")
         self.latent = _spin(1, 1024, 64, name="latent_size")
         self.fmap_base = _spin(4, 65536, 256, 64, name="fmap_base")
         self.fmap_max = _spin(1, 1024, 64, 16, name="fmap_max")
-        self.loss = QComboBox()
-        self.loss.setObjectName("loss")
+        self.loss = named(QComboBox(), "loss")
         self.loss.addItems(LOSSES)
         self.stabilize = _spin(0, 100000, 30, 1, 3, "stabilize_kimg")
         self.fade = _spin(0, 100000, 30, 1, 3, "fade_kimg")
         self.max_kimg = _spin(0, 1e7, 0, 1, 3, "max_kimg")
         self.max_kimg.setSpecialValueText("end of schedule")
-        self.batch = QLineEdit()
-        self.batch.setObjectName("batch_table")
+        self.batch = named(QLineEdit(), "batch_table")
         self.batch.setToolTip("batch size per resolution, e.g. 4:64 8:64 16:32; others use the default")
         self.batch_default = _spin(1, 4096, 32, name="batch_default")
         self.lr = _spin(0, 1, 0.002, 0.0005, 5, "lr_default")
-        self.lr_table = QLineEdit()
-        self.lr_table.setObjectName("lr_table")
+        self.lr_table = named(QLineEdit(), "lr_table")
         self.lr_table.setPlaceholderText("per-resolution overrides, e.g. 1024:0.0015")
         self.ema = _spin(0, 1000, 2, 0.5, 2, "ema_halflife")
         self.seed = _spin(0, 2**31 - 1, 0, name="seed")
@@ -106,8 +103,7 @@ class SetupForm(QWidget):
         self.metric_kimg = _spin(0, 1e6, 0, 10, 3, "metric_kimg")
         self.metric_kimg.setSpecialValueText("off")
         self.metric_n = _spin(16, 65536, 2048, 256, name="metric_n")
-        self.device = QComboBox()
-        self.device.setObjectName("device")
+        self.device = named(QComboBox(), "device")
         self.device.addItems(["auto", "cpu", "cuda"])
         self.out_dir = QLineEdit(os.path.join(os.path.expanduser("~"), "pgstudio-runs",
                                               time.strftime("run-%Y%m%d-%H%M%S")))
@@ -146,14 +142,11 @@ class SetupForm(QWidget):
         self.schedule_plot.setLabel("left", "resolution")
         self.schedule_res = self.schedule_plot.plot(pen=pg.mkPen((80, 80, 80), width=2))
         self.schedule_alpha = self.schedule_plot.plot(pen=pg.mkPen((200, 120, 0), width=2))
-        self.estimate = QLabel()
-        self.estimate.setObjectName("estimate")
-        self.problems = QLabel()
-        self.problems.setObjectName("problems")
+        self.estimate = named(QLabel(), "estimate")
+        self.problems = named(QLabel(), "problems")
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c0392b")
-        self.start_button = QPushButton("Start training")
-        self.start_button.setObjectName("setup_start")
+        self.start_button = named(QPushButton("Start training"), "setup_start")
 
         box = QGroupBox("Run setup")
         bl = QVBoxLayout(box)

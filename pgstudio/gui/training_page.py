@@ -25,6 +25,7 @@ from .run_history import RunHistory
 from .sample_browser import SampleBrowser
 from .setup_form import remember_throughput
 from .workers import TrainingWorker, start_in_thread
+from .widgets import named
 
 UI_HZ = 30
 
@@ -64,25 +65,16 @@ class TrainingPage(QWidget):
         self.start_handler = None                 # set by the main window: starts a new run from setup
         self.want_snapshots = False               # the explorer follows the live generator
 
-        self.start_button = QPushButton("Start")
-        self.start_button.setObjectName("start")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("pause")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stop")
-        self.save_button = QPushButton("Save checkpoint now")
-        self.save_button.setObjectName("save_checkpoint")
-        self.export_grid_button = QPushButton("Export grid…")
-        self.export_grid_button.setObjectName("export_grid")
-        self.export_all_button = QPushButton("Export all grids…")
-        self.export_all_button.setObjectName("export_all_grids")
-        self.timelapse_button = QPushButton("Time-lapse…")
-        self.timelapse_button.setObjectName("export_timelapse")
+        self.start_button = named(QPushButton("Start"), "start")
+        self.pause_button = named(QPushButton("Pause"), "pause")
+        self.stop_button = named(QPushButton("Stop"), "stop")
+        self.save_button = named(QPushButton("Save checkpoint now"), "save_checkpoint")
+        self.export_grid_button = named(QPushButton("Export grid…"), "export_grid")
+        self.export_all_button = named(QPushButton("Export all grids…"), "export_all_grids")
+        self.timelapse_button = named(QPushButton("Time-lapse…"), "export_timelapse")
         self.timelapse_button.setToolTip("every grid of the run as a GIF or MP4, captioned with kimg and resolution")
-        self.export_csv_button = QPushButton("Curves as CSV…")
-        self.export_csv_button.setObjectName("export_csv")
-        self.export_png_button = QPushButton("Curves as PNG…")
-        self.export_png_button.setObjectName("export_curves_png")
+        self.export_csv_button = named(QPushButton("Curves as CSV…"), "export_csv")
+        self.export_png_button = named(QPushButton("Curves as PNG…"), "export_curves_png")
         self.state_label = QLabel("no run")
         self.state_label.setMinimumWidth(40)
         self.state_label.setObjectName("run_state")
@@ -100,18 +92,15 @@ class TrainingPage(QWidget):
         self.samples.actions_layout.addWidget(self.export_all_button)
         self.samples.actions_layout.addWidget(self.timelapse_button)
         self.samples.actions_layout.addStretch(1)
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.setObjectName("training_splitter")
+        self.splitter = named(QSplitter(Qt.Horizontal), "training_splitter")
         self.splitter.addWidget(self.plots)
         self.splitter.addWidget(self.samples)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.log = QPlainTextEdit()
-        self.log.setObjectName("log")
+        self.log = named(QPlainTextEdit(), "log")
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
-        self.vsplit = QSplitter(Qt.Vertical)
-        self.vsplit.setObjectName("training_vsplit")
+        self.vsplit = named(QSplitter(Qt.Vertical), "training_vsplit")
         self.vsplit.addWidget(self.splitter)
         self.vsplit.addWidget(self.log)
         self.vsplit.setStretchFactor(0, 5)
