@@ -157,10 +157,10 @@ def cmd_resume(args) -> int:
 
 # --------------------------------------------------------------------------- generate / swd / import
 def cmd_generate(args) -> int:
-    import numpy as np
     import torch
     from PIL import Image
-    from .core.images import make_grid, to_uint8
+    from .core.export import render
+    from .core.images import make_grid
     from .core.latents import sample_latents
     from .core.models import load_generator
 
@@ -169,9 +169,7 @@ def cmd_generate(args) -> int:
         raise UserError("--n must be at least 1")
     z = sample_latents(args.n, loaded.generator.latent_size, args.truncation,
                        torch.Generator().manual_seed(args.seed))
-    with torch.no_grad():
-        images = np.concatenate([to_uint8(loaded.generator(z[i:i + 64], loaded.level, loaded.alpha))
-                                 for i in range(0, args.n, 64)])
+    images = render(loaded.generator, z, loaded.level, loaded.alpha)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.grid or args.n == 1:

@@ -140,7 +140,7 @@ def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: 
     set of n reals gives the real-vs-real floor, so n is capped at half the data set.
     """
     import numpy as np
-    from .images import to_uint8
+    from .export import render
     cap = images.shape[0] // 2 if with_floor else images.shape[0]
     n = min(n, cap)
     if n < 16:
@@ -149,7 +149,5 @@ def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: 
     reals = torch.from_numpy(images[perm[:n]])
     floor = torch.from_numpy(images[perm[n:2 * n]]) if with_floor else None
     z = torch.randn(n, generator.latent_size, generator=torch.Generator().manual_seed(seed))
-    device = next(generator.parameters()).device
-    fakes = torch.cat([torch.from_numpy(to_uint8(generator(z[i:i + 256].to(device), level, alpha))).permute(0, 3, 1, 2)
-                       for i in range(0, n, 256)]).contiguous()
+    fakes = torch.from_numpy(render(generator, z, level, alpha, batch=256)).permute(0, 3, 1, 2).contiguous()
     return swd_record(reals, fakes, floor, seed=seed, progress=progress)

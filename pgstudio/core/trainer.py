@@ -26,7 +26,8 @@ from .distributed import DistContext
 from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent,
                      MetricEvent, PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl,
                      frozen_array)
-from .images import make_grid, to_uint8
+from .export import render
+from .images import make_grid
 from .layers import downsample2x, fade_blend, upsample2x
 from .metrics import swd_of_generator
 from .models import build_discriminator, build_generator, generator_architecture
@@ -404,13 +405,8 @@ class Trainer:
         self._reset_accumulators()
         return record
 
-    @torch.no_grad()
     def render_fixed(self, pt: SchedulePoint) -> np.ndarray:
-        out = []
-        latents = self.fixed_latents.to(self.device)
-        for i in range(0, latents.shape[0], 64):
-            out.append(to_uint8(self.G_ema(latents[i:i + 64], pt.level, pt.alpha)))
-        return make_grid(np.concatenate(out))
+        return make_grid(render(self.G_ema, self.fixed_latents, pt.level, pt.alpha))
 
     def _write_samples(self, pt: SchedulePoint) -> None:
         if not self.dist.is_main or getattr(self, "_last_sample_images", None) == self.images_seen:
