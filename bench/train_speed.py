@@ -1,7 +1,14 @@
 """Training throughput per resolution and phase, with the step split; prints JSON.
 
     python bench/train_speed.py [--device cpu|cuda] [--resolution R] [--preset laptop|paper]
-                                [--loss L] [--steps N] [--warmup N]
+                                [--loss L] [--batch N] [--levels 128,256] [--compile]
+                                [--steps N] [--warmup N] [--no-split]
+
+Besides img/s per resolution and phase it reports the step split (G step, D step, penalty),
+the peak memory, the convolution/matmul FLOPs of a step (torch's FLOP counter) and, on a
+known GPU, the achieved fraction of its dense bf16 peak; ``schedule_img_per_s`` is the
+whole-schedule average those per-phase rates give (images of every phase over the time
+each would take; ticks, grids and checkpoints not counted).
 
 It drives the real Trainer step (same code as `pgstudio train`) on random data already in
 memory, so it measures the networks, losses and optimisers, not image decoding.
@@ -50,9 +57,20 @@ def timed(fn, device, steps):
     return (time.perf_counter() - t0) / steps
 
 
+# dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from the vendors' data sheets
+BF16_PEAK_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0, "L4": 121.0, "RTX 4090": 165.2}
+
+
+def bf16_peak(device_name: str) -> float | None:
+    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in device_name), None)
+
+
 def bench(args) -> dict:
+    overrides = {"loss": args.loss} if args.loss else {}
+    if args.batch:
+        overrides.update(batch={2 ** l: args.batch for l in range(2, 11)}, batch_default=args.batch)
     cfg = preset_config(args.preset, demo=True, resolution=args.resolution, device=args.device,
-                        **({"loss": args.loss} if args.loss else {}))
+                        compile=args.compile, **overrides)
     ds = synthetic_dataset(args.resolution)
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=ds)
     trainer._reset_accumulators()
@@ -60,11 +78,18 @@ def bench(args) -> dict:
     out = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
            else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
            "torch": torch.__version__, "preset": args.preset, "loss": cfg.loss, "latent_size": cfg.latent_size,
-           "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max, "resolutions": []}
+           "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max, "compile": cfg.compile,
+           "resolutions": []}
+    peak = bf16_peak(out["device_name"]) if device.type == "cuda" else None
     top = int(math.log2(args.resolution))
+    wanted = {int(r) for r in args.levels.split(",")} if args.levels else None
     for level in range(2, top + 1):
         res = 2 ** level
+        if wanted and res not in wanted:
+            continue
         for phase in (("stabilize",) if level == 2 else ("fade", "stabilize")):
+            if args.phase != "both" and phase != args.phase and level > 2:
+                continue
             images = _images_at(cfg, level, phase)
             pt = schedule_at(cfg, images)
             assert pt.resolution == res and pt.phase == phase
@@ -75,12 +100,91 @@ def bench(args) -> dict:
             sec = timed(step, device, args.steps)
             row = {"resolution": res, "phase": phase, "alpha": round(pt.alpha, 3), "batch": pt.batch,
                    "img_per_s": round(pt.batch / sec, 1), "step_ms": round(sec * 1000, 2)}
-            row.update(_split(trainer, pt, device, max(2, args.steps // 2)))
+            if device.type == "cuda" and "host_syncs_per_step" not in out:
+                out.update(_host_syncs(trainer, pt))
+            flops = _step_flops(trainer, pt)
+            row["gflop_per_step"] = round(flops / 1e9, 1)
+            row["achieved_tflops"] = round(flops / sec / 1e12, 2)
+            if peak:
+                row["bf16_peak_fraction"] = round(flops / sec / 1e12 / peak, 4)
+            if not args.no_split:
+                row.update(_split(trainer, pt, device, max(2, args.steps // 2)))
             if device.type == "cuda":
                 row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
             out["resolutions"].append(row)
+    if not wanted:
+        out["schedule_img_per_s"] = _schedule_average(cfg, out["resolutions"])
+    if peak:
+        out["bf16_peak_tflops"] = peak
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
+
+
+def _host_syncs(trainer, pt) -> dict:
+    """How often one step makes the host wait for the GPU (CUDA's sync debug mode)."""
+    import warnings
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer._train_step(pt)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    return {"host_syncs_per_step": len(caught),
+            "host_sync_examples": sorted({str(w.message)[:160] for w in caught})[:3]}
+
+
+class _FlopCount:
+    """Counts matmul/conv FLOPs with torch's formulas. FlopCounterMode's module tracker cannot
+    follow autograd.grad (the penalties), so this dispatch mode keeps only the counting."""
+
+    def __init__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        from torch.utils.flop_counter import flop_registry
+        outer = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                out = func(*args, **kwargs)
+                formula = flop_registry.get(func._overloadpacket)
+                if formula is not None:
+                    outer.total += formula(*args, **kwargs, out_val=out)
+                return out
+        self.total = 0
+        self.mode = Mode()
+
+    def __enter__(self):
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.mode.__exit__(*exc)
+
+
+def _step_flops(trainer, pt) -> float:
+    """FLOPs of an average step, counted on the eager networks over one lazy-R1 interval."""
+    interval = trainer.cfg.r1_interval if trainer._uses_r1() else 1
+    fast = trainer.G_fast, trainer.D_fast
+    trainer.G_fast, trainer.D_fast = trainer.G, trainer.D
+    try:
+        with _FlopCount() as counter:
+            for _ in range(interval):
+                trainer._train_step(pt)
+    finally:
+        trainer.G_fast, trainer.D_fast = fast
+    return counter.total / interval
+
+
+def _schedule_average(cfg, rows) -> float:
+    from pgstudio.core.schedule import phases
+    rate = {(r["resolution"], r["phase"]): r["img_per_s"] for r in rows}
+    images = seconds = 0.0
+    for p in phases(cfg):
+        kimg = cfg.stabilize_kimg if p.kind == "stabilize" else cfg.fade_kimg
+        images += kimg * 1000
+        seconds += kimg * 1000 / rate[(2 ** p.level, p.kind)]
+    return round(images / seconds, 1)
 
 
 def _images_at(cfg, level, phase) -> int:
@@ -137,6 +241,11 @@ def main() -> None:
     p.add_argument("--loss", default=None)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--batch", type=int, help="one batch size for every resolution (default: the preset's)")
+    p.add_argument("--levels", help="only these resolutions, e.g. 128,256")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks (the warm-up compiles)")
+    p.add_argument("--phase", default="both", choices=["both", "fade", "stabilize"])
+    p.add_argument("--no-split", action="store_true", help="skip the G/D/penalty split")
     print(json.dumps(bench(p.parse_args()), indent=2))
 
 

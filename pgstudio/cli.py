@@ -121,6 +121,8 @@ def cmd_train(args) -> int:
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
+    if args.compile:
+        overrides["compile"] = True
     if args.phase_kimg is not None:
         overrides["stabilize_kimg"] = overrides["fade_kimg"] = args.phase_kimg
     try:
@@ -331,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=DEVICES)
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
+    t.add_argument("--compile", action="store_true",
+                   help="torch.compile the networks (recompiles at each growth step; worth it on GPUs)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--gpus", type=int, help="train on N processes/GPUs (launches torchrun with DDP-style "
                                             "data parallelism; under torchrun this is read from the environment)")

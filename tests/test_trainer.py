@@ -219,3 +219,21 @@ def test_out_of_memory_splits_the_batch_and_keeps_the_trajectory(tmp_path, tiny_
     for k, v in reference.G.state_dict().items():
         assert (v - t.G.state_dict()[k]).abs().max() < 1e-5, k
     assert load_checkpoint(RunFolder(tmp_path / "oom").checkpoints()[-1])["accum"] == {"4": 2}
+
+
+def test_compiled_training_grows_without_recompiling_per_alpha(tmp_path, tiny_cfg, monkeypatch):
+    """--compile traces each level/phase once (α is a tensor while fading) and trains the same run."""
+    import torch._dynamo
+    monkeypatch.setenv("PGSTUDIO_COMPILE_BACKEND", "eager")     # dynamo tracing without a C++ build
+    torch._dynamo.reset()
+    cfg = tiny_cfg.replace(max_kimg=0.64)
+    ds = import_folder(cfg.data, 8)
+    eager = Trainer.new(tmp_path / "eager", cfg, dataset=ds)
+    assert eager.run().reason == "max_kimg"
+    compiled = Trainer.new(tmp_path / "compiled", cfg.replace(compile=True), dataset=ds)
+    assert compiled.run().reason == "max_kimg"
+    events = [r for r in RunFolder(tmp_path / "compiled").read_metrics()[0] if r.get("event") == "compile"]
+    assert [(e["resolution"], e["fade"]) for e in events] == [(4, False), (8, True), (8, False)]
+    for name, p in compiled.G.state_dict().items():
+        assert torch.allclose(p, eager.G.state_dict()[name], atol=1e-4), name
+    torch._dynamo.reset()

@@ -54,6 +54,7 @@ class TrainConfig:
     grid_size: int = 36               # fixed latents shown in every sample grid (a square)
     seed: int = 0
     device: str = "auto"
+    compile: bool = False             # torch.compile G and D (recompiled at each growth step)
     preset: str = "laptop"
 
     def validate(self) -> list[str]:

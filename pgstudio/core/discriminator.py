@@ -71,7 +71,7 @@ class ProgressiveDiscriminator(nn.Module):
         x = self.from_rgb[str(level)](image)
         if level > 2:
             x = self.blocks[str(level)](x)
-            if alpha < 1.0:
+            if torch.is_tensor(alpha) or alpha < 1.0:     # tensor α: compiled training, see generator
                 old = self.from_rgb[str(level - 1)](downsample2x(image))
                 x = fade_blend(old, x, alpha)
             for l in range(level - 1, 2, -1):

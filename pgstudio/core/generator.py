@@ -93,7 +93,7 @@ class ProgressiveGenerator(nn.Module):
             previous = x
             x = self.blocks[str(l)](x)
         new_rgb = self.to_rgb[str(level)](x)
-        if level == 2 or alpha >= 1.0:
-            return new_rgb
+        if level == 2 or (not torch.is_tensor(alpha) and alpha >= 1.0):
+            return new_rgb      # a tensor α (compiled training) always blends: no data-dependent branch
         old_rgb = upsample2x(self.to_rgb[str(level - 1)](previous))
         return fade_blend(old_rgb, new_rgb, alpha)

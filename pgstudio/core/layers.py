@@ -90,8 +90,11 @@ def downsample2x(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2)
 
 
-def fade_blend(old: torch.Tensor, new: torch.Tensor, alpha: float) -> torch.Tensor:
-    """The one fade-in formula, shared by G's output, D's input path and the real images."""
+def fade_blend(old: torch.Tensor, new: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+    """The one fade-in formula, shared by G's output, D's input path and the real images.
+
+    α may be a 0-dim tensor so that a compiled network does not recompile for every new α.
+    """
     return (1.0 - alpha) * old + alpha * new
 
 

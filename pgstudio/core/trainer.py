@@ -102,6 +102,8 @@ class Trainer:
         self.G = self.G.to(memory_format=self.memory_format)
         self.D = self.D.to(memory_format=self.memory_format)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.G_fast, self.D_fast = self._compiled(self.G), self._compiled(self.D)
+        self._compiled_shapes: set = set()
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
                                          generator=torch.Generator().manual_seed(cfg.seed + 1))
@@ -177,6 +179,20 @@ class Trainer:
         detail = f" ({len(skipped)} damaged: {skipped[0][1]})" if skipped else ""
         raise CheckpointError(f"{run.path}: no usable checkpoint to resume from{detail}")
 
+    def _compiled(self, net: torch.nn.Module) -> torch.nn.Module:
+        """With ``compile`` on, a torch.compile view of ``net`` (same parameters) for the loss passes.
+
+        Dynamo specialises on the level, so each growth step compiles once more (the cost is
+        logged); α goes in as a tensor while fading so that it does not recompile every step.
+        The gradient penalty and R1 keep the eager network: compiled graphs have no double backward.
+        """
+        if not self.cfg.compile:
+            return net
+        import torch._dynamo
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+        # PGSTUDIO_COMPILE_BACKEND=eager lets the tests trace the graphs without a C++ compile
+        return torch.compile(net, backend=os.environ.get("PGSTUDIO_COMPILE_BACKEND", "inductor"))
+
     def _make_optimizers(self) -> None:
         cfg = self.cfg
         extra = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
@@ -251,8 +267,10 @@ class Trainer:
         for group in self.opt_d.param_groups:
             group["lr"] = lr_d
 
-        def critic(x):
+        def critic(x):               # eager: the penalties need a double backward
             return D(x, level, alpha)
+        G_fast, D_fast = self.G_fast, self.D_fast
+        alpha_in = (torch.full((), alpha, device=self.device) if cfg.compile and alpha < 1.0 else alpha)
 
         # --- every random draw of the step, for the global batch, in a fixed order; this rank
         # keeps its slice, cut into micro-batches when memory forced a split (see _split_batch)
@@ -270,9 +288,9 @@ class Trainer:
             for r, zd, e in zip(reals.chunk(parts), z_d.chunk(parts), (eps.chunk(parts) if eps is not None
                                                                        else [None] * parts)):
                 with torch.no_grad(), autocast:
-                    fakes = G(zd, level, alpha)
+                    fakes = G_fast(zd, level, alpha_in)
                 with autocast:
-                    scores_real, scores_fake = critic(r), critic(fakes)
+                    scores_real, scores_fake = D_fast(r, level, alpha_in), D_fast(fakes, level, alpha_in)
                 loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
                                                  cfg.drift if cfg.loss == "wgan-gp" else 0.0)
                 pen = torch.zeros((), device=self.device)
@@ -289,7 +307,7 @@ class Trainer:
             loss_sum = torch.zeros((), device=self.device)
             for zg in z_g.chunk(parts):
                 with autocast:
-                    loss = losses.generator_loss(cfg.loss, critic(G(zg, level, alpha)))
+                    loss = losses.generator_loss(cfg.loss, D_fast(G_fast(zg, level, alpha_in), level, alpha_in))
                 (loss / parts).backward()
                 loss_sum = loss_sum + loss.detach()
             return loss_sum / parts
@@ -317,9 +335,29 @@ class Trainer:
             self._acc_g += lg
             self._acc_pen += penalty.detach()
             self._acc_n += 1
-            step = torch.tensor(self.step, device=self.device)
+            step = torch.full((), self.step, dtype=torch.long, device=self.device)   # a fill, no copy
             self._bad_d = torch.where((self._bad_d < 0) & ~torch.isfinite(ld + penalty.detach()), step, self._bad_d)
             self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
+
+    def _timed_first_step(self, pt: SchedulePoint) -> float:
+        """A step; the first one of each level and phase (a compilation) is timed, logged and
+        its seconds returned so that the tick's img/s leaves them out."""
+        key = (pt.level, pt.alpha < 1.0)
+        if key in self._compiled_shapes:
+            self._train_step(pt)
+            return 0.0
+        t0 = time.perf_counter()
+        self._train_step(pt)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        seconds = time.perf_counter() - t0
+        self._compiled_shapes.add(key)
+        self._log(f"compiled for {pt.resolution}x{pt.resolution} {'fade' if key[1] else 'stabilize'}: "
+                  f"first step took {seconds:.1f} s")
+        self.run_folder.append_metrics({"kind": "event", "event": "compile", "kimg": round(
+            self.images_seen / 1000.0, 3), "resolution": pt.resolution, "fade": key[1],
+            "seconds": round(seconds, 2)})
+        return seconds
 
     def _with_memory_retry(self, pt: SchedulePoint, phase, optimizer):
         """Run one phase; on CUDA out-of-memory, split this resolution's batch in two and retry.
@@ -550,7 +588,10 @@ class Trainer:
                           f"({pt.phase}) at {pt.kimg:.3f} kimg")
                 self._emit(PhaseEvent(pt.kimg, pt.phase, pt.resolution, growth))
 
-            self._train_step(pt)
+            if cfg.compile:     # compilation time is reported on its own, not as slow training
+                tick_time_start += self._timed_first_step(pt)
+            else:
+                self._train_step(pt)
             self.images_seen += pt.batch
             self.step += 1
             last_pt = pt             # what the step trained: grids and stats are labelled with it
