@@ -117,7 +117,7 @@ def cmd_train(args) -> int:
 
     preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
-    for name in ("resolution", "loss", "seed", "device", "mode", "channels", "max_kimg"):
+    for name in ("arch", "resolution", "loss", "seed", "device", "mode", "channels", "max_kimg"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -313,7 +313,7 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import CHANNELS, DEVICES, LOSSES, MODES, PRESETS
+    from .core.config import ARCHS, CHANNELS, DEVICES, LOSSES, MODES, PRESETS
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -323,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", metavar="DIR", help="folder of images (searched recursively)")
     src.add_argument("--demo", action="store_true", help="the built-in colour emoji set")
     t.add_argument("--out", required=True, metavar="RUN", help="new run folder")
+    t.add_argument("--arch", choices=ARCHS, help="progressive (default: grows 4x4 → target) or stylegan2 "
+                   "(fixed resolution; same image budget by default)")
     t.add_argument("--resolution", type=int, help="target resolution, a power of two (4..1024)")
     t.add_argument("--phase-kimg", type=float, help="kimg of each stabilize and each fade phase")
     t.add_argument("--max-kimg", type=float, help="stop (with a checkpoint) after this many kimg in total")

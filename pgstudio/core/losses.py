@@ -4,9 +4,11 @@
   paper's ε-drift term that keeps D's output near zero.
 - ``logistic``: non-saturating logistic loss with R1 on reals (γ), lazily every N steps.
 - ``hinge``: hinge loss, with the same lazy R1 when γ > 0.
+- StyleGAN2 adds the path-length regulariser on G (lazy too).
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -52,6 +54,18 @@ def r1_penalty(critic: Callable[[torch.Tensor], Scores], real: torch.Tensor) -> 
     scores = critic(x)
     grad, = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
     return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
+def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.Tensor, decay: float,
+                        generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2's path-length regulariser: E[(‖J_wᵀ y‖ − a)²] with y random image-space noise
+    scaled by 1/√pixels and a the running mean of the lengths. Returns (penalty, new mean)."""
+    h, w = images.shape[2], images.shape[3]
+    noise = torch.randn(images.shape, device=images.device, generator=generator) / math.sqrt(h * w)
+    grad, = torch.autograd.grad((images.float() * noise).sum(), ws, create_graph=True)
+    lengths = grad.float().square().sum(dim=2).mean(dim=1).sqrt()
+    new_mean = pl_mean.lerp(lengths.mean().detach(), decay)
+    return (lengths - new_mean).square().mean(), new_mean
 
 
 def lazy_adam_hyperparameters(lr: float, betas: tuple[float, float], interval: int) -> tuple[float, tuple[float, float]]:

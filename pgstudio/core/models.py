@@ -12,33 +12,44 @@ from .config import TrainConfig
 from .discriminator import ProgressiveDiscriminator
 from .generator import ProgressiveGenerator
 from .runfolder import RunFolder
+from .stylegan2_discriminator import StyleGAN2Discriminator
+from .stylegan2_generator import StyleGAN2Generator
+
+Generator = ProgressiveGenerator | StyleGAN2Generator
 
 
-def build_generator(architecture: dict) -> ProgressiveGenerator:
+def build_generator(architecture: dict) -> Generator:
+    """Either family from the ``architecture`` dict that checkpoints and exports carry."""
     arch = architecture.get("arch", "progressive")
-    if arch != "progressive":
-        raise ValueError(f"unknown architecture {arch!r}")
-    return ProgressiveGenerator(resolution=architecture["resolution"],
-                                image_channels=architecture["image_channels"],
-                                latent_size=architecture["latent_size"],
-                                fmap_base=architecture["fmap_base"], fmap_max=architecture["fmap_max"])
+    common = dict(resolution=architecture["resolution"], image_channels=architecture["image_channels"],
+                  latent_size=architecture["latent_size"], fmap_base=architecture["fmap_base"],
+                  fmap_max=architecture["fmap_max"])
+    if arch == "progressive":
+        return ProgressiveGenerator(**common)
+    if arch == "stylegan2":
+        return StyleGAN2Generator(**common, mapping_layers=int(architecture.get("mapping_layers", 8)),
+                                  demodulate=bool(architecture.get("demodulate", True)))
+    raise ValueError(f"unknown architecture {arch!r}")
 
 
 def generator_architecture(cfg: TrainConfig, image_channels: int) -> dict:
-    return {"arch": "progressive", "resolution": cfg.resolution, "image_channels": image_channels,
+    arch = {"arch": cfg.arch, "resolution": cfg.resolution, "image_channels": image_channels,
             "latent_size": cfg.latent_size, "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max}
+    if cfg.arch == "stylegan2":
+        arch.update(mapping_layers=cfg.mapping_layers, demodulate=cfg.demodulate)
+    return arch
 
 
-def build_discriminator(cfg: TrainConfig, image_channels: int) -> ProgressiveDiscriminator:
-    return ProgressiveDiscriminator(resolution=cfg.resolution, image_channels=image_channels,
-                                    fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max,
-                                    mbstd_group_size=cfg.mbstd_group_size)
+def build_discriminator(cfg: TrainConfig, image_channels: int) -> ProgressiveDiscriminator | StyleGAN2Discriminator:
+    net = StyleGAN2Discriminator if cfg.arch == "stylegan2" else ProgressiveDiscriminator
+    return net(resolution=cfg.resolution, image_channels=image_channels, fmap_base=cfg.fmap_base,
+               fmap_max=cfg.fmap_max, mbstd_group_size=cfg.mbstd_group_size)
 
 
 @dataclass
 class LoadedGenerator:
     """An EMA generator with everything needed to sample it as it was when saved."""
-    generator: ProgressiveGenerator
+    generator: Generator
     level: int
     alpha: float
     kimg: float
@@ -49,6 +60,10 @@ class LoadedGenerator:
     @property
     def resolution(self) -> int:
         return 2 ** self.level
+
+    @property
+    def arch(self) -> str:
+        return getattr(self.generator, "family", "progressive")
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:

@@ -38,6 +38,8 @@ class SchedulePoint:
 
 def phases(cfg: TrainConfig) -> list[Phase]:
     top = int(math.log2(cfg.resolution))
+    if cfg.arch == "stylegan2":         # no growing: one phase at full resolution
+        return [Phase(0, top, cfg.resolution, "stabilize", 0.0, math.inf)]
     out = [Phase(0, 2, 4, "stabilize", 0.0, cfg.stabilize_kimg)]
     t = cfg.stabilize_kimg
     for level in range(3, top + 1):
@@ -51,7 +53,11 @@ def phases(cfg: TrainConfig) -> list[Phase]:
 
 
 def schedule_length_kimg(cfg: TrainConfig) -> float:
-    """kimg at which the last stabilize phase has had its full length."""
+    """kimg at which the last stabilize phase has had its full length.
+
+    A StyleGAN2 run gets the same image budget as the progressive schedule at its resolution,
+    so the two families compare at equal cost in images by default.
+    """
     top = int(math.log2(cfg.resolution))
     return cfg.stabilize_kimg + (top - 2) * (cfg.fade_kimg + cfg.stabilize_kimg)
 

@@ -85,6 +85,7 @@ class Trainer:
         if self.dist.active and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = self.device.type == "cuda"          # bf16 autocast on CUDA, fp32 on CPU
+        self.stylegan2 = cfg.arch == "stylegan2"      # its networks pick bf16 per block themselves
         if self.amp:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
@@ -118,6 +119,7 @@ class Trainer:
         self._swd_floor: dict[int, float] = {}
         self._speed: dict[int, float] = {}
         self.accum: dict[int, int] = {}          # resolution → micro-batches per step, after an OOM
+        self.pl_mean = torch.zeros((), device=self.device)   # StyleGAN2's running path length
         self._make_optimizers()
         if checkpoint is not None:
             self._load_state(checkpoint)
@@ -196,11 +198,16 @@ class Trainer:
     def _make_optimizers(self) -> None:
         cfg = self.cfg
         extra = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_default,
-                                      betas=(cfg.beta1, cfg.beta2), eps=1e-8, **extra)
+        lr_g, betas_g = losses.lazy_adam_hyperparameters(cfg.lr_default, (cfg.beta1, cfg.beta2),
+                                                         self._pl_interval())
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr_g, betas=betas_g, eps=1e-8, **extra)
         interval = cfg.r1_interval if self._uses_r1() else 1
         lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, (cfg.beta1, cfg.beta2), interval)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
+
+    def _pl_interval(self) -> int:
+        """Generator steps between path-length regularisations; 1 when there is none."""
+        return self.cfg.pl_interval if self.stylegan2 and self.cfg.pl_weight > 0 else 1
 
     def _uses_r1(self) -> bool:
         return self.cfg.loss in ("logistic", "hinge") and self.cfg.r1_gamma > 0
@@ -218,6 +225,7 @@ class Trainer:
             "rng": {**capture_rng_state(), "train": self.rng.get_state()},
             "fixed_latents": self.fixed_latents, "stats": dict(self.last_stats),
             "accum": {str(k): v for k, v in self.accum.items()},
+            "pl_mean": self.pl_mean.detach().cpu(),
         }
 
     def _load_state(self, state: dict) -> None:
@@ -235,6 +243,8 @@ class Trainer:
         self.fixed_latents = state["fixed_latents"]
         self.last_stats = dict(state.get("stats", {}))
         self.accum = {int(k): int(v) for k, v in state.get("accum", {}).items()}
+        if "pl_mean" in state:
+            self.pl_mean = state["pl_mean"].to(self.device)
         restore_rng_state(state["rng"])
         self.rng.set_state(state["rng"]["train"])
 
@@ -259,11 +269,12 @@ class Trainer:
     def _train_step(self, pt: SchedulePoint) -> None:
         cfg, G, D = self.cfg, self.G, self.D
         level, alpha, batch = pt.level, pt.alpha, pt.batch
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp and not self.stylegan2)
         interval = cfg.r1_interval if self._uses_r1() else 1
         lr_d, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), interval)
+        lr_g, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), self._pl_interval())
         for group in self.opt_g.param_groups:
-            group["lr"] = pt.lr
+            group["lr"] = lr_g
         for group in self.opt_d.param_groups:
             group["lr"] = lr_d
 
@@ -281,14 +292,30 @@ class Trainer:
                if cfg.loss == "wgan-gp" else None)
         z_g = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
         with_r1 = self._uses_r1() and self.d_steps % cfg.r1_interval == 0
+        # StyleGAN2's draws come after the shared ones, so progressive runs draw what they always did
+        mix_d = self._mixing_draws(batch, mine) if self.stylegan2 else None
+        mix_g = self._mixing_draws(batch, mine) if self.stylegan2 else None
+        with_pl = self._pl_interval() > 1 and self.step % cfg.pl_interval == 0
+        if with_pl:
+            pl_batch = max(batch // cfg.pl_batch_shrink, self.dist.world)
+            pl_mine = self.dist.local_slice(pl_batch)
+            z_pl = torch.randn(pl_batch, cfg.latent_size, device=self.device, generator=self.rng)[pl_mine]
+            mix_pl = self._mixing_draws(pl_batch, pl_mine)
+
+        def style_args(mix, i: int, parts: int, update_w_avg: bool = False) -> dict:
+            """StyleGAN2's training inputs for micro-batch i: mixing latent and cutoff, random noise."""
+            if mix is None:
+                return {}
+            return dict(z_mix=mix[0].chunk(parts)[i], mix_cutoff=mix[1].chunk(parts)[i], noise_mode="random",
+                        noise_generator=self.rng, update_w_avg=update_w_avg)
 
         def d_phase(parts: int):
             self.opt_d.zero_grad(set_to_none=True)
             loss_sum = pen_sum = torch.zeros((), device=self.device)
-            for r, zd, e in zip(reals.chunk(parts), z_d.chunk(parts), (eps.chunk(parts) if eps is not None
-                                                                       else [None] * parts)):
+            for i, (r, zd, e) in enumerate(zip(reals.chunk(parts), z_d.chunk(parts),
+                                               (eps.chunk(parts) if eps is not None else [None] * parts))):
                 with torch.no_grad(), autocast:
-                    fakes = G_fast(zd, level, alpha_in)
+                    fakes = G_fast(zd, level, alpha_in, **style_args(mix_d, i, parts, update_w_avg=True))
                 with autocast:
                     scores_real, scores_fake = D_fast(r, level, alpha_in), D_fast(fakes, level, alpha_in)
                 loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
@@ -305,9 +332,10 @@ class Trainer:
         def g_phase(parts: int):
             self.opt_g.zero_grad(set_to_none=True)
             loss_sum = torch.zeros((), device=self.device)
-            for zg in z_g.chunk(parts):
+            for i, zg in enumerate(z_g.chunk(parts)):
                 with autocast:
-                    loss = losses.generator_loss(cfg.loss, D_fast(G_fast(zg, level, alpha_in), level, alpha_in))
+                    fakes = G_fast(zg, level, alpha_in, **style_args(mix_g, i, parts))
+                    loss = losses.generator_loss(cfg.loss, D_fast(fakes, level, alpha_in))
                 (loss / parts).backward()
                 loss_sum = loss_sum + loss.detach()
             return loss_sum / parts
@@ -319,6 +347,11 @@ class Trainer:
         self.d_steps += 1
         D.requires_grad_(False)
         loss_g = self._with_memory_retry(pt, g_phase, self.opt_g)
+        pl_penalty = None
+        if with_pl:      # lazy path-length regularisation, added to the same gradients
+            images, ws = G(z_pl, level, alpha, return_ws=True, **style_args(mix_pl, 0, 1))
+            pl_penalty, self.pl_mean = losses.path_length_penalty(images, ws, self.pl_mean, cfg.pl_decay, self.rng)
+            (pl_penalty * cfg.pl_weight * cfg.pl_interval).backward()
         self.dist.average_gradients(G.parameters())
         self.opt_g.step()
 
@@ -327,6 +360,8 @@ class Trainer:
             hl = cfg.ema_halflife_kimg * 1000.0
             beta = 0.5 ** (batch / hl) if hl > 0 else 0.0
             torch._foreach_lerp_(list(self.G_ema.parameters()), list(G.parameters()), 1.0 - beta)
+            for ema_buffer, buffer in zip(self.G_ema.buffers(), G.buffers()):   # StyleGAN2's mean w
+                ema_buffer.copy_(buffer)
 
         # --- statistics stay on the device until the tick
         with torch.no_grad():
@@ -337,7 +372,21 @@ class Trainer:
             self._acc_n += 1
             step = torch.full((), self.step, dtype=torch.long, device=self.device)   # a fill, no copy
             self._bad_d = torch.where((self._bad_d < 0) & ~torch.isfinite(ld + penalty.detach()), step, self._bad_d)
+            if pl_penalty is not None:
+                pl = pl_penalty.detach()
+                self._acc_pl += pl
+                self._acc_pl_n += 1
+                lg = lg + pl
             self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
+
+    def _mixing_draws(self, batch: int, mine: slice) -> tuple[torch.Tensor, torch.Tensor]:
+        """Style mixing: a second latent per sample and the w index from which it takes over
+        (num_ws, i.e. no mixing, for a 1 − p share of the samples)."""
+        num_ws = self.G.num_ws
+        z_mix = torch.randn(batch, self.cfg.latent_size, device=self.device, generator=self.rng)
+        cutoff = torch.randint(1, max(num_ws, 2), (batch,), device=self.device, generator=self.rng)
+        mixed = torch.rand(batch, device=self.device, generator=self.rng) < self.cfg.style_mixing
+        return z_mix[mine], torch.where(mixed, cutoff, torch.full_like(cutoff, num_ws))[mine]
 
     def _timed_first_step(self, pt: SchedulePoint) -> float:
         """A step; the first one of each level and phase (a compilation) is timed, logged and
@@ -386,8 +435,8 @@ class Trainer:
 
     def _reset_accumulators(self) -> None:
         z = lambda: torch.zeros((), device=self.device)
-        self._acc_d, self._acc_g, self._acc_pen = z(), z(), z()
-        self._acc_n = 0
+        self._acc_d, self._acc_g, self._acc_pen, self._acc_pl = z(), z(), z(), z()
+        self._acc_n = self._acc_pl_n = 0
         self._bad_d = torch.full((), -1, dtype=torch.long, device=self.device)
         self._bad_g = torch.full((), -1, dtype=torch.long, device=self.device)
 
@@ -425,6 +474,9 @@ class Trainer:
                   "penalty": float(self._acc_pen) / n,
                   "img_per_s": round(img_s, 2), "sec_per_kimg": round(1000.0 / img_s, 3) if img_s else None,
                   "device": self.device.type, "ram_mb": _ram_mb()}
+        if self.stylegan2:          # the regularisers get their own curves
+            record["pl_penalty"] = float(self._acc_pl) / self._acc_pl_n if self._acc_pl_n else None
+            record["pl_mean"] = float(self.pl_mean)
         if self.device.type == "cuda":
             record["gpu_mem_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
         self.run_folder.append_metrics(record)
@@ -460,9 +512,10 @@ class Trainer:
             if not torch.isfinite(p).all():
                 raise NonFiniteLoss("non-finite network weights: checkpoint not written")
         path = self.run_folder.checkpoint_path(self.images_seen)
-        if not self.dist.is_main:
-            return path
+        if not self.dist.is_main or getattr(self, "_last_checkpoint_images", None) == self.images_seen:
+            return path                 # rank 0 writes; one file per state
         atomic_torch_save(self.state_dict(), path)
+        self._last_checkpoint_images = self.images_seen
         kimg = self.images_seen / 1000.0
         self.run_folder.log(f"checkpoint {path.name} at {kimg:.3f} kimg")
         self._emit(CheckpointEvent(path, kimg))

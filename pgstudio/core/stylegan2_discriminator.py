@@ -1,0 +1,56 @@
+"""StyleGAN2's residual discriminator: fromRGB at full resolution, then per halving two 3x3
+convs beside a 1x1 skip, both FIR-downsampled and summed with 1/√2; the same 4x4 head
+(minibatch stddev, conv, dense, dense) as the progressive discriminator."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .discriminator import FinalBlock
+from .fir import downsample_fir
+from .layers import EqualConv2d, feature_maps, leaky_relu
+from .stylegan2_generator import bf16_region
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv0 = EqualConv2d(in_channels, in_channels, 3)
+        self.conv1 = EqualConv2d(in_channels, out_channels, 3)
+        self.skip = EqualConv2d(in_channels, out_channels, 1, gain=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.skip(downsample_fir(x))
+        x = leaky_relu(self.conv0(x))
+        x = leaky_relu(self.conv1(downsample_fir(x)))
+        return (x + skip) * (1 / math.sqrt(2))
+
+
+class StyleGAN2Discriminator(nn.Module):
+    def __init__(self, resolution: int = 32, image_channels: int = 3, fmap_base: int = 8192,
+                 fmap_max: int = 512, mbstd_group_size: int = 4, bf16_blocks: int = 4):
+        super().__init__()
+        self.resolution = resolution
+        self.max_level = int(math.log2(resolution))
+        self.bf16_blocks = bf16_blocks
+
+        def nf(level: int) -> int:
+            return feature_maps(level - 1, fmap_base, fmap_max)
+
+        self.from_rgb = EqualConv2d(image_channels, nf(self.max_level), 1)
+        self.blocks = nn.ModuleDict({str(l): ResidualBlock(nf(l), nf(l - 1))
+                                     for l in range(self.max_level, 2, -1)})
+        self.final = FinalBlock(nf(2), mbstd_group_size)
+
+    def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
+        """Scores for images at full resolution (level and α are accepted and ignored)."""
+        top = self.max_level
+        with bf16_region(image, self.bf16_blocks > 0):
+            x = leaky_relu(self.from_rgb(image))
+        for l in range(top, 2, -1):
+            with bf16_region(x, l > top - self.bf16_blocks):
+                x = self.blocks[str(l)](x)
+        with bf16_region(x, False):
+            return self.final(x.float())

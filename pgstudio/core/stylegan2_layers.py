@@ -1,0 +1,96 @@
+"""StyleGAN2's building blocks (Karras et al. 2020), on the shared equalized-LR layers.
+
+- ``MappingNetwork``: pixel-normed z through dense layers at a 0.01 learning-rate multiplier
+  to w, with a running average of w for truncation.
+- ``ModulatedConv2d``: a style scales the input channels of the weights, demodulation
+  rescales each output channel back to unit expected variance (replaces AdaIN). It is written
+  the "non-fused" way (scale the activations, one shared convolution, rescale), which is the
+  same arithmetic as per-sample weights and runs as an ordinary batched convolution.
+- ``NoiseInjection``: per-pixel Gaussian noise with a learned per-layer strength.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .fir import upsample_fir
+from .layers import EqualLinear, PixelNorm
+
+ACT_GAIN = math.sqrt(2.0)        # leaky ReLU halves the variance; SG2 multiplies it back
+
+
+def act(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2) * ACT_GAIN
+
+
+class MappingNetwork(nn.Module):
+    def __init__(self, latent_size: int, w_size: int, layers: int = 8, lr_mul: float = 0.01,
+                 w_avg_beta: float = 0.995):
+        super().__init__()
+        self.norm = PixelNorm()
+        self.dense = nn.ModuleList([EqualLinear(latent_size if i == 0 else w_size, w_size, gain=1.0,
+                                                lr_mul=lr_mul) for i in range(layers)])
+        self.w_avg_beta = w_avg_beta
+        self.register_buffer("w_avg", torch.zeros(w_size))
+
+    def forward(self, z: torch.Tensor, psi: float = 1.0, update_w_avg: bool = False) -> torch.Tensor:
+        x = self.norm(z)
+        for layer in self.dense:
+            x = act(layer(x))
+        if update_w_avg:                       # training only: the mean w that truncation pulls toward
+            with torch.no_grad():
+                self.w_avg.copy_(x.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
+        if psi != 1.0:
+            x = self.w_avg.to(x.dtype).lerp(x, psi)
+        return x
+
+
+class ModulatedConv2d(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_size: int,
+                 demodulate: bool = True, upsample: bool = False):
+        super().__init__()
+        self.affine = EqualLinear(w_size, in_channels, gain=1.0, bias_init=1.0)   # styles start at 1
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.padding = kernel_size // 2
+        self.demodulate = demodulate
+        self.upsample = upsample
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w)                                          # [N, in]
+        weight = self.weight * self.scale
+        x = x * styles.to(x.dtype)[:, :, None, None]
+        if self.upsample:
+            x = upsample_fir(x)
+        x = F.conv2d(x, weight.to(x.dtype), padding=self.padding)
+        if self.demodulate:
+            # σ_j = sqrt(Σ_i s_i² Σ_k w_ijk²): the output std of unit-variance inputs
+            sq = weight.float().square().sum(dim=(2, 3))                  # [out, in]
+            d = torch.rsqrt(styles.float().square() @ sq.t() + 1e-8)      # [N, out]
+            x = x * d.to(x.dtype)[:, :, None, None]
+        return x
+
+
+class NoiseInjection(nn.Module):
+    """Adds strength · noise; noise is random (from a generator when given), fixed or off."""
+
+    def __init__(self, resolution: int, seed: int):
+        super().__init__()
+        self.strength = nn.Parameter(torch.zeros(()))
+        self.register_buffer("fixed", torch.randn(1, 1, resolution, resolution,
+                                                  generator=torch.Generator().manual_seed(seed)))
+
+    def forward(self, x: torch.Tensor, mode: str = "const", generator: torch.Generator | None = None):
+        if mode == "none":
+            return x
+        if mode == "const":
+            noise = self.fixed
+        elif mode == "random":
+            n, _, h, w = x.shape
+            noise = torch.randn(n, 1, h, w, device=x.device, generator=generator)
+        else:
+            raise ValueError(f"unknown noise mode {mode!r}")
+        return x + (noise * self.strength).to(x.dtype)
