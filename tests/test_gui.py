@@ -1,4 +1,5 @@
 """The studio window, driven through its widgets on the offscreen platform."""
+import pytest
 import signal
 import subprocess
 import sys
@@ -20,12 +21,16 @@ def click(qtbot, button: QPushButton):
     qtbot.mouseClick(button, Qt.LeftButton)
 
 
-def choose_demo_tiny(qtbot, w, out_dir, stabilize=0.256, fade=0.256, tick=0.064):
+def choose_demo_tiny(qtbot, w, out_dir, stabilize=0.256, fade=0.256, tick=0.064, arch="progressive"):
     with qtbot.waitSignal(w.dataset_panel.dataset_ready, timeout=30000):
         click(qtbot, w.dataset_panel.demo_button)
     with qtbot.waitSignal(w.dataset_panel.dataset_ready, timeout=30000):
         w.dataset_panel.resolution.setCurrentIndex(1)            # 8x8
     f = w.setup_form
+    f.arch.setCurrentIndex(f.arch.findData(arch))                # re-applies the preset for the family
+    assert f.mapping_layers.isVisible() == (arch == "stylegan2")
+    if arch == "stylegan2":
+        f.mapping_layers.setValue(2)
     f.latent.setValue(16)
     f.fmap_base.setValue(64)
     f.fmap_max.setValue(16)
@@ -46,9 +51,10 @@ def kimg(w):
     return h.kimg[-1] if h.kimg else 0.0
 
 
-def test_demo_training_pause_resume_stop(qtbot, window, tmp_path):
+@pytest.mark.parametrize("arch", ["progressive", "stylegan2"])
+def test_demo_training_pause_resume_stop(qtbot, window, tmp_path, arch):
     w = window
-    choose_demo_tiny(qtbot, w, tmp_path / "run", stabilize=50)
+    choose_demo_tiny(qtbot, w, tmp_path / "run", stabilize=50, arch=arch)
     assert w.dataset_panel.preview.array() is not None
     click(qtbot, w.setup_form.start_button)
     assert w.tabs.currentIndex() == 1
@@ -57,6 +63,12 @@ def test_demo_training_pause_resume_stop(qtbot, window, tmp_path):
     first_grid = page.samples.view.array().copy()
     data = page.plots.curve_data()
     assert len(data["loss_d"][0]) >= 2 and len(data["alpha"][0]) >= 2
+    if arch == "stylegan2":     # no growing: the regularisers replace the α/resolution track
+        assert page.plots.second_row == "regularisers"
+        assert len(data["r1"][0]) >= 2 and len(data["pl_mean"][0]) >= 2 and data["pl_mean"][1][-1] > 0
+        assert RunFolder(tmp_path / "run").read_config().arch == "stylegan2"
+    else:
+        assert page.plots.second_row == "alpha"
     qtbot.waitUntil(lambda: len(page.history.samples) >= 3, timeout=60000)
     assert not np.array_equal(first_grid, page.samples.view.array())   # the grid changed
     assert "×" in w.status_labels["resolution"].text() and "img/s" in w.status_labels["speed"].text()
@@ -140,6 +152,29 @@ def test_open_finished_run_rebuilds_history(qtbot, window, tmp_path, shapes_fold
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "all"))
     click(qtbot, page.export_all_button)
     assert len(list((tmp_path / "all").glob("*.png"))) == len(samples)
+
+
+def test_open_stylegan2_run_shows_one_resolution_and_regularisers(qtbot, window, tmp_path, shapes_folder,
+                                                                   monkeypatch):
+    cfg = tiny_config(shapes_folder, arch="stylegan2", loss="logistic", mapping_layers=2, max_kimg=0.2)
+    Trainer.new(tmp_path / "sg2", cfg).run()
+    ticks = [r for r in RunFolder(tmp_path / "sg2").read_metrics()[0] if r["kind"] == "tick"]
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "sg2"))
+    qtbot.keyClick(window, Qt.Key_O, Qt.ControlModifier)
+    page = window.training_page
+    qtbot.waitUntil(lambda: len(page.history.kimg) == len(ticks), timeout=5000)
+    plots = page.plots
+    data = plots.curve_data()
+    assert plots.second_row == "regularisers" and not plots.res_axis.right.isVisible()
+    assert set(data["resolution"][1]) == {3.0} and not plots._bands and not plots._lines   # no fade bands
+    assert len(data["pl_mean"][0]) == len(ticks) and len(data["r1"][0]) == len(ticks)
+    window.grab().save(str(tmp_path / "sg2.png"))
+    # a progressive run opened next gets its α/resolution track back
+    Trainer.new(tmp_path / "pg", tiny_config(shapes_folder, max_kimg=0.1)).run()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "pg"))
+    qtbot.keyClick(window, Qt.Key_O, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: plots.second_row == "alpha", timeout=5000)
+    assert plots.res_axis.right.isVisible()
 
 
 def test_follow_a_run_written_by_another_process(qtbot, window, tmp_path, shapes_folder):

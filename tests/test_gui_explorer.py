@@ -11,10 +11,14 @@ from tests.conftest import tiny_config
 from tests.test_gui import choose_demo_tiny, click
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, shapes_folder):
+FAMILIES = {"progressive": {}, "stylegan2": dict(arch="stylegan2", loss="logistic", mapping_layers=2)}
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def trained(request, tmp_path_factory, shapes_folder):
+    """A finished tiny run of each family: the explorer and checkpoint tests run once per family."""
     out = tmp_path_factory.mktemp("ex") / "run"
-    Trainer.new(out, tiny_config(shapes_folder, max_kimg=0.3, checkpoint_kimg=0.128)).run()
+    Trainer.new(out, tiny_config(shapes_folder, max_kimg=0.3, checkpoint_kimg=0.128, **FAMILIES[request.param])).run()
     return out
 
 
@@ -49,6 +53,7 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     click(qtbot, ex.save_image_button)
     meta = read_provenance(tmp_path / "img.png")
     assert meta["seed"] == 1 and meta["psi"] == ex.psi_value() and meta["checkpoint"] == str(ckpt)
+    assert meta["arch"] == RunFolder(trained).read_config().arch
     assert meta["direction_offsets"]["PC1"] == ex.dir_sliders[0].value() / 10
     # the seed grid selects a seed on click
     rect = ex.seed_grid.target_rect()
@@ -96,3 +101,69 @@ def test_explorer_follows_live_training(qtbot, window, tmp_path):
     first = ex.source.kimg
     qtbot.waitUntil(lambda: ex.source.kimg > first and ex.view.array() is not None, timeout=60000)
     window.training_page.shutdown()
+
+
+def test_stylegan2_noise_modes_and_style_mixing_grid(qtbot, window, shapes_folder, tmp_path, monkeypatch):
+    cfg = tiny_config(shapes_folder, arch="stylegan2", loss="logistic", mapping_layers=2, max_kimg=0.1,
+                      resolution=16)                  # 16x16: coarse (4-8) and middle (16) layers both exist
+    Trainer.new(tmp_path / "sg2", cfg).run()
+    ex = window.explorer_page
+    ckpt = RunFolder(tmp_path / "sg2").checkpoints()[-1]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ckpt), ""))
+    window.tabs.setCurrentWidget(ex)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.open_button)
+    assert ex.mixing_box.isVisible() and ex.noise_mode.isVisible() and "mean w" in ex.truncate.text()
+    for module in ex.source.generator.modules():       # make the noise visible in a barely trained net
+        if hasattr(module, "strength"):
+            module.strength.data.fill_(1.0)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        qtbot.keyClick(ex.seed, Qt.Key_Up)            # re-render with the stronger noise
+    seed0 = ex.view.array().copy()
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.seed.setValue(2)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.seed.setValue(1)
+    assert np.array_equal(seed0, ex.view.array())     # fixed noise: the same image every time
+    ex.noise_mode.setFocus()
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        qtbot.keyClick(ex.noise_mode, Qt.Key_Down)    # random noise
+    assert ex.noise_mode.currentData() == "random"
+    first_random = ex.view.array().copy()
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.seed.setValue(2)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.seed.setValue(1)
+    assert not np.array_equal(first_random, ex.view.array())
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        qtbot.keyClick(ex.noise_mode, Qt.Key_Down)    # no noise
+    assert ex.noise_mode.currentData() == "none"
+
+    # style mixing: rows x columns with the coarse layers from the columns
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.noise_mode.setCurrentIndex(0)
+    ex.mix_rows.setText("0, 1")
+    ex.mix_cols.setText("5, 6, 7")
+    ex.mix_band.setCurrentIndex(ex.mix_band.findData("coarse"))
+    assert (ex.mix_from.value(), ex.mix_to.value()) == (0, 3)
+    with qtbot.waitSignal(ex.mixing_rendered, timeout=10000):
+        click(qtbot, ex.mix_button)
+    grid = ex.view.array()
+    cell = 16 + 2
+    assert grid.shape[0] == 3 * cell + 2 and grid.shape[1] == 4 * cell + 2    # header row/col + 2x3 cells
+    coarse = grid.copy()
+    ex.mix_band.setCurrentIndex(ex.mix_band.findData("middle"))
+    assert ex.mix_from.value() == 3
+    with qtbot.waitSignal(ex.mixing_rendered, timeout=10000):
+        click(qtbot, ex.mix_button)
+    assert not np.array_equal(coarse[cell:, cell:], ex.view.array()[cell:, cell:])
+    assert np.array_equal(coarse[:cell], ex.view.array()[:cell])   # the column sources are the same
+    qtbot.keyClick(ex.mix_to, Qt.Key_Down)                          # editing the range makes it custom
+    assert ex.mix_band.currentData() == "custom"
+    # interpolation in w renders frames
+    ex.interp_space.setCurrentIndex(ex.interp_space.findData("w"))
+    ex.frames_per_segment.setValue(3)
+    with qtbot.waitSignal(ex.worker.rendered, timeout=10000):
+        click(qtbot, ex.play_button)
+    qtbot.waitUntil(lambda: len(ex.frames) == 6, timeout=10000)
+    click(qtbot, ex.play_button)

@@ -20,15 +20,16 @@ class Directions:
     sigma: torch.Tensor                   # [k] std of z·u over the samples: one slider unit
     names: list[str] = field(default_factory=list)
     source: str = ""
+    space: str = "z"                      # "z" (progressive) or "w" (StyleGAN2)
 
     def apply(self, z: torch.Tensor, offsets: list[float]) -> torch.Tensor:
-        """Move latents by offsets (in σ units) along each direction."""
+        """Move latents (z or w) by offsets (in σ units) along each direction."""
         off = torch.as_tensor(offsets, dtype=z.dtype)[: self.vectors.shape[0]]
         return z + (off * self.sigma[: off.shape[0]]) @ self.vectors[: off.shape[0]]
 
     def save(self, path: str | os.PathLike) -> None:
         Path(path).write_text(json.dumps({"format": "pgstudio-directions", "names": self.names,
-                                          "source": self.source, "vectors": self.vectors.tolist(),
+                                          "source": self.source, "space": self.space, "vectors": self.vectors.tolist(),
                                           "sigma": self.sigma.tolist()}))
 
     @classmethod
@@ -36,7 +37,8 @@ class Directions:
         d = json.loads(Path(path).read_text())
         if d.get("format") != "pgstudio-directions":
             raise ValueError(f"{path}: not a pgstudio directions file")
-        return cls(torch.tensor(d["vectors"]), torch.tensor(d["sigma"]), list(d["names"]), d.get("source", ""))
+        return cls(torch.tensor(d["vectors"]), torch.tensor(d["sigma"]), list(d["names"]), d.get("source", ""),
+                   d.get("space", "z"))
 
 
 @torch.no_grad()

@@ -109,7 +109,7 @@ class StyleGAN2Generator(nn.Module):
 
     def layer_resolution(self, index: int) -> int:
         """The resolution whose convolutions a w index styles (for coarse/middle/fine ranges)."""
-        return 2 ** (2 + (index + 1) // 2)
+        return min(2 ** (2 + (index + 1) // 2), self.resolution)   # the last w styles only the last toRGB
 
     def broadcast(self, w: torch.Tensor) -> torch.Tensor:
         return w.unsqueeze(1).expand(-1, self.num_ws, -1)

@@ -1,8 +1,10 @@
 """Latent explorer: seeds, truncation, principal directions, interpolation and exports.
 
 Works on any checkpoint, generator export, or a snapshot of the EMA generator that is
-training right now (refreshed on every tick while "follow training" is on). The generator
-runs only in the render thread.
+training right now (refreshed on every tick while "follow training" is on), of either
+family. For StyleGAN2 it works in w: truncation toward the mean w, noise modes, a
+style-mixing grid, interpolation in z or w and directions in w. The generator runs only in
+the render thread.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.directions import Directions, compute_directions
@@ -21,6 +23,8 @@ from ..core.export import render, save_png, upscale_nearest, write_video
 from ..core.images import make_grid
 from ..core.latents import interpolation_path, seeded_latents
 from ..core.models import build_generator, load_generator
+from ..core.style_space import (compute_w_directions, interpolate_w, is_stylegan, layer_range, map_to_w, render_w,
+                                style_mixing_grid)
 from .grid_view import GridView
 from .render_worker import RenderWorker
 from .workers import start_in_thread
@@ -42,6 +46,7 @@ class Source:
 class ExplorerPage(QWidget):
     image_rendered = Signal()
     grid_rendered = Signal()
+    mixing_rendered = Signal()
     status = Signal(str)
 
     def __init__(self, parent=None):
@@ -78,6 +83,22 @@ class ExplorerPage(QWidget):
         self.seed_grid = GridView(min_size=160, whole_factors=False)
         self.seed_grid.setObjectName("seed_grid")
         self.seed_grid.clicked_at.connect(self._grid_clicked)
+
+        # --- StyleGAN2 only: noise and style mixing
+        self.noise_mode = named(QComboBox(), "noise_mode")
+        for label, mode in (("fixed noise", "const"), ("random noise", "random"), ("no noise", "none")):
+            self.noise_mode.addItem(label, mode)
+        self.mix_rows = named(QLineEdit("0, 1, 2"), "mix_rows")
+        self.mix_cols = named(QLineEdit("10, 11, 12, 13"), "mix_cols")
+        self.mix_band = named(QComboBox(), "mix_band")
+        for band in ("coarse", "middle", "fine", "custom"):
+            self.mix_band.addItem(band, band)
+        self.mix_from = named(QSpinBox(), "mix_from")
+        self.mix_to = named(QSpinBox(), "mix_to")
+        self.mix_button = named(QPushButton("Style-mixing grid"), "mix_grid")
+        self.interp_space = named(QComboBox(), "interp_space")
+        self.interp_space.addItem("z (slerp)", "z")
+        self.interp_space.addItem("w (lerp)", "w")
 
         # --- directions
         self.compute_button = named(QPushButton("Compute directions"), "compute_directions")
@@ -145,7 +166,23 @@ class ExplorerPage(QWidget):
         row.addWidget(self.psi, 1)
         row.addWidget(self.psi_label)
         b.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.noise_mode)
+        row.addStretch(1)
+        b.addLayout(row)
         controls.addWidget(box, 1)
+        self.mixing_box = QGroupBox("Style mixing (StyleGAN2)")
+        b = QGridLayout(self.mixing_box)
+        b.addWidget(QLabel("row seeds"), 0, 0)
+        b.addWidget(self.mix_rows, 0, 1, 1, 3)
+        b.addWidget(QLabel("column seeds"), 1, 0)
+        b.addWidget(self.mix_cols, 1, 1, 1, 3)
+        b.addWidget(QLabel("layers from columns"), 2, 0)
+        b.addWidget(self.mix_band, 2, 1)
+        b.addWidget(self.mix_from, 2, 2)
+        b.addWidget(self.mix_to, 2, 3)
+        b.addWidget(self.mix_button, 3, 0, 1, 4)
+        controls.addWidget(self.mixing_box)
         box = QGroupBox("Principal directions (GANSpace)")
         b = QVBoxLayout(box)
         row = QHBoxLayout()
@@ -159,6 +196,7 @@ class ExplorerPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("keyframe seeds"))
         row.addWidget(self.keyframes, 1)
+        row.addWidget(self.interp_space)
         b.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(QLabel("frames per segment"))
@@ -201,13 +239,19 @@ class ExplorerPage(QWidget):
         self.compute_button.clicked.connect(self._compute_directions)
         self.save_dirs_button.clicked.connect(self._save_directions)
         self.load_dirs_button.clicked.connect(self._load_directions)
-        self.reset_dirs_button.clicked.connect(self._reset_directions)
+        self.reset_dirs_button.clicked.connect(lambda: self._reset_directions())
         self.play_button.clicked.connect(self._toggle_play)
         self.export_video_button.clicked.connect(self._export_video)
         self.save_image_button.clicked.connect(self._save_image)
         self.save_grid_button.clicked.connect(self._save_grid)
         self.save_latent_button.clicked.connect(self._save_latent)
         self.load_latent_button.clicked.connect(self._load_latent)
+        self.noise_mode.currentIndexChanged.connect(self._truncation_changed)
+        self.mix_band.currentIndexChanged.connect(self._band_changed)
+        self.mix_from.valueChanged.connect(self._custom_range)
+        self.mix_to.valueChanged.connect(self._custom_range)
+        self.mix_button.clicked.connect(self._render_mixing)
+        self._show_family(False)
         self._update_enabled()
 
     # -------------------------------------------------------------- sources
@@ -228,14 +272,18 @@ class ExplorerPage(QWidget):
         self.set_source(Source(loaded.generator, loaded.level, loaded.alpha, str(loaded.source), loaded.kimg))
 
     def set_source(self, source: Source) -> None:
-        same_arch = self.source is not None and self.source.generator.latent_size == source.generator.latent_size
+        old = self.source.generator if self.source is not None else None
+        new = source.generator
+        same_arch = old is not None and old.latent_size == new.latent_size and is_stylegan(old) == is_stylegan(new)
         self.source = source
         if not same_arch:
             self.directions = None
-            self._reset_directions()
+            self._reset_directions(render=False)       # set_source renders once, below
+            self._show_family(is_stylegan(new))
+        family = "StyleGAN2" if self.stylegan else "progressive"
+        place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
         self.source_label.setText(f"{Path(source.label).name if '/' in source.label else source.label} · "
-                                  f"{2 ** source.level}×{2 ** source.level} · α {source.alpha:.2f} · "
-                                  f"{source.kimg:.1f} kimg")
+                                  f"{family} · {place} · {source.kimg:.1f} kimg")
         self._update_enabled()
         self._render_grid()
         self._render_selected()
@@ -249,8 +297,54 @@ class ExplorerPage(QWidget):
         G.eval().requires_grad_(False)
         self.set_source(Source(G, snap.level, snap.alpha, "live training", snap.kimg))
 
+    @property
+    def stylegan(self) -> bool:
+        return self.source is not None and is_stylegan(self.source.generator)
+
+    def _show_family(self, stylegan: bool) -> None:
+        """StyleGAN2 controls appear for StyleGAN2 generators; ψ changes meaning with the family."""
+        self.mixing_box.setVisible(stylegan)
+        self.noise_mode.setVisible(stylegan)
+        self.interp_space.setVisible(stylegan)
+        self.psi.blockSignals(True)
+        if stylegan:        # lerp toward the mean w: 0 = the mean image, 1 = no truncation
+            self.truncate.setText("truncation ψ (toward mean w)")
+            self.psi.setRange(0, 150)
+            self.psi.setValue(70)
+        else:               # truncated-normal threshold on z
+            self.truncate.setText("truncation ψ")
+            self.psi.setRange(10, 300)
+            self.psi.setValue(100)
+        self.psi.blockSignals(False)
+        self.psi_label.setText(f"{self.psi.value() / 100:.2f}" if self.truncate.isChecked() else "off")
+        if stylegan:
+            n = self.source.generator.num_ws
+            for box in (self.mix_from, self.mix_to):
+                box.blockSignals(True)
+                box.setRange(0, n)
+                box.blockSignals(False)
+            for i, band in enumerate(("coarse", "middle", "fine")):
+                lo, hi = layer_range(self.source.generator, band)
+                self.mix_band.setItemText(i, f"{band} ({lo}–{hi - 1})" if hi > lo else f"{band} (none here)")
+            self._band_changed()
+
+    def _band_changed(self) -> None:
+        band = self.mix_band.currentData()
+        if band != "custom" and self.stylegan:
+            lo, hi = layer_range(self.source.generator, band)
+            for box, v in ((self.mix_from, lo), (self.mix_to, hi)):
+                box.blockSignals(True)
+                box.setValue(v)
+                box.blockSignals(False)
+
+    def _custom_range(self) -> None:
+        self.mix_band.blockSignals(True)
+        self.mix_band.setCurrentIndex(self.mix_band.findData("custom"))
+        self.mix_band.blockSignals(False)
+
     def _update_enabled(self) -> None:
         has = self.source is not None
+        self.mix_button.setEnabled(has)
         for w in (self.compute_button, self.play_button, self.export_video_button, self.save_image_button,
                   self.save_grid_button, self.save_latent_button, self.load_latent_button):
             w.setEnabled(has)
@@ -265,14 +359,36 @@ class ExplorerPage(QWidget):
     def psi_value(self) -> float | None:
         return self.psi.value() / 100 if self.truncate.isChecked() else None
 
+    def z_truncation(self) -> float | None:
+        """ψ for the latents themselves: the progressive family truncates z, StyleGAN2 truncates w."""
+        return None if self.stylegan else self.psi_value()
+
+    def w_psi(self) -> float:
+        return self.psi_value() if (self.stylegan and self.psi_value() is not None) else 1.0
+
+    def images_job(self, z: torch.Tensor, with_directions: bool = False):
+        """A render-thread job: latents → uint8 images, in z or (StyleGAN2) through w."""
+        src = self.source
+        if not self.stylegan:
+            return lambda: render(src.generator, z, src.level, src.alpha)
+        psi, noise = self.w_psi(), self.noise_mode.currentData()
+        dirs, offsets = (self.directions, self.offsets()) if with_directions else (None, [])
+
+        def job():
+            w = map_to_w(src.generator, z, psi)
+            if dirs is not None and any(offsets):
+                w = dirs.apply(w, offsets[: dirs.vectors.shape[0]])
+            return render_w(src.generator, w, noise)
+        return job
+
     def offsets(self) -> list[float]:
         return [s.value() / 10 for s in self.dir_sliders]
 
     def current_latent(self) -> torch.Tensor:
         size = self.source.generator.latent_size
         z = self.loaded_latent if self.loaded_latent is not None else seeded_latents([self.seed.value()], size,
-                                                                                     self.psi_value())
-        if self.directions is not None and any(self.offsets()):
+                                                                                     self.z_truncation())
+        if self.directions is not None and any(self.offsets()) and not self.stylegan:   # StyleGAN2: in w
             z = self.directions.apply(z, self.offsets()[: self.directions.vectors.shape[0]])
         return z
 
@@ -289,26 +405,32 @@ class ExplorerPage(QWidget):
     def _render_selected(self) -> None:
         if self.source is None or self.play_timer.isActive():
             return
-        src, z = self.source, self.current_latent()
-        self.worker.submit("selected", lambda: render(src.generator, z, src.level, src.alpha)[0])
+        job = self.images_job(self.current_latent(), with_directions=True)
+        self.worker.submit("selected", lambda: job()[0])
 
     def _render_grid(self) -> None:
         if self.source is None:
             return
-        src = self.source
         seeds = list(range(self.first_seed.value(), self.first_seed.value() + GRID_SIDE * GRID_SIDE))
-        z = seeded_latents(seeds, src.generator.latent_size, self.psi_value())
-        self.worker.submit("grid", lambda: make_grid(render(src.generator, z, src.level, src.alpha), cols=GRID_SIDE,
-                                                      pad=2, pad_value=255))
+        job = self.images_job(seeded_latents(seeds, self.source.generator.latent_size, self.z_truncation()))
+        self.worker.submit("grid", lambda: make_grid(job(), cols=GRID_SIDE, pad=2, pad_value=255))
 
     def _on_rendered(self, kind: str, result, seconds: float) -> None:
         if kind == "selected":
             self.last_render_ms = seconds * 1000
             self.view.set_array(result)
             what = "latent from file" if self.loaded_latent is not None else f"seed {self.seed.value()}"
-            psi = f" · ψ {self.psi_value():.2f}" if self.psi_value() else ""
-            self.caption.setText(f"{what}{psi} · rendered in {self.last_render_ms:.0f} ms")
+            psi = f" · ψ {self.psi_value():.2f}" if self.psi_value() is not None else ""
+            noise = f" · {self.noise_mode.currentText()}" if self.stylegan else ""
+            self.caption.setText(f"{what}{psi}{noise} · rendered in {self.last_render_ms:.0f} ms")
             self.image_rendered.emit()
+        elif kind == "mixing":
+            self.play_timer.stop()
+            self.view.set_array(result)
+            self.caption.setText(f"style mixing: rows {self.mix_rows.text()} with layers "
+                                 f"{self.mix_from.value()}–{self.mix_to.value() - 1} from columns "
+                                 f"{self.mix_cols.text()}")
+            self.mixing_rendered.emit()
         elif kind == "grid":
             self.seed_grid.set_array(result)
             self.grid_rendered.emit()
@@ -339,19 +461,21 @@ class ExplorerPage(QWidget):
         src = self.source
         self.compute_button.setEnabled(False)
         self.compute_button.setText("Computing…")
-        self.worker.submit("directions", lambda: compute_directions(src.generator, k=N_DIRECTIONS, samples=2000))
+        compute = compute_w_directions if self.stylegan else compute_directions
+        self.worker.submit("directions", lambda: compute(src.generator, k=N_DIRECTIONS, samples=2000))
 
     def _names_edited(self) -> None:
         if self.directions is not None:
             self.directions.names = [n.text() for n in self.dir_names][: len(self.directions.names)]
 
-    def _reset_directions(self) -> None:
+    def _reset_directions(self, render: bool = True) -> None:
         for s in self.dir_sliders:
             s.blockSignals(True)
             s.setValue(0)
             s.blockSignals(False)
         self._update_enabled()
-        self._render_selected()
+        if render:
+            self._render_selected()
 
     def _save_directions(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save directions", "directions.json", "JSON (*.json)")
@@ -372,23 +496,52 @@ class ExplorerPage(QWidget):
         if d.vectors.shape[1] != self.source.generator.latent_size:
             self.status.emit(f"{path}: directions are for latent size {d.vectors.shape[1]}")
             return
+        if d.space != ("w" if self.stylegan else "z"):
+            self.status.emit(f"{path}: directions in {d.space} space do not fit this generator")
+            return
         self.directions = d
         for name, n in zip(self.dir_names, d.names):
             name.setText(n)
         self._reset_directions()
 
     # -------------------------------------------------------------- interpolation
-    def _path(self) -> torch.Tensor | None:
+    def _seeds(self, edit: QLineEdit, what: str, at_least: int) -> list[int] | None:
         try:
-            seeds = [int(v) for v in self.keyframes.text().replace(" ", "").split(",") if v]
+            seeds = [int(v) for v in edit.text().replace(" ", "").split(",") if v]
         except ValueError:
-            self.status.emit("keyframes: seeds separated by commas, e.g. 0, 1, 2")
+            self.status.emit(f"{what}: seeds separated by commas, e.g. 0, 1, 2")
             return None
-        if len(seeds) < 2:
-            self.status.emit("interpolation needs at least two keyframe seeds")
+        if len(seeds) < at_least:
+            self.status.emit(f"{what}: at least {at_least} seed{'s' if at_least > 1 else ''}")
             return None
-        keys = seeded_latents(seeds, self.source.generator.latent_size, self.psi_value())
-        return interpolation_path(keys, self.frames_per_segment.value(), loop=self.loop.isChecked())
+        return seeds
+
+    def _frames_job(self):
+        """The interpolation's frames as a render-thread job, or None (with a status message)."""
+        seeds = self._seeds(self.keyframes, "interpolation keyframes", 2)
+        if seeds is None:
+            return None
+        src, n, loop = self.source, self.frames_per_segment.value(), self.loop.isChecked()
+        keys = seeded_latents(seeds, src.generator.latent_size, self.z_truncation())
+        if self.stylegan and self.interp_space.currentData() == "w":
+            psi, noise = self.w_psi(), self.noise_mode.currentData()
+            return lambda: list(render_w(src.generator, interpolate_w(map_to_w(src.generator, keys, psi), n, loop),
+                                         noise))
+        job = self.images_job(interpolation_path(keys, n, loop=loop))
+        return lambda: list(job())
+
+    def _render_mixing(self) -> None:
+        rows, cols = self._seeds(self.mix_rows, "row seeds", 1), self._seeds(self.mix_cols, "column seeds", 1)
+        if rows is None or cols is None or not self.stylegan:
+            return
+        lo, hi = self.mix_from.value(), self.mix_to.value()
+        if hi <= lo:
+            self.status.emit("style mixing: the layer range is empty (choose from < to)")
+            return
+        G, psi, noise = self.source.generator, self.w_psi(), self.noise_mode.currentData()
+        z_rows, z_cols = seeded_latents(rows, G.latent_size), seeded_latents(cols, G.latent_size)
+        self.worker.submit("mixing", lambda: style_mixing_grid(G, map_to_w(G, z_rows, psi), map_to_w(G, z_cols, psi),
+                                                               lo, hi, noise))
 
     def _toggle_play(self) -> None:
         if self.play_timer.isActive():
@@ -396,12 +549,11 @@ class ExplorerPage(QWidget):
             self.play_button.setText("Play")
             self._render_selected()
             return
-        path = self._path()
-        if path is None:
+        job = self._frames_job()
+        if job is None:
             return
-        src = self.source
         self.play_button.setText("Rendering…")
-        self.worker.submit("frames", lambda: list(render(src.generator, path, src.level, src.alpha)))
+        self.worker.submit("frames", job)
 
     def _next_frame(self) -> None:
         if not self.frames:
@@ -411,16 +563,15 @@ class ExplorerPage(QWidget):
         self.frame_index += 1
 
     def _export_video(self) -> None:
-        path = self._path()
-        if path is None:
+        job = self._frames_job()
+        if job is None:
             return
         out, _ = QFileDialog.getSaveFileName(self, "Export interpolation", "interpolation.gif",
                                              "GIF (*.gif);;MP4 video (*.mp4)")
         if not out:
             return
-        src = self.source
-        size = max(256, 2 ** src.level)
-        frames = [upscale_nearest(f, size) for f in render(src.generator, path, src.level, src.alpha)]
+        size = max(256, 2 ** self.source.level)
+        frames = [upscale_nearest(f, size) for f in job()]
         try:
             write_video(frames, out, fps=24)
         except (ValueError, OSError) as exc:
@@ -431,7 +582,11 @@ class ExplorerPage(QWidget):
     # -------------------------------------------------------------- exports
     def provenance(self) -> dict:
         p = {"checkpoint": self.source.label, "kimg": round(self.source.kimg, 3), "resolution": 2 ** self.source.level,
-             "alpha": self.source.alpha, "psi": self.psi_value()}
+             "alpha": self.source.alpha, "psi": self.psi_value(),
+             "arch": "stylegan2" if self.stylegan else "progressive"}
+        if self.stylegan:
+            p["truncation"] = "toward mean w"
+            p["noise"] = self.noise_mode.currentData()
         if self.loaded_latent is not None:
             p["latent"] = self.loaded_latent[0].tolist()
         else:

@@ -82,11 +82,21 @@ class TrainingPlots(QWidget):
         self.alpha_plot.setYRange(0, 1.05)
         self.alpha_plot.setMouseEnabled(y=False)
         self.res_axis = _RightAxisPlot(self.alpha_plot, "resolution")
+        # StyleGAN2 does not grow: its second row shows the regularisers instead of α/resolution
+        self.reg_plot = pg.PlotItem()
+        self.reg_plot.setLabel("left", "regularisers")
+        self.reg_plot.addLegend(offset=(-10, 5))
+        self.reg_plot.showGrid(y=True, alpha=0.2)
+        self.curve_r1 = self.reg_plot.plot(pen=pg.mkPen((23, 190, 207), width=2), name="R1 (×interval)")
+        self.curve_pl = self.reg_plot.plot(pen=pg.mkPen((188, 189, 34), width=2), name="path-length penalty")
+        self.curve_pl_mean = self.reg_plot.plot(pen=pg.mkPen((140, 86, 75), width=2, style=Qt.DashLine),
+                                                name="path-length mean")
+        self.second_row = "alpha"
         self.speed_plot = self.canvas.addPlot(row=2, col=0)
         self.speed_plot.setLabel("left", "img/s")
         self.swd_axis = _RightAxisPlot(self.speed_plot, "MS-SWD ×1000")
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
-        for p in (self.alpha_plot, self.speed_plot):
+        for p in (self.alpha_plot, self.speed_plot, self.reg_plot):
             p.setXLink(self.loss_plot)
         self.speed_plot.setLabel("bottom", "kimg")
 
@@ -135,8 +145,10 @@ class TrainingPlots(QWidget):
         self.history = None
         self._drawn_version = -1
         for c in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_alpha,
-                  self.curve_res, self.curve_speed, self.swd_points):
+                  self.curve_res, self.curve_speed, self.swd_points, self.curve_r1, self.curve_pl,
+                  self.curve_pl_mean):
             c.setData([], [])
+        self._show_second_row("alpha")
         for item in self._bands:
             self.loss_plot.removeItem(item)
         for item in self._lines:
@@ -147,7 +159,8 @@ class TrainingPlots(QWidget):
         """What is drawn now (tests and exports read it)."""
         out = {}
         for name, c in (("loss_d", self.curve_d), ("loss_g", self.curve_g), ("alpha", self.curve_alpha),
-                        ("resolution", self.curve_res), ("img_per_s", self.curve_speed), ("swd", self.swd_points)):
+                        ("resolution", self.curve_res), ("img_per_s", self.curve_speed), ("swd", self.swd_points),
+                        ("r1", self.curve_r1), ("pl_penalty", self.curve_pl), ("pl_mean", self.curve_pl_mean)):
             x, y = c.getData()
             out[name] = (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
         return out
@@ -168,6 +181,13 @@ class TrainingPlots(QWidget):
         self.curve_g_raw.setData(x, g)
         self.curve_d.setData(x, smooth(d, w))
         self.curve_g.setData(x, smooth(g, w))
+        self._show_second_row("regularisers" if history.is_stylegan2 else "alpha")
+        if history.is_stylegan2:
+            pl = np.asarray(history.pl_penalty)
+            have = ~np.isnan(pl)
+            self.curve_r1.setData(x, smooth(np.asarray(history.penalty), w))
+            self.curve_pl.setData(x[have], smooth(pl[have], w))
+            self.curve_pl_mean.setData(x, np.asarray(history.pl_mean))
         self.curve_alpha.setData(x, np.asarray(history.alpha))
         self.curve_res.setData(x, np.log2(np.asarray(history.resolution, float)))
         levels = sorted(set(history.resolution))
@@ -180,6 +200,16 @@ class TrainingPlots(QWidget):
             self.swd_points.setData(sx, np.asarray(history.swd_mean))
         self._draw_phases(history)
         return True
+
+    def _show_second_row(self, which: str) -> None:
+        """Swap the α/resolution track and the regulariser plot in the middle row."""
+        if which == self.second_row:
+            return
+        old, new = (self.alpha_plot, self.reg_plot) if which == "regularisers" else (self.reg_plot, self.alpha_plot)
+        self.canvas.removeItem(old)
+        self.canvas.addItem(new, row=1, col=0)
+        self.res_axis.right.setVisible(which == "alpha")    # it lives in the scene, not the layout
+        self.second_row = which
 
     def _draw_phases(self, history: RunHistory) -> None:
         spans = history.phase_spans()

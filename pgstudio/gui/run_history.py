@@ -30,6 +30,9 @@ class RunHistory:
     resolution: list = field(default_factory=list)
     img_per_s: list = field(default_factory=list)
     phase: list = field(default_factory=list)
+    penalty: list = field(default_factory=list)       # GP or R1 as trained (per-step contribution)
+    pl_penalty: list = field(default_factory=list)    # StyleGAN2 only; NaN where absent
+    pl_mean: list = field(default_factory=list)
     swd_kimg: list = field(default_factory=list)
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
@@ -48,6 +51,9 @@ class RunHistory:
         self.resolution.append(int(r["resolution"]))
         self.img_per_s.append(float(r.get("img_per_s") or 0.0))
         self.phase.append(r["phase"])
+        self.penalty.append(float(r.get("penalty") or 0.0))
+        self.pl_penalty.append(_number(r.get("pl_penalty")))
+        self.pl_mean.append(_number(r.get("pl_mean")))
         self.last_tick = r
         self.version += 1
 
@@ -74,6 +80,11 @@ class RunHistory:
             return
         self.samples.append(entry)
         self.version += 1
+
+    @property
+    def is_stylegan2(self) -> bool:
+        """A StyleGAN2 run's ticks carry its path-length statistics."""
+        return bool(self.pl_mean) and not np.isnan(self.pl_mean[-1])
 
     def wall_at(self, kimg: float) -> float:
         if not self.kimg:
@@ -107,11 +118,15 @@ class RunHistory:
         return {r: float(np.median(v)) for r, v in by.items()}
 
     def to_csv(self) -> str:
-        lines = ["kimg,wall_s,resolution,alpha,phase,loss_d,loss_g,img_per_s"]
+        lines = ["kimg,wall_s,resolution,alpha,phase,loss_d,loss_g,img_per_s,penalty,pl_penalty,pl_mean"]
         for row in zip(self.kimg, self.wall, self.resolution, self.alpha, self.phase, self.loss_d,
-                       self.loss_g, self.img_per_s):
+                       self.loss_g, self.img_per_s, self.penalty, self.pl_penalty, self.pl_mean):
             lines.append(",".join(str(v) for v in row))
         return "\n".join(lines) + "\n"
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:

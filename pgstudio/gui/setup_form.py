@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.config import LOSSES, PRESETS, TrainConfig
+from ..core.config import LOSSES, TrainConfig, preset_values
 from ..core.runfolder import RunFolder
 from ..core.schedule import estimate_seconds, preview, total_kimg
 from .settings import app_settings
@@ -49,7 +49,7 @@ def _spin(lo, hi, value, step=1, decimals=None, name=None):
 
 
 def throughput_key(cfg: TrainConfig) -> str:
-    return f"throughput/{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
+    return f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
 
 
 def remember_throughput(cfg: TrainConfig, measured: dict[int, float]) -> None:
@@ -80,6 +80,15 @@ class SetupForm(QWidget):
         self.preset = named(QComboBox(), "preset")
         self.preset.addItem("laptop CPU", "laptop")
         self.preset.addItem("paper (GPU)", "paper")
+        self.arch = named(QComboBox(), "arch")
+        self.arch.addItem("Progressive GAN (grows 4x4 → target)", "progressive")
+        self.arch.addItem("StyleGAN2 (fixed resolution)", "stylegan2")
+        self.mapping_layers = _spin(1, 16, 8, name="mapping_layers")
+        self.style_mixing = _spin(0, 1, 0.9, 0.05, 2, "style_mixing")
+        self.pl_weight = _spin(0, 100, 2, 0.5, 2, "pl_weight")
+        self.demodulate = named(QCheckBox("demodulate"), "demodulate")
+        self.demodulate.setChecked(True)
+        self.demodulate.setToolTip("weight demodulation; off only to compare with plain modulation")
         self.latent = _spin(1, 1024, 64, name="latent_size")
         self.fmap_base = _spin(4, 65536, 256, 64, name="fmap_base")
         self.fmap_max = _spin(1, 1024, 64, 16, name="fmap_max")
@@ -116,10 +125,16 @@ class SetupForm(QWidget):
         out_row.addWidget(browse)
 
         form = QFormLayout()
+        form.addRow("architecture", self.arch)
         form.addRow("preset", self.preset)
         form.addRow("latent size", self.latent)
         form.addRow("fmap base / max", self._pair(self.fmap_base, self.fmap_max))
         form.addRow("loss", self.loss)
+        self.stylegan2_rows = [self._pair(self.mapping_layers, self.style_mixing),
+                               self._pair(self.pl_weight, self.demodulate)]
+        form.addRow("mapping layers / mixing p", self.stylegan2_rows[0])
+        form.addRow("path-length weight", self.stylegan2_rows[1])
+        self.form = form
         form.addRow("kimg per stabilize / fade", self._pair(self.stabilize, self.fade))
         form.addRow("stop after (kimg)", self.max_kimg)
         form.addRow("batch per resolution", self.batch)
@@ -161,10 +176,12 @@ class SetupForm(QWidget):
 
         self.apply_preset("laptop")
         self.preset.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
+        self.arch.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
         for w in (self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
                   self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
-                  self.metric_kimg, self.metric_n):
+                  self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight):
             w.valueChanged.connect(self._changed)
+        self.demodulate.toggled.connect(self._changed)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
         for w in (self.loss, self.device):
@@ -187,7 +204,15 @@ class SetupForm(QWidget):
             self.out_dir.setText(os.path.join(folder, time.strftime("run-%Y%m%d-%H%M%S")))
 
     def apply_preset(self, name: str) -> None:
-        p = PRESETS[name]
+        """The preset's settings for the chosen architecture (StyleGAN2 brings its own loss and R1)."""
+        arch = self.arch.currentData()
+        p = preset_values(name, arch)
+        for row in self.stylegan2_rows:
+            self.form.setRowVisible(row, arch == "stylegan2")
+        fade_tip = ("StyleGAN2 does not grow: the run lasts the image budget of the progressive schedule "
+                    "at this resolution, or 'stop after'" if arch == "stylegan2" else "")
+        self.stabilize.setToolTip(fade_tip)
+        self.fade.setToolTip(fade_tip)
         widgets = [self.latent, self.fmap_base, self.fmap_max, self.loss, self.stabilize, self.fade, self.batch,
                    self.batch_default, self.lr, self.lr_table, self.ema, self.tick, self.sample, self.checkpoint]
         for w in widgets:
@@ -225,7 +250,11 @@ class SetupForm(QWidget):
             lr_table = {}
             problems.append((self.lr_table, f"lr table: {exc}"))
         source, demo = self.data_source
+        preset = preset_values(self.preset.currentData(), self.arch.currentData())
         cfg = TrainConfig(
+            arch=self.arch.currentData(), mapping_layers=self.mapping_layers.value(),
+            style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
+            demodulate=self.demodulate.isChecked(),
             data=source, demo=demo, mode=self.data_options["mode"], channels=self.data_options["channels"],
             resolution=self.data_options["resolution"], latent_size=self.latent.value(),
             fmap_base=self.fmap_base.value(), fmap_max=self.fmap_max.value(), loss=self.loss.currentText(),
@@ -234,9 +263,10 @@ class SetupForm(QWidget):
             lr=lr_table, lr_default=self.lr.value(), ema_halflife_kimg=self.ema.value(), seed=self.seed.value(),
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
             metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
-            preset=self.preset.currentData(), r1_gamma=PRESETS[self.preset.currentData()].get("r1_gamma", 1.0))
+            preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
         field_of = [("batch", self.batch), ("learning", self.lr), ("phase", self.stabilize), ("latent", self.latent),
-                    ("tick", self.tick), ("metric", self.metric_kimg), ("EMA", self.ema), ("max kimg", self.max_kimg)]
+                    ("tick", self.tick), ("metric", self.metric_kimg), ("EMA", self.ema), ("max kimg", self.max_kimg), ("wgan-gp", self.loss), ("path-length", self.pl_weight),
+                    ("mixing", self.style_mixing)]
         for message in cfg.validate():
             if "image folder" in message:
                 continue                          # reported below, with the import state
@@ -261,7 +291,7 @@ class SetupForm(QWidget):
         cfg, problems = self.build()
         bad = {id(w) for w, _ in problems if w is not None}
         for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric_kimg,
-                  self.ema, self.max_kimg, self.out_dir, self.device):
+                  self.ema, self.max_kimg, self.out_dir, self.device, self.loss, self.pl_weight, self.style_mixing):
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
         self.start_button.setEnabled(not problems)
