@@ -161,7 +161,7 @@ def cmd_resume(args) -> int:
 def cmd_generate(args) -> int:
     import torch
     from PIL import Image
-    from .core.export import render
+    from .core.export import render_for_user
     from .core.images import make_grid
     from .core.latents import sample_latents
     from .core.models import load_generator
@@ -169,9 +169,9 @@ def cmd_generate(args) -> int:
     loaded = load_generator(args.source)
     if args.n < 1:
         raise UserError("--n must be at least 1")
-    z = sample_latents(args.n, loaded.generator.latent_size, args.truncation,
+    z = sample_latents(args.n, loaded.generator.latent_size, _z_truncation(loaded, args.truncation),
                        torch.Generator().manual_seed(args.seed))
-    images = render(loaded.generator, z, loaded.level, loaded.alpha)
+    images = render_for_user(loaded.generator, z, loaded.level, loaded.alpha, args.truncation, args.noise)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.grid or args.n == 1:
@@ -188,6 +188,17 @@ def cmd_generate(args) -> int:
           f"{loaded.kimg:.1f} kimg, {loaded.source.name}) → "
           f"{written[0] if len(written) == 1 else f'{written[0]} … {written[-1]}'}")
     return 0
+
+
+def _z_truncation(loaded, psi: float | None) -> float | None:
+    """ψ truncates z for the progressive family; StyleGAN2 applies it in w instead."""
+    if psi is not None and psi < 0:
+        raise UserError("--truncation must not be negative")
+    if loaded.arch == "stylegan2":
+        return None
+    if psi is not None and psi <= 0:
+        raise UserError("--truncation must be positive for a progressive generator")
+    return psi
 
 
 def cmd_swd(args) -> int:
@@ -256,22 +267,32 @@ def _parse_seeds(text: str) -> list[int]:
 
 def cmd_interpolate(args) -> int:
     from tqdm import tqdm
-    from .core.export import render, upscale_nearest, write_video
+    from .core.export import render_for_user, upscale_nearest, write_video
     from .core.latents import interpolation_path, seeded_latents
     from .core.models import load_generator
+    from .core.style_space import interpolate_w, map_to_w, render_w
 
     if args.frames < 1:
         raise UserError("--frames must be at least 1")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
     loaded = load_generator(args.source)
-    keys = seeded_latents(_parse_seeds(args.seeds), loaded.generator.latent_size, args.truncation)
-    path = interpolation_path(keys, args.frames, loop=args.loop)
+    G = loaded.generator
+    if args.space == "w" and loaded.arch != "stylegan2":
+        raise UserError("--space w needs a StyleGAN2 generator (the progressive family has only z)")
+    keys = seeded_latents(_parse_seeds(args.seeds), G.latent_size, _z_truncation(loaded, args.truncation))
+    if args.space == "w":       # lerp between the keyframes' w
+        path = interpolate_w(map_to_w(G, keys, 1.0 if args.truncation is None else args.truncation),
+                             args.frames, loop=args.loop)
+        draw = lambda batch: render_w(G, batch, args.noise)
+    else:
+        path = interpolation_path(keys, args.frames, loop=args.loop)
+        draw = lambda batch: render_for_user(G, batch, loaded.level, loaded.alpha, args.truncation, args.noise)
     size = args.size or max(256, loaded.resolution)
     size += size % 2
     frames = []
     for i in tqdm(range(0, path.shape[0], 32), desc="rendering", unit="batch"):
-        for img in render(loaded.generator, path[i:i + 32], loaded.level, loaded.alpha):
+        for img in draw(path[i:i + 32]):
             frames.append(upscale_nearest(img, size))
     write_video(frames, args.out, fps=args.fps)
     print(f"{len(frames)} frames at {size}x{size} → {args.out}")
@@ -355,7 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, metavar="FILE.png")
     g.add_argument("--n", type=int, default=16)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--truncation", type=float, metavar="PSI", help="truncated-normal threshold ψ")
+    psi_help = "ψ: a truncated-normal threshold on z (progressive) or the pull toward the mean w, 0..1 (StyleGAN2)"
+    noise_help = "StyleGAN2's noise inputs: const (fixed, default), random or none"
+    g.add_argument("--truncation", type=float, metavar="PSI", help=psi_help)
+    g.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
     g.add_argument("--grid", action="store_true", help="one grid image instead of one file per image")
     g.set_defaults(func=cmd_generate)
 
@@ -382,7 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--frames", type=int, required=True, help="frames per segment")
     ip.add_argument("--out", required=True, metavar="FILE.gif|FILE.mp4")
     ip.add_argument("--loop", action="store_true", help="return to the first seed")
-    ip.add_argument("--truncation", type=float, metavar="PSI")
+    ip.add_argument("--truncation", type=float, metavar="PSI", help=psi_help)
+    ip.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
+    ip.add_argument("--space", choices=["z", "w"], default="z", help="slerp in z, or lerp in w (StyleGAN2)")
     ip.add_argument("--size", type=int, help="frame size in pixels (nearest-neighbour upscaling)")
     ip.add_argument("--fps", type=float, default=24)
     ip.set_defaults(func=cmd_interpolate)

@@ -85,3 +85,36 @@ def test_directions_move_first_block_activations(run, tmp_path):
     d.save(tmp_path / "d.json")
     e = Directions.load(tmp_path / "d.json")
     assert e.names[0] == "thickness" and torch.allclose(e.vectors, d.vectors)
+
+
+def test_stylegan2_export_generate_and_interpolate(tmp_path, shapes_folder):
+    """Exports carry the family; the CLI truncates StyleGAN2 in w and interpolates in w."""
+    import json
+    from PIL import Image
+    from pgstudio.core.style_space import map_to_w
+    run = tmp_path / "sg2"
+    Trainer.new(run, tiny_config(shapes_folder, arch="stylegan2", loss="logistic", mapping_layers=2,
+                                 max_kimg=0.1)).run()
+    assert main(["export", str(run), "--out", str(tmp_path / "exp")]) == 0
+    meta = json.loads((tmp_path / "exp" / "generator.json").read_text())
+    assert meta["arch"] == "stylegan2" and meta["architecture"]["mapping_layers"] == 2
+    a, b = load_generator(run), load_generator(tmp_path / "exp")
+    z = torch.randn(4, a.generator.latent_size)
+    assert torch.equal(a.generator(z), b.generator(z)) and torch.equal(a.generator.w_avg, b.generator.w_avg)
+    # ψ = 0 gives the mean-w image for every seed
+    assert main(["generate", str(tmp_path / "exp"), "--n", "3", "--truncation", "0", "--out",
+                 str(tmp_path / "g.png")]) == 0
+    imgs = [np.asarray(Image.open(tmp_path / f"g-{i:03d}.png")) for i in range(3)]
+    assert np.array_equal(imgs[0], imgs[1]) and np.array_equal(imgs[0], imgs[2])
+    assert torch.allclose(map_to_w(b.generator, z, 0.0), b.generator.w_avg.expand(4, -1))
+    assert main(["interpolate", str(run), "--seeds", "1,2", "--frames", "4", "--space", "w", "--out",
+                 str(tmp_path / "w.gif"), "--size", "16"]) == 0
+    assert _frames(tmp_path / "w.gif").shape[0] == 4
+    assert main(["interpolate", str(run), "--seeds", "1,2", "--frames", "2", "--noise", "random", "--out",
+                 str(tmp_path / "n.gif")]) == 0
+
+
+def test_w_space_is_refused_for_a_progressive_generator(run, tmp_path, capsys):
+    assert main(["interpolate", str(run), "--seeds", "1,2", "--frames", "2", "--space", "w",
+                 "--out", str(tmp_path / "x.gif")]) == 2
+    assert "StyleGAN2" in capsys.readouterr().err

@@ -23,7 +23,8 @@ def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
     G = loaded.generator
     tensors = {k: v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
     save_file(tensors, str(out / WEIGHTS_NAME))
-    meta = {"format": "pgstudio-generator", "version": 1, "architecture": G.architecture(),
+    meta = {"format": "pgstudio-generator", "version": 1, "arch": G.architecture()["arch"],
+            "architecture": G.architecture(),
             "level": loaded.level, "resolution": 2 ** loaded.level, "alpha": loaded.alpha,
             "phase": loaded.phase, "kimg": loaded.kimg, "image_channels": G.image_channels,
             "latent_size": G.latent_size, "source": str(loaded.source)}
@@ -31,6 +32,16 @@ def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
         meta["fixed_latents"] = loaded.fixed_latents.tolist()
     (out / CONFIG_NAME).write_text(json.dumps(meta, indent=2))
     return out
+
+
+def render_for_user(G, z: torch.Tensor, level: int, alpha: float, psi: float | None = None,
+                    noise_mode: str = "const") -> np.ndarray:
+    """What the CLI shows for latents: the progressive family's z are used as given (truncated
+    when drawn); StyleGAN2 maps them to w and pulls w toward the mean by ψ."""
+    from .style_space import is_stylegan, map_to_w, render_w
+    if is_stylegan(G):
+        return render_w(G, map_to_w(G, z, 1.0 if psi is None else psi), noise_mode)
+    return render(G, z, level, alpha)
 
 
 def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64) -> np.ndarray:
