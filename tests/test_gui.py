@@ -67,6 +67,7 @@ def test_demo_training_pause_resume_stop(qtbot, window, tmp_path, arch):
         assert page.plots.second_row == "regularisers"
         assert len(data["r1"][0]) >= 2 and len(data["pl_mean"][0]) >= 2 and data["pl_mean"][1][-1] > 0
         assert RunFolder(tmp_path / "run").read_config().arch == "stylegan2"
+        assert w.status_labels["phase"].text().startswith("StyleGAN2") and not w.status_labels["alpha"].isVisible()
     else:
         assert page.plots.second_row == "alpha"
     qtbot.waitUntil(lambda: len(page.history.samples) >= 3, timeout=60000)

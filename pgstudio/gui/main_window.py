@@ -149,8 +149,10 @@ class MainWindow(QMainWindow):
     def _show_status(self, s: dict) -> None:
         L = self.status_labels
         L["resolution"].setText(f"{s['resolution']}×{s['resolution']}")
-        L["alpha"].setText(f"α {s['alpha']:.2f}")
-        L["phase"].setText(s["phase"])
+        stylegan2 = s.get("pl_mean") is not None          # no growing: no α, no phases to show
+        L["alpha"].setText("" if stylegan2 else f"α {s['alpha']:.2f}")
+        L["alpha"].setVisible(not stylegan2)
+        L["phase"].setText(f"StyleGAN2 · path length {s['pl_mean']:.3f}" if stylegan2 else s["phase"])
         L["kimg"].setText(f"{s['kimg']:.1f} / {s.get('total_kimg', 0):g} kimg")
         spk = s.get("sec_per_kimg")
         L["speed"].setText(f"{s.get('img_per_s', 0):.0f} img/s · {spk:.1f} s/kimg" if spk else "")
