@@ -95,6 +95,16 @@ def load_exported(folder: Path, device: str | torch.device = "cpu") -> LoadedGen
                            str(meta.get("phase", "stabilize")), folder, latents)
 
 
+def generator_from_state(state: dict, path: Path) -> Generator:
+    """The EMA generator of a loaded checkpoint, in eval mode; CheckpointError if it does not fit."""
+    try:
+        G = build_generator(state["architecture"])
+        G.load_state_dict(state["generator_ema"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: generator weights do not match ({str(exc).splitlines()[0]})") from None
+    return G.eval().requires_grad_(False)
+
+
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedGenerator:
     """From a checkpoint file, a run folder (newest checkpoint) or a generator export folder."""
     p = Path(path).expanduser()
@@ -102,12 +112,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         return load_exported(p, device)
     ckpt_path = resolve_checkpoint(path)
     state = load_checkpoint(ckpt_path)
-    try:
-        G = build_generator(state["architecture"])
-        G.load_state_dict(state["generator_ema"])
-    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-        raise CheckpointError(f"{ckpt_path}: generator weights do not match ({str(exc).splitlines()[0]})") from None
-    G.eval().requires_grad_(False).to(device)
+    G = generator_from_state(state, ckpt_path).to(device)
     stats = state.get("stats", {})
     return LoadedGenerator(G, int(state["level"]), float(stats.get("alpha", 1.0)),
                            float(state["images_seen"]) / 1000.0, str(stats.get("phase", "stabilize")),

@@ -21,7 +21,7 @@ from ..core.config import TrainConfig
 from ..core.export import export_generator, render
 from ..core.images import make_grid
 from ..core.latents import seeded_latents
-from ..core.models import build_generator, load_generator
+from ..core.models import generator_from_state, load_generator
 from ..core.runfolder import RunFolder
 from .grid_view import GridView, to_qimage
 from .render_worker import RenderWorker
@@ -49,10 +49,8 @@ class CheckpointInfo:
 def inspect_checkpoint(path: Path) -> CheckpointInfo:
     try:
         state = load_checkpoint(path)
-        G = build_generator(state["architecture"])
-        G.load_state_dict(state["generator_ema"])
-        G.eval()
-    except (CheckpointError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+        G = generator_from_state(state, path)
+    except (CheckpointError, KeyError) as exc:
         return CheckpointInfo(path, False, str(exc).replace(f"{path}: ", ""))
     stats = state.get("stats", {})
     level = int(state["level"])
