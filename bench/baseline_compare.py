@@ -1,12 +1,14 @@
 """pgstudio's training step against a straightforward PGGAN port, same widths/batch/loss; JSON.
 
-    python bench/baseline_compare.py [--resolution 32] [--preset laptop] [--loss wgan-gp] [--steps 8]
+    python bench/baseline_compare.py [--resolution 32] [--preset laptop] [--steps 32]
 
 The baseline is written the way the popular public PyTorch ports are (rosinality-style):
 equalized LR through forward pre-hooks, a torch Dataset that converts each sample in Python
 (PIL image → tensor → normalise) behind a DataLoader, separate D passes for reals and fakes,
-the gradient penalty every step, plain Adam, and `.item()` on the losses every step for
-logging. Both run at the same resolution in the stabilize phase.
+plain Adam, and `.item()` on the losses every step for logging. It runs two losses, each
+against ours with the same loss: WGAN-GP (penalty every step) and the laptop preset's
+logistic loss with the same lazy R1 (every 16 D steps). Both at the same resolution in the
+stabilize phase.
 """
 from __future__ import annotations
 
@@ -130,7 +132,9 @@ class PerSampleDataset(torch.utils.data.Dataset):
         return (x - 0.5) / 0.5
 
 
-def baseline_speed(cfg, res, batch, steps, warmup) -> float:
+def baseline_speed(cfg, res, batch, steps, warmup, loss="wgan-gp") -> float:
+    """img/s of the straightforward port with WGAN-GP (GP every step), or with the laptop
+    preset's logistic loss and the same lazy R1 (every ``cfg.r1_interval`` D steps)."""
     level = int(math.log2(res))
     widths = [max(1, min(cfg.fmap_base // 2 ** (l - 1), cfg.fmap_max)) for l in range(2, level + 1)]
     G, D = Generator(cfg.latent_size, widths, 3), Discriminator(widths, 3)
@@ -140,14 +144,17 @@ def baseline_speed(cfg, res, batch, steps, warmup) -> float:
                                          shuffle=True, drop_last=True)
     it = iter(loader)
     step_idx = level - 2
+    d_steps = 0
 
     def step():
-        nonlocal it
+        nonlocal it, d_steps
         try:
             real = next(it)
         except StopIteration:
             it = iter(loader)
             real = next(it)
+        if loss == "logistic":
+            return logistic_step(real)
         D.zero_grad()
         real_score = D(real, step_idx).mean()
         fake = G(torch.randn(batch, cfg.latent_size), step_idx)
@@ -168,6 +175,28 @@ def baseline_speed(cfg, res, batch, steps, warmup) -> float:
         for p in D.parameters():
             p.requires_grad_(True)
         _ = (d_loss.item(), g_loss.item())                              # per-step logging
+
+    def logistic_step(real):
+        nonlocal d_steps
+        D.zero_grad()
+        fake = G(torch.randn(batch, cfg.latent_size), step_idx)
+        d_loss = F.softplus(D(fake.detach(), step_idx)).mean() + F.softplus(-D(real, step_idx)).mean()
+        if d_steps % cfg.r1_interval == 0:                               # lazy R1, as ours
+            real.requires_grad_(True)
+            grad, = torch.autograd.grad(D(real, step_idx).sum(), real, create_graph=True)
+            d_loss = d_loss + cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * cfg.r1_interval
+        d_loss.backward()
+        opt_d.step()
+        d_steps += 1
+        G.zero_grad()
+        for p in D.parameters():
+            p.requires_grad_(False)
+        g_loss = F.softplus(-D(G(torch.randn(batch, cfg.latent_size), step_idx), step_idx)).mean()
+        g_loss.backward()
+        opt_g.step()
+        for p in D.parameters():
+            p.requires_grad_(True)
+        _ = (d_loss.item(), g_loss.item())
     for _ in range(warmup):
         step()
     t0 = time.perf_counter()
@@ -194,7 +223,7 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--preset", default="laptop")
     ap.add_argument("--loss", default="wgan-gp", help="the baseline implements wgan-gp; ours also runs the preset's loss")
-    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=32, help="a multiple of 16 keeps the lazy-R1 steps equal")
     ap.add_argument("--warmup", type=int, default=2)
     a = ap.parse_args()
     torch.manual_seed(0)
@@ -203,12 +232,15 @@ def main() -> None:
     base = baseline_speed(cfg, a.resolution, batch, a.steps, a.warmup)
     preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu")
     ours_preset, _ = ours_speed(preset_cfg, a.resolution, a.steps, a.warmup)
+    base_preset = baseline_speed(preset_cfg, a.resolution, batch, a.steps, a.warmup, loss=preset_cfg.loss)
     print(json.dumps({"device": "cpu", "threads": torch.get_num_threads(), "resolution": a.resolution,
                       "preset": a.preset, "batch": batch, "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max,
                       "baseline_wgan_gp_img_per_s": round(base, 1), "ours_wgan_gp_img_per_s": round(ours_gp, 1),
                       "ratio_same_loss": round(ours_gp / base, 2),
                       f"ours_preset_{preset_cfg.loss}_img_per_s": round(ours_preset, 1),
-                      "ratio_preset_default": round(ours_preset / base, 2)}, indent=2))
+                      f"baseline_preset_{preset_cfg.loss}_img_per_s": round(base_preset, 1),
+                      "ratio_preset_same_loss": round(ours_preset / base_preset, 2),
+                      "ratio_preset_vs_baseline_wgan_gp": round(ours_preset / base, 2)}, indent=2))
 
 
 if __name__ == "__main__":

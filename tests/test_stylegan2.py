@@ -204,8 +204,38 @@ def test_stylegan2_config_rules(tiny_cfg):
     from pgstudio.core.config import preset_config
     from pgstudio.core.schedule import phases, total_kimg
     assert any("WGAN-GP" in p for p in tiny_cfg.replace(arch="stylegan2", loss="wgan-gp").validate())
+    assert any("compile" in p for p in tiny_cfg.replace(arch="stylegan2", loss="logistic", compile=True).validate())
     cfg = preset_config("laptop", arch="stylegan2", demo=True)
     assert cfg.loss == "logistic" and cfg.validate() == []
     assert [(p.resolution, p.kind) for p in phases(cfg)] == [(32, "stabilize")]
     # the same image budget as the progressive schedule at that resolution
     assert total_kimg(cfg) == total_kimg(preset_config("laptop", demo=True))
+
+
+def test_bf16_top_blocks_run_forward_backward_and_penalties(monkeypatch):
+    """The CUDA mixed-precision path (bf16 in the top blocks), exercised with CPU autocast."""
+    from contextlib import nullcontext
+    from pgstudio.core import stylegan2_discriminator, stylegan2_generator
+    entered = []
+
+    def cpu_bf16_region(x, enabled):
+        entered.append(enabled)
+        return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else nullcontext()
+    monkeypatch.setattr(stylegan2_generator, "bf16_region", cpu_bf16_region)
+    monkeypatch.setattr(stylegan2_discriminator, "bf16_region", cpu_bf16_region)
+    torch.manual_seed(4)
+    G = StyleGAN2Generator(32, 3, latent_size=8, fmap_base=64, fmap_max=16, mapping_layers=2, bf16_blocks=2)
+    D = StyleGAN2Discriminator(32, 3, fmap_base=64, fmap_max=16, bf16_blocks=2)
+    z = torch.randn(4, 8)
+    images, ws = G(z, z_mix=torch.randn(4, 8), mix_cutoff=torch.tensor([1, 2, 8, 8]), noise_mode="random",
+                   return_ws=True)
+    assert images.dtype == torch.float32 and torch.isfinite(images).all()
+    assert True in entered and False in entered          # some blocks in bf16, the low ones not
+    scores = D(images)
+    assert scores.dtype == torch.float32
+    (losses.generator_loss("logistic", scores)).backward(retain_graph=True)
+    pl, _ = losses.path_length_penalty(images, ws, torch.zeros(()), 0.01)
+    r1 = losses.r1_penalty(lambda x: D(x), torch.randn(4, 3, 32, 32))
+    (pl + r1).backward()
+    for net in (G, D):
+        assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)

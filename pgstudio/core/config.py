@@ -78,6 +78,8 @@ class TrainConfig:
         if self.arch == "stylegan2":
             if self.loss == "wgan-gp":
                 problems.append("StyleGAN2 trains with the logistic (or hinge) loss and R1, not WGAN-GP")
+            if self.compile:    # measured: its noise generator and mixing inputs make dynamo retrace every step
+                problems.append("--compile is for the progressive family; StyleGAN2 trains eagerly")
             if not 0 <= self.style_mixing <= 1:
                 problems.append("style mixing probability must lie in [0, 1]")
             if self.pl_weight < 0 or self.pl_interval < 1 or self.pl_batch_shrink < 1 or self.mapping_layers < 1:

@@ -50,7 +50,8 @@ class StyleGAN2Discriminator(nn.Module):
         with bf16_region(image, self.bf16_blocks > 0):
             x = leaky_relu(self.from_rgb(image))
         for l in range(top, 2, -1):
-            with bf16_region(x, l > top - self.bf16_blocks):
-                x = self.blocks[str(l)](x)
+            low_precision = l > top - self.bf16_blocks
+            with bf16_region(x, low_precision):
+                x = self.blocks[str(l)](x if low_precision else x.float())   # bf16 stays in the top blocks
         with bf16_region(x, False):
             return self.final(x.float())
