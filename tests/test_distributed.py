@@ -13,13 +13,13 @@ from pgstudio.core.trainer import Trainer
 from tests.conftest import tiny_config
 
 
-def _rank_main(rank, world, init_file, run_dir, data, loss):
+def _rank_main(rank, world, init_file, run_dir, data, loss, extra=None):
     os.environ["LOCAL_RANK"] = str(rank)
     os.environ["PGSTUDIO_CACHE"] = os.environ.get("PGSTUDIO_CACHE", "")
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
-        t = Trainer.new(run_dir, tiny_config(data, loss=loss, max_kimg=0.25, r1_interval=2))
+        t = Trainer.new(run_dir, tiny_config(data, loss=loss, max_kimg=0.25, r1_interval=2, **(extra or {})))
         assert t.run().reason == "max_kimg"
         torch.save({k: v.clone() for k, v in t.G.state_dict().items()}, f"{run_dir}-rank{rank}.pt")
     finally:
@@ -49,6 +49,21 @@ def test_two_processes_match_one(tmp_path, shapes_folder):
         ck = RunFolder(run).checkpoints()                # only rank 0 wrote the run folder
         assert ck and load_checkpoint(ck[-1])["images_seen"] == single.images_seen
         _compare(load_checkpoint(ck[-1])["generator"], single.G.state_dict(), atol=1e-5)
+
+
+def test_stylegan2_ranks_stay_identical(tmp_path, shapes_folder):
+    """StyleGAN2 over 2 processes: identical weights on both ranks, path-length regularisation
+    included. (Its per-pixel noise is drawn per rank, so it is not expected to equal one process.)"""
+    run = tmp_path / "ddp-sg2"
+    extra = dict(arch="stylegan2", mapping_layers=2, pl_interval=2)
+    mp.spawn(_rank_main, args=(2, str(tmp_path / "init-sg2"), str(run), str(shapes_folder), "logistic", extra),
+             nprocs=2, join=True)
+    r0 = torch.load(f"{run}-rank0.pt", weights_only=True)
+    r1 = torch.load(f"{run}-rank1.pt", weights_only=True)
+    for k in r0:
+        assert torch.equal(r0[k], r1[k]), k
+    ticks = [r for r in RunFolder(run).read_metrics()[0] if r["kind"] == "tick"]
+    assert ticks and all(t["pl_mean"] > 0 for t in ticks)
 
 
 def test_cli_gpus_flag_launches_torchrun_and_resume_on_one_process(tmp_path, shapes_folder):

@@ -106,6 +106,9 @@ class Trainer:
         self.G_fast, self.D_fast = self._compiled(self.G), self._compiled(self.D)
         self._compiled_shapes: set = set()
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        # StyleGAN2's per-pixel noise: re-seeded from (seed, step, rank) every step, so it is
+        # independent across data-parallel ranks and the same after a resume, with no state to keep
+        self.noise_rng = torch.Generator(device=self.device)
         self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
                                          generator=torch.Generator().manual_seed(cfg.seed + 1))
         self.images_seen = 0
@@ -307,7 +310,9 @@ class Trainer:
             if mix is None:
                 return {}
             return dict(z_mix=mix[0].chunk(parts)[i], mix_cutoff=mix[1].chunk(parts)[i], noise_mode="random",
-                        noise_generator=self.rng, update_w_avg=update_w_avg)
+                        noise_generator=self.noise_rng, update_w_avg=update_w_avg)
+        if self.stylegan2:
+            self.noise_rng.manual_seed(((cfg.seed + 1) * 1_000_003 + self.step) * 1024 + self.dist.rank)
 
         def d_phase(parts: int):
             self.opt_d.zero_grad(set_to_none=True)
@@ -342,6 +347,9 @@ class Trainer:
 
         D.requires_grad_(True)
         loss_d, penalty = self._with_memory_retry(pt, d_phase, self.opt_d)
+        if self.stylegan2 and self.dist.active:     # each rank moved the mean w by its own slice's mean:
+            with torch.no_grad():                   # averaging gives the global batch's update on every rank
+                G.mapping.w_avg.copy_(self.dist.mean(G.mapping.w_avg))
         self.dist.average_gradients(D.parameters())
         self.opt_d.step()
         self.d_steps += 1
@@ -350,7 +358,8 @@ class Trainer:
         pl_penalty = None
         if with_pl:      # lazy path-length regularisation, added to the same gradients
             images, ws = G(z_pl, level, alpha, return_ws=True, **style_args(mix_pl, 0, 1))
-            pl_penalty, self.pl_mean = losses.path_length_penalty(images, ws, self.pl_mean, cfg.pl_decay, self.rng)
+            pl_penalty, self.pl_mean = losses.path_length_penalty(images, ws, self.pl_mean, cfg.pl_decay,
+                                                                  self.noise_rng)
             (pl_penalty * cfg.pl_weight * cfg.pl_interval).backward()
         self.dist.average_gradients(G.parameters())
         self.opt_g.step()
