@@ -117,7 +117,7 @@ def cmd_train(args) -> int:
 
     preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
-    for name in ("arch", "resolution", "loss", "seed", "device", "mode", "channels", "max_kimg"):
+    for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "mode", "channels", "max_kimg"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -350,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--phase-kimg", type=float, help="kimg of each stabilize and each fade phase")
     t.add_argument("--max-kimg", type=float, help="stop (with a checkpoint) after this many kimg in total")
     t.add_argument("--loss", choices=LOSSES)
+    t.add_argument("--r1-gamma", type=float, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
     t.add_argument("--preset", choices=sorted(PRESETS),
                    help="laptop (default without a GPU) or paper (default with one)")
     t.add_argument("--seed", type=int)

@@ -112,6 +112,8 @@ class TrainConfig:
             problems.append("metric interval must be ≥ 0 and metric n ≥ 16")
         if self.grid_size < 1 or self.grid_size > 256:
             problems.append("grid size must be 1..256")
+        if self.r1_gamma < 0 or self.gp_lambda < 0:
+            problems.append("penalty weights (R1 γ, GP λ) must not be negative")
         if self.r1_interval < 1:
             problems.append("R1 interval must be at least 1")
         if not self.demo and not self.data:
