@@ -147,7 +147,7 @@ def baseline_speed(cfg, res, batch, steps, warmup, loss="wgan-gp") -> float:
     d_steps = 0
 
     def step():
-        nonlocal it, d_steps
+        nonlocal it
         try:
             real = next(it)
         except StopIteration:

@@ -1,9 +1,10 @@
 """Explorer frame time: one image through the generator at 64x64 (and more), CPU; prints JSON.
 
-    python bench/explorer_render.py [--resolution 64] [--frames 50]
+    python bench/explorer_render.py [--resolution 64] [--frames 50] [--arch progressive|stylegan2]
 
-Uses the same render() the explorer's render thread calls, at the laptop preset's widths and
-at the paper's widths, with one latent per frame as when a slider moves.
+Uses the same code the explorer's render thread calls (render(), or for StyleGAN2 mapping with
+truncation toward the mean w then synthesis), at the laptop preset's widths and at the paper's
+widths, with one latent per frame as when a slider moves.
 """
 from __future__ import annotations
 
@@ -22,23 +23,31 @@ from pgstudio.core.config import PRESETS  # noqa: E402
 from pgstudio.core.export import render  # noqa: E402
 from pgstudio.core.generator import ProgressiveGenerator  # noqa: E402
 from pgstudio.core.latents import seeded_latents  # noqa: E402
+from pgstudio.core.style_space import map_to_w, render_w  # noqa: E402
+from pgstudio.core.stylegan2_generator import StyleGAN2Generator  # noqa: E402
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--frames", type=int, default=50)
+    p.add_argument("--arch", default="progressive", choices=["progressive", "stylegan2"])
     args = p.parse_args()
-    out = {"resolution": args.resolution, "threads": torch.get_num_threads(), "torch": torch.__version__, "presets": []}
+    out = {"arch": args.arch, "resolution": args.resolution, "threads": torch.get_num_threads(),
+           "torch": torch.__version__, "presets": []}
     for name in ("laptop", "paper"):
         pr = PRESETS[name]
-        G = ProgressiveGenerator(args.resolution, 3, pr["latent_size"], pr["fmap_base"], pr["fmap_max"]).eval()
+        net = StyleGAN2Generator if args.arch == "stylegan2" else ProgressiveGenerator
+        G = net(args.resolution, 3, pr["latent_size"], pr["fmap_base"], pr["fmap_max"]).eval()
         level = int(np.log2(args.resolution))
         times = []
         for i in range(args.frames + 3):
             z = seeded_latents([i], G.latent_size)
             t0 = time.perf_counter()
-            render(G, z, level, 1.0)
+            if args.arch == "stylegan2":
+                render_w(G, map_to_w(G, z, 0.7))
+            else:
+                render(G, z, level, 1.0)
             times.append(time.perf_counter() - t0)
         ms = np.asarray(times[3:]) * 1000
         out["presets"].append({"preset": name, "params_m": round(sum(p.numel() for p in G.parameters()) / 1e6, 2),

@@ -239,3 +239,31 @@ def test_bf16_top_blocks_run_forward_backward_and_penalties(monkeypatch):
     (pl + r1).backward()
     for net in (G, D):
         assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+def test_sampling_weight_cache_follows_weight_changes():
+    """Without autograd the modulated weights are reused; any in-place change (EMA update,
+    load_state_dict) must show in the next image."""
+    torch.manual_seed(5)
+    G = StyleGAN2Generator(8, 3, latent_size=8, fmap_base=64, fmap_max=16, mapping_layers=2).eval()
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        a = G(z)
+        assert torch.equal(a, G(z))
+        G.blocks["3"].conv1.conv.weight.mul_(1.5)              # as the EMA's in-place lerp does
+        b = G(z)
+        assert not torch.equal(a, b)
+        other = StyleGAN2Generator(8, 3, latent_size=8, fmap_base=64, fmap_max=16, mapping_layers=2)
+        G.load_state_dict(other.state_dict())
+        assert torch.equal(G(z), other.eval()(z))
+    # with autograd on, gradients still reach the weights
+    G(z).sum().backward()
+    assert G.blocks["3"].conv1.conv.weight.grad is not None
+    # a network in training is never cached: a fused Adam step does not bump version counters
+    G.train()
+    opt = torch.optim.Adam(G.parameters(), lr=0.1, fused=True)
+    with torch.no_grad():
+        before = G(z)
+    opt.step()
+    with torch.no_grad():
+        assert not torch.equal(before, G(z))

@@ -135,7 +135,8 @@ class SetupForm(QWidget):
         form.addRow("mapping layers / mixing p", self.stylegan2_rows[0])
         form.addRow("path-length weight", self.stylegan2_rows[1])
         self.form = form
-        form.addRow("kimg per stabilize / fade", self._pair(self.stabilize, self.fade))
+        self.phase_pair = self._pair(self.stabilize, self.fade)
+        form.addRow("kimg per stabilize / fade", self.phase_pair)
         form.addRow("stop after (kimg)", self.max_kimg)
         form.addRow("batch per resolution", self.batch)
         form.addRow("batch default", self.batch_default)
@@ -213,6 +214,10 @@ class SetupForm(QWidget):
                     "at this resolution, or 'stop after'" if arch == "stylegan2" else "")
         self.stabilize.setToolTip(fade_tip)
         self.fade.setToolTip(fade_tip)
+        label = self.form.labelForField(self.phase_pair)
+        label.setText("length, as progressive: stabilize / fade kimg" if arch == "stylegan2"
+                      else "kimg per stabilize / fade")
+        label.setToolTip(fade_tip)
         widgets = [self.latent, self.fmap_base, self.fmap_max, self.loss, self.stabilize, self.fade, self.batch,
                    self.batch_default, self.lr, self.lr_table, self.ema, self.tick, self.sample, self.checkpoint]
         for w in widgets:
