@@ -228,6 +228,18 @@ def test_invalid_settings_disable_start(qtbot, window, tmp_path):
     assert f.start_button.isEnabled() and f.batch.styleSheet() == ""
     f.stabilize.setValue(0)
     assert not f.start_button.isEnabled() and "phase" in f.problems_text()
+    f.stabilize.setValue(1)
+    assert f.start_button.isEnabled()
+    # StyleGAN2's own rules: its loss, and no torch.compile
+    f.arch.setFocus()
+    qtbot.keyClick(f.arch, Qt.Key_Down)
+    assert f.arch.currentData() == "stylegan2" and f.loss.currentText() == "logistic"
+    assert f.start_button.isEnabled(), f.problems_text()
+    f.loss.setCurrentText("wgan-gp")
+    assert not f.start_button.isEnabled() and "WGAN-GP" in f.problems_text() and "border" in f.loss.styleSheet()
+    f.loss.setCurrentText("logistic")
+    qtbot.mouseClick(f.compile, Qt.LeftButton, pos=f.compile.rect().center())
+    assert f.compile.isChecked() and not f.start_button.isEnabled() and "compile" in f.problems_text()
 
 
 def test_dataset_page_reports_skipped_files(qtbot, window, tmp_path, monkeypatch):

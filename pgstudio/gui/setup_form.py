@@ -114,6 +114,9 @@ class SetupForm(QWidget):
         self.metric_n = _spin(16, 65536, 2048, 256, name="metric_n")
         self.device = named(QComboBox(), "device")
         self.device.addItems(["auto", "cpu", "cuda"])
+        self.compile = named(QCheckBox("torch.compile"), "compile")
+        self.compile.setToolTip("compile the networks (progressive family; recompiles at each growth step, "
+                                "the cost is logged — worth it on GPUs, slow to start on CPUs)")
         self.out_dir = QLineEdit(os.path.join(os.path.expanduser("~"), "pgstudio-runs",
                                               time.strftime("run-%Y%m%d-%H%M%S")))
         self.out_dir.setObjectName("out_dir")
@@ -147,7 +150,7 @@ class SetupForm(QWidget):
         form.addRow("tick / samples (kimg)", self._pair(self.tick, self.sample))
         form.addRow("checkpoint / MS-SWD (kimg)", self._pair(self.checkpoint, self.metric_kimg))
         form.addRow("MS-SWD images", self.metric_n)
-        form.addRow("device", self.device)
+        form.addRow("device", self._pair(self.device, self.compile))
         form.addRow("output folder", out_row)
 
         self.schedule_plot = pg.PlotWidget()
@@ -183,6 +186,7 @@ class SetupForm(QWidget):
                   self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight):
             w.valueChanged.connect(self._changed)
         self.demodulate.toggled.connect(self._changed)
+        self.compile.toggled.connect(self._changed)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
         for w in (self.loss, self.device):
@@ -259,7 +263,7 @@ class SetupForm(QWidget):
         cfg = TrainConfig(
             arch=self.arch.currentData(), mapping_layers=self.mapping_layers.value(),
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
-            demodulate=self.demodulate.isChecked(),
+            demodulate=self.demodulate.isChecked(), compile=self.compile.isChecked(),
             data=source, demo=demo, mode=self.data_options["mode"], channels=self.data_options["channels"],
             resolution=self.data_options["resolution"], latent_size=self.latent.value(),
             fmap_base=self.fmap_base.value(), fmap_max=self.fmap_max.value(), loss=self.loss.currentText(),
@@ -271,7 +275,7 @@ class SetupForm(QWidget):
             preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
         field_of = [("batch", self.batch), ("learning", self.lr), ("phase", self.stabilize), ("latent", self.latent),
                     ("tick", self.tick), ("metric", self.metric_kimg), ("EMA", self.ema), ("max kimg", self.max_kimg), ("wgan-gp", self.loss), ("path-length", self.pl_weight),
-                    ("mixing", self.style_mixing)]
+                    ("mixing", self.style_mixing), ("compile", self.compile)]
         for message in cfg.validate():
             if "image folder" in message:
                 continue                          # reported below, with the import state
@@ -296,7 +300,8 @@ class SetupForm(QWidget):
         cfg, problems = self.build()
         bad = {id(w) for w, _ in problems if w is not None}
         for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric_kimg,
-                  self.ema, self.max_kimg, self.out_dir, self.device, self.loss, self.pl_weight, self.style_mixing):
+                  self.ema, self.max_kimg, self.out_dir, self.device, self.loss, self.pl_weight, self.style_mixing,
+                  self.compile):
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
         self.start_button.setEnabled(not problems)
