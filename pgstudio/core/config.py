@@ -172,10 +172,11 @@ PRESETS: dict[str, dict] = {
 }
 
 
-# What changes when a preset trains StyleGAN2: its loss, R1 weight and averaging. γ follows the
-# official configs: 0.01 for 32² CIFAR-10 (stylegan2-ada), 10 for FFHQ at 256²-1024².
+# What changes when a preset trains StyleGAN2: its loss, R1 weight and averaging. Laptop γ = 1:
+# on the demo set at 180 kimg it gave MS-SWD 37.0 against 40.4 with stylegan2-ada's CIFAR-10
+# value 0.01 (one run each; cleaner, smoother samples). Paper γ = 10, the FFHQ setting.
 STYLEGAN2_OVERRIDES: dict[str, dict] = {
-    "laptop": dict(loss="logistic", r1_gamma=0.01, lr_default=0.002),
+    "laptop": dict(loss="logistic", r1_gamma=1.0, lr_default=0.002),
     "paper": dict(loss="logistic", r1_gamma=10.0, lr_default=0.002, lr={}, ema_halflife_kimg=10.0,
                   batch={r: 32 for r in (4, 8, 16, 32, 64, 128, 256, 512, 1024)}, batch_default=32),
 }
