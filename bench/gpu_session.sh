@@ -1,7 +1,7 @@
 #!/bin/bash
-# One GPU session's checks, each bounded: a bf16 CUDA run through a growth step and its resume,
+# One GPU session's checks, each bounded: bf16 CUDA runs (a growth step, StyleGAN2) and their resumes,
 # then the throughput benchmarks. Results land in $OUT (JSON + logs).
-#   OUT=/tmp/gpu bash bench/gpu_session.sh [quick]
+#   OUT=/tmp/gpu bash bench/gpu_session.sh
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 PGSTUDIO_CACHE=/tmp/pgcache
 OUT=${OUT:-/tmp/gpu}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt" 2>&1
@@ -24,3 +24,12 @@ bench() {  # name, timeout, args...
 bench paper_wgan 170 --preset paper --resolution 256 --batch 64 --steps 10 --warmup 3
 bench paper_logistic 120 --preset paper --resolution 256 --batch 64 --loss logistic --steps 16 --warmup 3 --no-split
 bench paper_compile 150 --preset paper --resolution 128 --levels 128 --phase stabilize --batch 64 --compile --steps 10 --warmup 2 --no-split
+
+echo "== StyleGAN2: bf16 top blocks, resume"
+{ timeout 150 python3 -m pgstudio train --demo --arch stylegan2 --out /tmp/run_sg2 --resolution 32 --preset laptop \
+      --max-kimg 3 --device cuda --quiet
+  timeout 150 python3 -m pgstudio resume /tmp/run_sg2 --max-kimg 6 --quiet
+  tail -4 /tmp/run_sg2/log.txt; } > "$OUT/smoke_sg2.txt" 2>&1
+tail -3 "$OUT/smoke_sg2.txt"
+bench sg2_paper 170 --arch stylegan2 --preset paper --resolution 256 --levels 256 --steps 16 --warmup 3
+bench sg2_paper128 120 --arch stylegan2 --preset paper --resolution 128 --steps 16 --warmup 3
