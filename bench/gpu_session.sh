@@ -31,9 +31,9 @@ fi
 
 if [ "$part" != progressive ]; then
 echo "== StyleGAN2: bf16 top blocks, resume"
-{ timeout 150 python3 -m pgstudio train --demo --arch stylegan2 --out /tmp/run_sg2 --resolution 32 --preset laptop \
+{ timeout 70 python3 -m pgstudio train --demo --arch stylegan2 --out /tmp/run_sg2 --resolution 32 --preset laptop \
       --max-kimg 3 --device cuda --quiet
-  timeout 150 python3 -m pgstudio resume /tmp/run_sg2 --max-kimg 6 --quiet
+  timeout 60 python3 -m pgstudio resume /tmp/run_sg2 --max-kimg 6 --quiet
   tail -4 /tmp/run_sg2/log.txt; } > "$OUT/smoke_sg2.txt" 2>&1
 tail -3 "$OUT/smoke_sg2.txt"
 bench sg2_paper 90 --arch stylegan2 --preset paper --resolution 256 --levels 256 --steps 16 --warmup 3 --no-split
