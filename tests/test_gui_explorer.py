@@ -158,6 +158,10 @@ def test_stylegan2_noise_modes_and_style_mixing_grid(qtbot, window, shapes_folde
         click(qtbot, ex.mix_button)
     assert not np.array_equal(coarse[cell:, cell:], ex.view.array()[cell:, cell:])
     assert np.array_equal(coarse[:cell], ex.view.array()[:cell])   # the column sources are the same
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "mix.png"), ""))
+    click(qtbot, ex.save_image_button)
+    meta = read_provenance(tmp_path / "mix.png")
+    assert meta["style_mixing"] == {"rows": [0, 1], "columns": [5, 6, 7], "layers": [3, 6]} and "seed" not in meta
     qtbot.keyClick(ex.mix_to, Qt.Key_Down)                          # editing the range makes it custom
     assert ex.mix_band.currentData() == "custom"
     # interpolation in w renders frames

@@ -57,6 +57,7 @@ class ExplorerPage(QWidget):
         self.frames: list[np.ndarray] = []
         self.frame_index = 0
         self.last_render_ms = 0.0
+        self.view_mixing: dict | None = None
 
         self.worker = RenderWorker()
         self.worker.rendered.connect(self._on_rendered)
@@ -419,17 +420,19 @@ class ExplorerPage(QWidget):
         if kind == "selected":
             self.last_render_ms = seconds * 1000
             self.view.set_array(result)
+            self.view_mixing = None
             what = "latent from file" if self.loaded_latent is not None else f"seed {self.seed.value()}"
             psi = f" · ψ {self.psi_value():.2f}" if self.psi_value() is not None else ""
             noise = f" · {self.noise_mode.currentText()}" if self.stylegan else ""
             self.caption.setText(f"{what}{psi}{noise} · rendered in {self.last_render_ms:.0f} ms")
             self.image_rendered.emit()
         elif kind == "mixing":
+            grid, spec = result
             self.play_timer.stop()
-            self.view.set_array(result)
-            self.caption.setText(f"style mixing: rows {self.mix_rows.text()} with layers "
-                                 f"{self.mix_from.value()}–{self.mix_to.value() - 1} from columns "
-                                 f"{self.mix_cols.text()}")
+            self.view.set_array(grid)
+            self.view_mixing = spec          # what the view shows, for the saved PNG's provenance
+            rows, cols, (lo, hi) = spec["rows"], spec["columns"], spec["layers"]
+            self.caption.setText(f"style mixing: rows {rows} with layers {lo}–{hi - 1} from columns {cols}")
             self.mixing_rendered.emit()
         elif kind == "grid":
             self.seed_grid.set_array(result)
@@ -540,8 +543,9 @@ class ExplorerPage(QWidget):
             return
         G, psi, noise = self.source.generator, self.w_psi(), self.noise_mode.currentData()
         z_rows, z_cols = seeded_latents(rows, G.latent_size), seeded_latents(cols, G.latent_size)
-        self.worker.submit("mixing", lambda: style_mixing_grid(G, map_to_w(G, z_rows, psi), map_to_w(G, z_cols, psi),
-                                                               lo, hi, noise))
+        spec = {"rows": rows, "columns": cols, "layers": [lo, hi]}
+        self.worker.submit("mixing", lambda: (style_mixing_grid(G, map_to_w(G, z_rows, psi), map_to_w(G, z_cols, psi),
+                                                                lo, hi, noise), spec))
 
     def _toggle_play(self) -> None:
         if self.play_timer.isActive():
@@ -587,6 +591,9 @@ class ExplorerPage(QWidget):
         if self.stylegan:
             p["truncation"] = "toward mean w"
             p["noise"] = self.noise_mode.currentData()
+        if self.view_mixing is not None:       # the view holds a style-mixing grid, not one seed
+            p["style_mixing"] = self.view_mixing
+            return p
         if self.loaded_latent is not None:
             p["latent"] = self.loaded_latent[0].tolist()
         else:
@@ -599,7 +606,8 @@ class ExplorerPage(QWidget):
         img = self.view.array()
         if img is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", f"seed{self.seed.value()}.png", "PNG (*.png)")
+        name = "style-mixing.png" if self.view_mixing is not None else f"seed{self.seed.value()}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save image", name, "PNG (*.png)")
         if path:
             save_png(img, path, self.provenance())
             self.status.emit(f"saved {path}")
