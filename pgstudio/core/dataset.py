@@ -292,7 +292,7 @@ def import_folder(folder: str | os.PathLike, resolution: int = 32, mode: str = "
 def _write_cache(path: Path, dataset: ImageDataset) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")     # data-parallel ranks may write at once
         with open(tmp, "wb") as f:
             np.savez(f, labels=dataset.labels,
                      meta=np.frombuffer(json.dumps({"report": dataset.report.to_dict(),
