@@ -332,3 +332,29 @@ def test_import_can_be_cancelled(qtbot, window, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: not panel.importing(), timeout=10000)
     assert panel.summary.text() == "import cancelled" and panel.dataset is None
     assert not window.setup_form.start_button.isEnabled()
+
+
+def test_finished_workers_are_released_in_the_gui_thread(qtbot):
+    """Workers are dropped by the GUI thread after their thread finished, never in their own
+    thread (a worker deleted there deadlocked the GUI thread against PySide's destructor)."""
+    import threading
+    from PySide6.QtCore import QObject, Signal, Slot
+    from pgstudio.gui import workers
+
+    released_in = []
+
+    class Probe(QObject):
+        done = Signal()
+
+        @Slot()
+        def run(self):
+            self.done.emit()
+
+        def __del__(self):
+            released_in.append(threading.current_thread() is threading.main_thread())
+
+    probe = Probe()
+    thread = workers.start_in_thread(probe, [probe.done])
+    del probe                                   # from here on only the worker registry holds it
+    qtbot.waitUntil(lambda: bool(released_in), timeout=10000)
+    assert released_in == [True] and thread not in workers._WORKERS and workers.running_threads() == 0

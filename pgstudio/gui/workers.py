@@ -1,7 +1,8 @@
 """Worker QObjects that run core jobs in a QThread (training, dataset import).
 
 Pattern (design.md §6): worker without parent, moveToThread, thread.started → worker.run,
-worker done → thread.quit, deleteLater for both. A busy loop never runs its thread's event
+worker done → thread.quit; both are released in the GUI thread once the thread has finished
+(see _Reaper for why a worker is never deleted in its own thread). A busy loop never runs its thread's event
 loop, so stop/pause go through thread-safe flags, never through queued slots.
 """
 from __future__ import annotations
@@ -16,9 +17,33 @@ from .mailbox import EventMailbox
 
 
 _LIVE_THREADS: set = set()        # keeps each QThread's wrapper alive until the thread has finished
+_WORKERS: dict = {}               # QThread → its worker, released with it
+
+
+class _Reaper(QObject):
+    """Lives in the GUI thread and releases a finished thread and its worker there.
+
+    A worker must not be destroyed in its own thread: PySide's QObject destructor takes the
+    GIL while Qt holds its signal-slot lock, and a GUI thread that holds the GIL while it
+    connects a signal (QLabel.setText does) waits for that lock — a deadlock seen in the tests
+    when an import finished just as the window updated. So no deleteLater for workers: the
+    last Python reference is dropped here, in the GUI thread, after the thread has finished.
+    """
+
+    @Slot()
+    def reap(self) -> None:
+        thread = self.sender()
+        _WORKERS.pop(thread, None)          # the worker goes here, in this thread
+        _LIVE_THREADS.discard(thread)       # and the finished QThread when its wrapper goes
+
+
+_reaper: _Reaper | None = None
 
 
 def start_in_thread(worker: QObject, done_signals: list) -> QThread:
+    global _reaper
+    if _reaper is None:
+        _reaper = _Reaper()               # created by the first caller: the GUI thread
     thread = QThread()
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
@@ -27,10 +52,8 @@ def start_in_thread(worker: QObject, done_signals: list) -> QThread:
         # already waits on the thread
         sig.connect(thread.quit, Qt.DirectConnection)
     _LIVE_THREADS.add(thread)
-    _LIVE_THREADS.add(worker)
-    thread.finished.connect(lambda: (_LIVE_THREADS.discard(thread), _LIVE_THREADS.discard(worker)))
-    thread.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
+    _WORKERS[thread] = worker
+    thread.finished.connect(_reaper.reap, Qt.QueuedConnection)     # runs in the GUI thread
     thread.start()
     return thread
 
