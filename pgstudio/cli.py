@@ -69,6 +69,8 @@ def _drive(trainer, printer) -> int:
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         result = trainer.run()
+        if result.reason != "error":      # after an error a peer may be gone: no barrier then
+            trainer.dist.shutdown()
     finally:
         signal.signal(signal.SIGINT, previous)
         printer.close()

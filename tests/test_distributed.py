@@ -22,8 +22,10 @@ def _rank_main(rank, world, init_file, run_dir, data, loss, extra=None):
         t = Trainer.new(run_dir, tiny_config(data, loss=loss, max_kimg=0.25, r1_interval=2, **(extra or {})))
         assert t.run().reason == "max_kimg"
         torch.save({k: v.clone() for k, v in t.G.state_dict().items()}, f"{run_dir}-rank{rank}.pt")
+        t.dist.shutdown()                           # the same ending as `pgstudio train`
     finally:
-        dist.destroy_process_group()
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def _compare(a: dict, b: dict, atol: float):

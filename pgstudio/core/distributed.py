@@ -75,6 +75,14 @@ class DistContext:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
 
+    def shutdown(self) -> None:
+        """Wait for every rank (rank 0 writes the last grid and checkpoint after the loop), then
+        take the process group down: a rank leaving while a peer still has gloo traffic in
+        flight can abort with "terminate called without an active exception"."""
+        if self.active and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def barrier(self) -> None:
         if self.active:
             dist.barrier()
