@@ -35,11 +35,15 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
-def interpolation_path(keyframes: torch.Tensor, frames_per_segment: int, loop: bool = False) -> torch.Tensor:
-    """k keyframes → N·(k−1) latents (N·k with loop), each segment starting on its keyframe."""
+def interpolation_path(keyframes: torch.Tensor, frames_per_segment: int, loop: bool = False,
+                       blend=None) -> torch.Tensor:
+    """k keyframes → N·(k−1) latents (N·k with loop), each segment starting on its keyframe.
+
+    ``blend(a, b, t)`` defaults to slerp, the right path between Gaussian latents."""
+    blend = slerp if blend is None else blend
     keys = list(keyframes)
     if loop:
         keys.append(keys[0])
-    out = [slerp(keys[i], keys[i + 1], j / frames_per_segment)
+    out = [blend(keys[i], keys[i + 1], j / frames_per_segment)
            for i in range(len(keys) - 1) for j in range(frames_per_segment)]
     return torch.stack(out)

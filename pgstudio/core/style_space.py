@@ -7,6 +7,7 @@ import torch
 
 from .directions import Directions
 from .images import make_grid, to_uint8
+from .latents import interpolation_path
 
 # the StyleGAN paper's bands: coarse 4²–8², middle 16²–32², fine 64² and up
 LAYER_BANDS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1 << 20)}
@@ -66,9 +67,7 @@ def style_mixing_grid(G, w_rows: torch.Tensor, w_cols: torch.Tensor, lo: int, hi
 
 def interpolate_w(keys: torch.Tensor, frames_per_segment: int, loop: bool = False) -> torch.Tensor:
     """Linear interpolation between keyframe w (w is not Gaussian, so no slerp)."""
-    ks = list(keys) + ([keys[0]] if loop else [])
-    return torch.stack([torch.lerp(ks[i], ks[i + 1], j / frames_per_segment)
-                        for i in range(len(ks) - 1) for j in range(frames_per_segment)])
+    return interpolation_path(keys, frames_per_segment, loop, blend=torch.lerp)
 
 
 @torch.no_grad()

@@ -287,7 +287,7 @@ class Trainer:
         alpha_in = (torch.full((), alpha, device=self.device) if cfg.compile and alpha < 1.0 else alpha)
 
         # --- every random draw of the step, for the global batch, in a fixed order; this rank
-        # keeps its slice, cut into micro-batches when memory forced a split (see _split_batch)
+        # keeps its slice, cut into micro-batches when memory forced a split (see _with_memory_retry)
         mine = self.dist.local_slice(batch)      # every rank draws the global batch, trains its slice
         reals = self._reals(pt)
         z_d = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
@@ -369,8 +369,8 @@ class Trainer:
             hl = cfg.ema_halflife_kimg * 1000.0
             beta = 0.5 ** (batch / hl) if hl > 0 else 0.0
             torch._foreach_lerp_(list(self.G_ema.parameters()), list(G.parameters()), 1.0 - beta)
-            for ema_buffer, buffer in zip(self.G_ema.buffers(), G.buffers()):   # StyleGAN2's mean w
-                ema_buffer.copy_(buffer)
+            if self.stylegan2:      # the mean w is the one buffer that changes (the noise maps are fixed)
+                self.G_ema.mapping.w_avg.copy_(G.mapping.w_avg)
 
         # --- statistics stay on the device until the tick
         with torch.no_grad():
