@@ -88,6 +88,17 @@ def test_checkpoint_list_flags_damaged_and_compares(qtbot, window, trained, tmp_
     rect = page.table.visualItemRect(page.table.item(n - 1, 2))
     qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
     assert not page.buttons["explore"].isEnabled() and page.buttons["delete"].isEnabled()
+    # MS-SWD of one checkpoint in the background; its progress bar moves in the GUI thread only
+    import threading
+    threads, messages = set(), []
+    page.progress.valueChanged.connect(lambda v: threads.add(threading.current_thread().name))
+    page.status.connect(messages.append)
+    rect = page.table.visualItemRect(page.table.item(0, 2))
+    qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    click(qtbot, page.buttons["swd"])
+    qtbot.waitUntil(lambda: any("MS-SWD" in m for m in messages), timeout=60000)
+    assert messages[-1].startswith("MS-SWD ×1000 of") and page.progress.isHidden()
+    assert threads == {threading.main_thread().name}
 
 
 def test_explorer_follows_live_training(qtbot, window, tmp_path):
@@ -167,7 +178,8 @@ def test_stylegan2_noise_modes_and_style_mixing_grid(qtbot, window, shapes_folde
     # interpolation in w renders frames
     ex.interp_space.setCurrentIndex(ex.interp_space.findData("w"))
     ex.frames_per_segment.setValue(3)
-    with qtbot.waitSignal(ex.worker.rendered, timeout=10000):
-        click(qtbot, ex.play_button)
+    # (not waitSignal on the worker's own signal: pytest-qt's handler would run in the worker
+    # thread and can quit the wait loop before it starts, leaving the test waiting forever)
+    click(qtbot, ex.play_button)
     qtbot.waitUntil(lambda: len(ex.frames) == 6, timeout=10000)
     click(qtbot, ex.play_button)

@@ -319,12 +319,16 @@ class CheckpointsPage(QWidget):
         if len(ok) != 1 or self._swd_thread is not None:
             return
         worker = SwdWorker(ok[0])
-        worker.progress.connect(lambda d, t: (self.progress.setRange(0, t), self.progress.setValue(d)))
+        worker.progress.connect(self._swd_progress)     # a method: runs in the GUI thread (a lambda would not)
         worker.done.connect(self._swd_done)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self._swd_thread = start_in_thread(worker, [worker.done])
         self._update_buttons()
+
+    def _swd_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
 
     def _swd_done(self, path, record) -> None:
         self._swd_thread = None

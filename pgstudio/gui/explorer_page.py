@@ -61,7 +61,9 @@ class ExplorerPage(QWidget):
 
         self.worker = RenderWorker()
         self.worker.rendered.connect(self._on_rendered)
-        self.worker.failed.connect(lambda kind, msg: self.status.emit(f"render failed: {msg}"))
+        # bound methods, never lambdas, for a worker's signals: PySide runs a lambda in the
+        # emitting (worker) thread, a QObject's method in the receiver's (GUI) thread
+        self.worker.failed.connect(self._on_render_failed)
         self.thread = start_in_thread(self.worker, [self.worker.finished_running])
 
         # --- source
@@ -415,6 +417,9 @@ class ExplorerPage(QWidget):
         seeds = list(range(self.first_seed.value(), self.first_seed.value() + GRID_SIDE * GRID_SIDE))
         job = self.images_job(seeded_latents(seeds, self.source.generator.latent_size, self.z_truncation()))
         self.worker.submit("grid", lambda: make_grid(job(), cols=GRID_SIDE, pad=2, pad_value=255))
+
+    def _on_render_failed(self, kind: str, message: str) -> None:
+        self.status.emit(f"render failed: {message}")
 
     def _on_rendered(self, kind: str, result, seconds: float) -> None:
         if kind == "selected":
