@@ -1,6 +1,6 @@
 """pgstudio's training step against a straightforward PGGAN port, same widths/batch/loss; JSON.
 
-    python bench/baseline_compare.py [--resolution 32] [--preset laptop] [--steps 32]
+    python bench/baseline_compare.py [--resolution 32] [--preset laptop] [--steps 16] [--rounds 4]
 
 The baseline is written the way the popular public PyTorch ports are (rosinality-style):
 equalized LR through forward pre-hooks, a torch Dataset that converts each sample in Python
@@ -8,7 +8,7 @@ equalized LR through forward pre-hooks, a torch Dataset that converts each sampl
 plain Adam, and `.item()` on the losses every step for logging. It runs two losses, each
 against ours with the same loss: WGAN-GP (penalty every step) and the laptop preset's
 logistic loss with the same lazy R1 (every 16 D steps). Both at the same resolution in the
-stabilize phase.
+stabilize phase, timed in alternating rounds so that the machine's drifting speed hits both alike.
 """
 from __future__ import annotations
 
@@ -104,7 +104,10 @@ class Discriminator(nn.Module):
         super().__init__()
         self.widths = widths
         self.from_rgb = nn.ModuleList([eq_conv(channels, w, 1, 0) for w in widths])
-        self.progression = nn.ModuleList([ConvBlock(widths[i + 1], widths[i], pixel_norm=False)
+        # conv, conv, then the box filter before the last bias and activation: the same function as
+        # ours (discriminator.ShrinkBlock, downsample="fused"), written the straightforward way
+        self.progression = nn.ModuleList([nn.Sequential(eq_conv(widths[i + 1], widths[i + 1], 3, 1), nn.LeakyReLU(0.2),
+                                                        eq_conv(widths[i + 1], widths[i], 3, 1))
                                           for i in range(len(widths) - 1)])
         self.final_conv = eq_conv(widths[0] + 1, widths[0], 3, 1)
         self.final_dense = eq_linear(widths[0] * 16, widths[0])
@@ -113,7 +116,7 @@ class Discriminator(nn.Module):
     def forward(self, x, step):
         out = F.leaky_relu(self.from_rgb[step](x), 0.2)
         for i in range(step - 1, -1, -1):
-            out = F.avg_pool2d(self.progression[i](out), 2)
+            out = F.leaky_relu(F.avg_pool2d(self.progression[i](out), 2), 0.2)
         std = out.std(0).mean().expand(out.size(0), 1, 4, 4)          # whole-batch stddev, as ports do
         out = F.leaky_relu(self.final_conv(torch.cat([out, std], 1)), 0.2)
         out = F.leaky_relu(self.final_dense(out.flatten(1)), 0.2)
@@ -132,9 +135,9 @@ class PerSampleDataset(torch.utils.data.Dataset):
         return (x - 0.5) / 0.5
 
 
-def baseline_speed(cfg, res, batch, steps, warmup, loss="wgan-gp") -> float:
-    """img/s of the straightforward port with WGAN-GP (GP every step), or with the laptop
-    preset's logistic loss and the same lazy R1 (every ``cfg.r1_interval`` D steps)."""
+def baseline_stepper(cfg, res, batch, loss="wgan-gp"):
+    """One training step of the straightforward port with WGAN-GP (GP every step), or with the
+    laptop preset's logistic loss and the same lazy R1 (every ``cfg.r1_interval`` D steps)."""
     level = int(math.log2(res))
     widths = [max(1, min(cfg.fmap_base // 2 ** (l - 1), cfg.fmap_max)) for l in range(2, level + 1)]
     G, D = Generator(cfg.latent_size, widths, 3), Discriminator(widths, 3)
@@ -197,25 +200,33 @@ def baseline_speed(cfg, res, batch, steps, warmup, loss="wgan-gp") -> float:
         for p in D.parameters():
             p.requires_grad_(True)
         _ = (d_loss.item(), g_loss.item())
-    for _ in range(warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return batch * steps / (time.perf_counter() - t0)
+    return step
 
 
-def ours_speed(cfg, res, steps, warmup) -> tuple[float, int]:
+def ours_stepper(cfg, res):
+    """Our Trainer's step (the code `pgstudio train` runs) and its batch."""
     trainer = Trainer.new(Path(__import__("tempfile").mkdtemp()) / "run", cfg, dataset=synthetic_dataset(res))
     trainer._reset_accumulators()
     p = next(p for p in phases(cfg) if p.resolution == res and p.kind == "stabilize")
     pt = schedule_at(cfg, int(p.start_kimg * 1000) + 1)
+    return (lambda: trainer._train_step(pt)), pt.batch
+
+
+def interleaved(ours, base, batch, rounds, steps, warmup) -> dict:
+    """img/s of both, timed in alternating rounds: this VM's speed drifts by ±25 % over tens of
+    seconds, which back-to-back runs would read as a difference between the two codes."""
     for _ in range(warmup):
-        trainer._train_step(pt)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        trainer._train_step(pt)
-    return pt.batch * steps / (time.perf_counter() - t0), pt.batch
+        ours(), base()
+    seconds = {"ours": [], "base": []}
+    for _ in range(rounds):
+        for name, fn in (("ours", ours), ("base", base)):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            seconds[name].append(time.perf_counter() - t0)
+    ratios = sorted(b / o for o, b in zip(seconds["ours"], seconds["base"]))
+    return {"ours": batch * steps * rounds / sum(seconds["ours"]), "base": batch * steps * rounds / sum(seconds["base"]),
+            "ratio_median": ratios[len(ratios) // 2], "ratio_range": [ratios[0], ratios[-1]]}
 
 
 def main() -> None:
@@ -223,24 +234,24 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--preset", default="laptop")
     ap.add_argument("--loss", default="wgan-gp", help="the baseline implements wgan-gp; ours also runs the preset's loss")
-    ap.add_argument("--steps", type=int, default=32, help="a multiple of 16 keeps the lazy-R1 steps equal")
+    ap.add_argument("--steps", type=int, default=16, help="steps per round; a multiple of 16 keeps the lazy-R1 steps equal")
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)
     a = ap.parse_args()
     torch.manual_seed(0)
-    cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu", loss="wgan-gp")
-    ours_gp, batch = ours_speed(cfg, a.resolution, a.steps, a.warmup)
-    base = baseline_speed(cfg, a.resolution, batch, a.steps, a.warmup)
+    out = {"device": "cpu", "threads": torch.get_num_threads(), "resolution": a.resolution, "preset": a.preset,
+           "steps_per_round": a.steps, "rounds": a.rounds}
     preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu")
-    ours_preset, _ = ours_speed(preset_cfg, a.resolution, a.steps, a.warmup)
-    base_preset = baseline_speed(preset_cfg, a.resolution, batch, a.steps, a.warmup, loss=preset_cfg.loss)
-    print(json.dumps({"device": "cpu", "threads": torch.get_num_threads(), "resolution": a.resolution,
-                      "preset": a.preset, "batch": batch, "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max,
-                      "baseline_wgan_gp_img_per_s": round(base, 1), "ours_wgan_gp_img_per_s": round(ours_gp, 1),
-                      "ratio_same_loss": round(ours_gp / base, 2),
-                      f"ours_preset_{preset_cfg.loss}_img_per_s": round(ours_preset, 1),
-                      f"baseline_preset_{preset_cfg.loss}_img_per_s": round(base_preset, 1),
-                      "ratio_preset_same_loss": round(ours_preset / base_preset, 2),
-                      "ratio_preset_vs_baseline_wgan_gp": round(ours_preset / base, 2)}, indent=2))
+    for loss in dict.fromkeys(["wgan-gp", preset_cfg.loss]):
+        cfg = preset_cfg.replace(loss=loss)
+        ours, batch = ours_stepper(cfg, a.resolution)
+        r = interleaved(ours, baseline_stepper(cfg, a.resolution, batch, loss), batch, a.rounds, a.steps, a.warmup)
+        out.update({"batch": batch, "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max,
+                    f"ours_{loss}_img_per_s": round(r["ours"], 1), f"baseline_{loss}_img_per_s": round(r["base"], 1),
+                    f"ratio_{loss}": round(r["ours"] / r["base"], 2),
+                    f"ratio_{loss}_per_round_median": round(r["ratio_median"], 2),
+                    f"ratio_{loss}_per_round_range": [round(x, 2) for x in r["ratio_range"]]})
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,12 @@ import torch
 
 from pgstudio.core.discriminator import ProgressiveDiscriminator
 from pgstudio.core.generator import ProgressiveGenerator
-from pgstudio.core.layers import EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm, downsample2x, feature_maps, upsample2x
+import torch.nn.functional as F
+
+from pgstudio.core.config import TrainConfig, preset_config
+from pgstudio.core.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm,
+                                  UpsampleConv2d, downsample2x, feature_maps, leaky_relu, upsample2x)
+from pgstudio.core.models import build_discriminator
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -99,3 +104,75 @@ def test_minibatch_stddev_is_in_discriminator_features_not_input():
     D.final.mbstd.register_forward_hook(hook)
     D(torch.randn(4, 3, 8, 8), 3, 1.0)
     assert seen["shape"] == (4, 16, 4, 4)           # features at 4x4, not the 3-channel image
+
+
+def _reference_conv(layer, x):
+    """The unfused 3x3 conv that UpsampleConv2d / ConvDownsample2d stand for."""
+    return F.conv2d(x, layer.weight * layer.scale, layer.bias, padding=1)
+
+
+def _assert_same_gradients(layer, x, fused, ref):
+    """Same gradients for the weights, bias and input, and the same gradient of the input
+    gradient's norm (the double backward the gradient penalty and R1 take)."""
+    probe = torch.randn_like(ref)
+    g_fused = torch.autograd.grad((fused * probe).sum(), (x, layer.weight, layer.bias), create_graph=True)
+    g_ref = torch.autograd.grad((ref * probe).sum(), (x, layer.weight, layer.bias), create_graph=True)
+    for a, b in zip(g_fused, g_ref):
+        assert torch.allclose(a, b, atol=1e-4)
+    gg_fused, = torch.autograd.grad(g_fused[0].square().sum(), layer.weight)
+    gg_ref, = torch.autograd.grad(g_ref[0].square().sum(), layer.weight)
+    assert torch.allclose(gg_fused, gg_ref, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("size", [4, 8, 16])
+def test_fused_upsample_conv_equals_upsample_then_conv(size):
+    """Same output and gradients as nearest-upsample followed by the 3x3 conv."""
+    torch.manual_seed(size)
+    layer = UpsampleConv2d(6, 5)
+    layer.bias.data.normal_()
+    x = torch.randn(3, 6, size, size, requires_grad=True)
+    fused, ref = layer(x), _reference_conv(layer, upsample2x(x))
+    assert fused.shape == (3, 5, 2 * size, 2 * size)
+    assert torch.allclose(fused, ref, atol=1e-5)
+    _assert_same_gradients(layer, x, fused, ref)
+
+
+@pytest.mark.parametrize("size", [8, 16, 32])
+def test_fused_conv_downsample_equals_conv_then_box_filter(size):
+    torch.manual_seed(size)
+    layer = ConvDownsample2d(4, 7)
+    layer.bias.data.normal_()
+    x = torch.randn(3, 4, size, size, requires_grad=True)
+    fused, ref = layer(x), downsample2x(_reference_conv(layer, x))
+    assert fused.shape == (3, 7, size // 2, size // 2)
+    assert torch.allclose(fused, ref, atol=1e-5)
+    _assert_same_gradients(layer, x, fused, ref)
+
+
+def test_grow_block_is_upsample_conv_conv_with_pixel_norm():
+    """The generator's function did not change with the fused op: checkpoints render as before."""
+    torch.manual_seed(0)
+    G = ProgressiveGenerator(16, 3, 16, 64, 16)
+    block, x = G.blocks["4"], torch.randn(2, 16, 8, 8)
+    norm = PixelNorm()
+    expected = norm(leaky_relu(_reference_conv(block.conv2, norm(leaky_relu(_reference_conv(block.conv1, upsample2x(x)))))))
+    assert torch.allclose(block(x), expected, atol=1e-5)
+
+
+def test_discriminator_downsample_forms():
+    """New runs box-filter before the activation (fused); a config written before the option
+    existed keeps the form its checkpoints were trained with; the parameters are the same."""
+    torch.manual_seed(0)
+    assert preset_config("laptop").d_downsample == "fused"
+    legacy_cfg = TrainConfig.from_dict({k: v for k, v in preset_config("laptop").to_dict().items() if k != "d_downsample"})
+    assert legacy_cfg.d_downsample == "after-activation"
+    assert TrainConfig.from_json(preset_config("laptop").to_json()).d_downsample == "fused"
+    assert TrainConfig(d_downsample="sideways").validate()
+    fused, legacy = build_discriminator(preset_config("laptop"), 3), build_discriminator(legacy_cfg, 3)
+    legacy.load_state_dict(fused.state_dict())                  # same parameter names and shapes
+    block, x = fused.blocks["5"], torch.randn(2, 16, 32, 32)
+    h = leaky_relu(_reference_conv(block.conv1, x))
+    assert torch.allclose(block(x), leaky_relu(downsample2x(_reference_conv(block.conv2, h))), atol=1e-5)
+    assert torch.allclose(legacy.blocks["5"](x), downsample2x(leaky_relu(_reference_conv(block.conv2, h))), atol=1e-5)
+    image = torch.randn(4, 3, 32, 32)
+    assert not torch.allclose(fused(image, 5, 1.0), legacy(image, 5, 1.0))

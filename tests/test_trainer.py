@@ -237,3 +237,20 @@ def test_compiled_training_grows_without_recompiling_per_alpha(tmp_path, tiny_cf
     for name, p in compiled.G.state_dict().items():
         assert torch.allclose(p, eager.G.state_dict()[name], atol=1e-4), name
     torch._dynamo.reset()
+
+
+def test_run_from_before_the_fused_downsample_resumes_with_its_discriminator(tmp_path, tiny_cfg):
+    """A run folder whose config predates the option keeps the D form it was trained with."""
+    import json
+    cfg = tiny_cfg.replace(max_kimg=0.2)
+    ds = import_folder(cfg.data, 8)
+    assert Trainer.new(tmp_path / "run", cfg, dataset=ds).run().reason == "max_kimg"
+    config_path = tmp_path / "run" / "config.json"
+    written = json.loads(config_path.read_text())
+    assert written["d_downsample"] == "fused"
+    del written["d_downsample"]                       # as pgstudio wrote it before the option
+    config_path.write_text(json.dumps(written))
+    resumed = Trainer.resume(tmp_path / "run", max_kimg=0.3, dataset=ds)
+    assert resumed.cfg.d_downsample == "after-activation" and not resumed.D.blocks["3"].fused
+    assert resumed.run().reason == "max_kimg"
+    assert json.loads(config_path.read_text())["d_downsample"] == "after-activation"   # now explicit

@@ -11,6 +11,7 @@ LOSSES = ("wgan-gp", "logistic", "hinge")
 MODES = ("crop", "pad", "stretch")
 CHANNELS = ("auto", "gray", "rgb")
 DEVICES = ("auto", "cpu", "cuda")
+D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 
 
 @dataclass
@@ -28,6 +29,9 @@ class TrainConfig:
     fmap_base: int = 256
     fmap_max: int = 64
     mbstd_group_size: int = 4
+    # progressive D: box-filter before the bias and activation, fused with the conv ("fused"), or
+    # after them ("after-activation": runs from before this option, whose config has no such key)
+    d_downsample: str = "fused"
     # StyleGAN2 only
     mapping_layers: int = 8
     demodulate: bool = True
@@ -84,6 +88,9 @@ class TrainConfig:
                 problems.append("style mixing probability must lie in [0, 1]")
             if self.pl_weight < 0 or self.pl_interval < 1 or self.pl_batch_shrink < 1 or self.mapping_layers < 1:
                 problems.append("path-length weight ≥ 0, its interval, batch shrink and mapping layers ≥ 1")
+        if self.d_downsample not in D_DOWNSAMPLE:
+            problems.append(f"discriminator downsampling must be one of {', '.join(D_DOWNSAMPLE)} "
+                            f"(got {self.d_downsample!r})")
         if self.loss not in LOSSES:
             problems.append(f"loss must be one of {', '.join(LOSSES)} (got {self.loss!r})")
         if self.mode not in MODES:
@@ -140,6 +147,7 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
+        d.setdefault("d_downsample", "after-activation")    # written before the fused form existed
         if "batch" in d:
             d["batch"] = {int(k): int(v) for k, v in d["batch"].items()}
         if "lr" in d:

@@ -7,8 +7,18 @@ EMA, the result matches a single process with the same global batch (up to float
 and a checkpoint resumes on any number of processes. Only rank 0 writes the run folder.
 
 Gradients are averaged with one flattened all-reduce per optimiser step rather than through
-the DistributedDataParallel wrapper: DDP's bucket hooks do not support the double backward of
-the gradient penalty / R1, and the blocks not yet grown would need find_unused_parameters.
+the DistributedDataParallel wrapper, as stylegan3's training loop does. DDP reduces from hooks
+that fire as each parameter's gradient lands, once per backward, and this loop does not fit that:
+- a parameter that only a penalty term reaches with zero gradient (the last bias under the
+  gradient penalty) can come out wrongly reduced (pytorch/pytorch#47562); stylegan2-ada and
+  rosinality's ports add ``0 * output`` terms to every loss to make the hooks fire;
+- StyleGAN2's lazy path-length term is a second backward into the same gradients, and an
+  out-of-memory split accumulates micro-batches: each needs ``no_sync`` bookkeeping, and a
+  missed one reduces gradients twice (DDP does not support two backwards per step, #63929);
+- the blocks not yet grown, and G's parameters during D's step, would need
+  find_unused_parameters, a graph walk on every forward.
+One explicit all-reduce after all backwards has none of these failure modes and costs the same
+single communication per optimiser step.
 """
 from __future__ import annotations
 

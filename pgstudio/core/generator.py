@@ -6,7 +6,8 @@ import math
 import torch
 from torch import nn
 
-from .layers import EqualConv2d, EqualLinear, PixelNorm, feature_maps, fade_blend, leaky_relu, upsample2x
+from .layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, fade_blend, feature_maps, leaky_relu,
+                     upsample2x)
 
 
 class FirstBlock(nn.Module):
@@ -27,16 +28,16 @@ class FirstBlock(nn.Module):
 
 
 class GrowBlock(nn.Module):
-    """Doubles the resolution: nearest upsample, then two 3x3 convs with pixel norm."""
+    """Doubles the resolution: nearest upsample, then two 3x3 convs with pixel norm (the
+    upsample and the first conv run as one fused op)."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.conv1 = EqualConv2d(in_channels, out_channels, 3)
+        self.conv1 = UpsampleConv2d(in_channels, out_channels)
         self.conv2 = EqualConv2d(out_channels, out_channels, 3)
         self.norm = PixelNorm()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = upsample2x(x)
         x = self.norm(leaky_relu(self.conv1(x)))
         return self.norm(leaky_relu(self.conv2(x)))
 

@@ -41,9 +41,11 @@ def generator_architecture(cfg: TrainConfig, image_channels: int) -> dict:
 
 
 def build_discriminator(cfg: TrainConfig, image_channels: int) -> ProgressiveDiscriminator | StyleGAN2Discriminator:
-    net = StyleGAN2Discriminator if cfg.arch == "stylegan2" else ProgressiveDiscriminator
-    return net(resolution=cfg.resolution, image_channels=image_channels, fmap_base=cfg.fmap_base,
-               fmap_max=cfg.fmap_max, mbstd_group_size=cfg.mbstd_group_size)
+    common = dict(resolution=cfg.resolution, image_channels=image_channels, fmap_base=cfg.fmap_base,
+                  fmap_max=cfg.fmap_max, mbstd_group_size=cfg.mbstd_group_size)
+    if cfg.arch == "stylegan2":
+        return StyleGAN2Discriminator(**common)
+    return ProgressiveDiscriminator(**common, downsample=cfg.d_downsample)
 
 
 @dataclass
