@@ -7,6 +7,7 @@ from pgstudio.core.discriminator import ProgressiveDiscriminator
 from pgstudio.core.generator import ProgressiveGenerator
 import torch.nn.functional as F
 
+from pgstudio.core import layers
 from pgstudio.core.config import TrainConfig, preset_config
 from pgstudio.core.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm,
                                   UpsampleConv2d, downsample2x, feature_maps, leaky_relu, upsample2x)
@@ -124,8 +125,14 @@ def _assert_same_gradients(layer, x, fused, ref):
     assert torch.allclose(gg_fused, gg_ref, rtol=1e-4, atol=1e-3)
 
 
+@pytest.fixture(params=["fused", "small-call"])
+def fused_min_pixels(request, monkeypatch):
+    """Both code paths of the fused layers: always fused, and the two-step form for small calls."""
+    monkeypatch.setattr(layers, "FUSED_MIN_PIXELS", 0 if request.param == "fused" else 10**9)
+
+
 @pytest.mark.parametrize("size", [4, 8, 16])
-def test_fused_upsample_conv_equals_upsample_then_conv(size):
+def test_fused_upsample_conv_equals_upsample_then_conv(size, fused_min_pixels):
     """Same output and gradients as nearest-upsample followed by the 3x3 conv."""
     torch.manual_seed(size)
     layer = UpsampleConv2d(6, 5)
@@ -138,7 +145,7 @@ def test_fused_upsample_conv_equals_upsample_then_conv(size):
 
 
 @pytest.mark.parametrize("size", [8, 16, 32])
-def test_fused_conv_downsample_equals_conv_then_box_filter(size):
+def test_fused_conv_downsample_equals_conv_then_box_filter(size, fused_min_pixels):
     torch.manual_seed(size)
     layer = ConvDownsample2d(4, 7)
     layer.bias.data.normal_()
@@ -149,7 +156,7 @@ def test_fused_conv_downsample_equals_conv_then_box_filter(size):
     _assert_same_gradients(layer, x, fused, ref)
 
 
-def test_grow_block_is_upsample_conv_conv_with_pixel_norm():
+def test_grow_block_is_upsample_conv_conv_with_pixel_norm(fused_min_pixels):
     """The generator's function did not change with the fused op: checkpoints render as before."""
     torch.manual_seed(0)
     G = ProgressiveGenerator(16, 3, 16, 64, 16)
@@ -159,7 +166,7 @@ def test_grow_block_is_upsample_conv_conv_with_pixel_norm():
     assert torch.allclose(block(x), expected, atol=1e-5)
 
 
-def test_discriminator_downsample_forms():
+def test_discriminator_downsample_forms(fused_min_pixels):
     """New runs box-filter before the activation (fused); a config written before the option
     existed keeps the form its checkpoints were trained with; the parameters are the same."""
     torch.manual_seed(0)
