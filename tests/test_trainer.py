@@ -254,3 +254,29 @@ def test_run_from_before_the_fused_downsample_resumes_with_its_discriminator(tmp
     assert resumed.cfg.d_downsample == "after-activation" and not resumed.D.blocks["3"].fused
     assert resumed.run().reason == "max_kimg"
     assert json.loads(config_path.read_text())["d_downsample"] == "after-activation"   # now explicit
+
+
+@pytest.mark.parametrize("loss", ["wgan-gp", "logistic"])
+def test_mixed_precision_step_through_the_fused_convs(tmp_path, tiny_cfg, monkeypatch, loss):
+    """The CUDA path (bf16 autocast around G and D, the penalty's pass in fp32) through the fused
+    resampling convs, exercised with CPU autocast: finite losses, every grown weight moves."""
+    from pgstudio.core import layers
+    from pgstudio.core.schedule import schedule_at
+    monkeypatch.setattr(layers, "FUSED_MIN_PIXELS", 0)
+    cfg = tiny_cfg.replace(loss=loss, r1_interval=2)
+    trainer = Trainer.new(tmp_path / "run", cfg, dataset=import_folder(cfg.data, 8))
+    trainer.amp = True                                  # what CUDA turns on
+    trainer._reset_accumulators()
+    pt = schedule_at(cfg, int(0.64 * 1000))             # 8x8, stabilize: one G and one D block grown
+    assert pt.resolution == 8 and pt.phase == "stabilize"
+    def grown():         # the 8x8 blocks and their toRGB / fromRGB, in G and in D
+        return {f"{net}.{n}": p for net in ("G", "D") for n, p in getattr(trainer, net).named_parameters()
+                if n.startswith(("blocks.3.", "to_rgb.3.", "from_rgb.3."))}
+    before = {n: p.detach().clone() for n, p in grown().items()}
+    assert len(before) == 12
+    for _ in range(3):
+        trainer._train_step(pt)
+    assert torch.isfinite(trainer._acc_d).all() and torch.isfinite(trainer._acc_g).all()
+    assert torch.isfinite(trainer._acc_pen).all() and trainer._acc_pen.item() > 0
+    still = [n for n, p in grown().items() if torch.equal(p.detach(), before[n])]
+    assert not still, still
