@@ -60,6 +60,16 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     with qtbot.waitSignal(ex.image_rendered, timeout=10000):
         qtbot.mouseClick(ex.seed_grid, Qt.LeftButton, pos=rect.topLeft() + (rect.bottomRight() - rect.topLeft()) * 0.9)
     assert ex.seed.value() == ex.first_seed.value() + 15
+    # a render that fails (here: the generator raises) is reported in the status bar
+    import pgstudio.gui.explorer_page as explorer_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("generator exploded")
+    monkeypatch.setattr(explorer_module, "render", broken)        # progressive
+    monkeypatch.setattr(explorer_module, "map_to_w", broken)      # StyleGAN2
+    ex.seed.setValue(ex.seed.value() + 1)
+    qtbot.waitUntil(lambda: "render failed: RuntimeError: generator exploded" in window.statusBar().currentMessage(),
+                    timeout=10000)
 
 
 def test_checkpoint_list_flags_damaged_and_compares(qtbot, window, trained, tmp_path):
