@@ -163,7 +163,7 @@ class TrainConfig:
 
 
 PRESETS: dict[str, dict] = {
-    # Small enough that 4→32 trains in about twelve minutes on a 2-core laptop CPU;
+    # Small enough that 4→32 trains in about seven minutes on a 2-core laptop CPU;
     # logistic loss with lazy R1 because the gradient penalty's double backward every step
     # costs ~40% of a CPU step (measured: 150 vs 93 img/s at 32x32).
     "laptop": dict(latent_size=64, fmap_base=256, fmap_max=64, resolution=32, loss="logistic",
