@@ -233,7 +233,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--preset", default="laptop")
-    ap.add_argument("--loss", default="wgan-gp", help="the baseline implements wgan-gp; ours also runs the preset's loss")
     ap.add_argument("--steps", type=int, default=16, help="steps per round; a multiple of 16 keeps the lazy-R1 steps equal")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)

@@ -2,13 +2,12 @@ import math
 
 import pytest
 import torch
-
-from pgstudio.core.discriminator import ProgressiveDiscriminator
-from pgstudio.core.generator import ProgressiveGenerator
 import torch.nn.functional as F
 
 from pgstudio.core import layers
 from pgstudio.core.config import TrainConfig, preset_config
+from pgstudio.core.discriminator import ProgressiveDiscriminator
+from pgstudio.core.generator import ProgressiveGenerator
 from pgstudio.core.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm,
                                   UpsampleConv2d, downsample2x, feature_maps, leaky_relu, upsample2x)
 from pgstudio.core.models import build_discriminator

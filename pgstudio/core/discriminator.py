@@ -26,8 +26,8 @@ class ShrinkBlock(nn.Module):
     ``downsample="fused"`` box-filters the second conv's output before its bias and activation,
     so conv and filter run as one stride-2 conv (the official code's form from 128x128 up; here at
     every resolution: 1.4-2.8x faster on a CPU). ``"after-activation"`` filters after the
-    activation, the form runs written before pgstudio 0.4 were trained with. The parameters are the
-    same either way.
+    activation, the form of runs written before this option existed (their config has no
+    ``d_downsample`` key). The parameters are the same either way.
     """
 
     def __init__(self, in_channels: int, out_channels: int, downsample: str = "fused"):
