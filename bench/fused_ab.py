@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.train_speed import _images_at, synthetic_dataset, sync  # noqa: E402
+from bench.train_speed import _images_at, preset_overrides, synthetic_dataset, sync  # noqa: E402
 from pgstudio.core import layers  # noqa: E402
 from pgstudio.core.config import preset_config  # noqa: E402
 from pgstudio.core.schedule import schedule_at  # noqa: E402
@@ -39,10 +39,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--steps", type=int, default=16, help="steps per round (16 holds one lazy-R1 step)")
     a = ap.parse_args()
-    overrides = {"loss": a.loss} if a.loss else {}
-    if a.batch:
-        overrides.update(batch={2 ** l: a.batch for l in range(2, 11)}, batch_default=a.batch)
-    cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device=a.device, **overrides)
+    cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device=a.device,
+                        **preset_overrides(a.loss, a.batch))
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=synthetic_dataset(a.resolution))
     trainer._reset_accumulators()
     pt = schedule_at(cfg, _images_at(cfg, a.resolution.bit_length() - 1, "stabilize"))

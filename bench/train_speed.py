@@ -65,10 +65,16 @@ def bf16_peak(device_name: str) -> float | None:
     return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in device_name), None)
 
 
+def preset_overrides(loss: str | None, batch: int | None) -> dict:
+    """The config changes the benchmarks' --loss and --batch ask for (one batch at every resolution)."""
+    overrides = {"loss": loss} if loss else {}
+    if batch:
+        overrides.update(batch={2 ** l: batch for l in range(2, 11)}, batch_default=batch)
+    return overrides
+
+
 def bench(args) -> dict:
-    overrides = {"loss": args.loss} if args.loss else {}
-    if args.batch:
-        overrides.update(batch={2 ** l: args.batch for l in range(2, 11)}, batch_default=args.batch)
+    overrides = preset_overrides(args.loss, args.batch)
     cfg = preset_config(args.preset, arch=args.arch, demo=True, resolution=args.resolution,
                         device=args.device, compile=args.compile, **overrides)
     ds = synthetic_dataset(args.resolution)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
@@ -309,23 +309,21 @@ class ExplorerPage(QWidget):
         self.mixing_box.setVisible(stylegan)
         self.noise_mode.setVisible(stylegan)
         self.interp_space.setVisible(stylegan)
-        self.psi.blockSignals(True)
-        if stylegan:        # lerp toward the mean w: 0 = the mean image, 1 = no truncation
-            self.truncate.setText("truncation ψ (toward mean w)")
-            self.psi.setRange(0, 150)
-            self.psi.setValue(70)
-        else:               # truncated-normal threshold on z
-            self.truncate.setText("truncation ψ")
-            self.psi.setRange(10, 300)
-            self.psi.setValue(100)
-        self.psi.blockSignals(False)
+        with QSignalBlocker(self.psi):
+            if stylegan:        # lerp toward the mean w: 0 = the mean image, 1 = no truncation
+                self.truncate.setText("truncation ψ (toward mean w)")
+                self.psi.setRange(0, 150)
+                self.psi.setValue(70)
+            else:               # truncated-normal threshold on z
+                self.truncate.setText("truncation ψ")
+                self.psi.setRange(10, 300)
+                self.psi.setValue(100)
         self.psi_label.setText(f"{self.psi.value() / 100:.2f}" if self.truncate.isChecked() else "off")
         if stylegan:
             n = self.source.generator.num_ws
             for box in (self.mix_from, self.mix_to):
-                box.blockSignals(True)
-                box.setRange(0, n)
-                box.blockSignals(False)
+                with QSignalBlocker(box):
+                    box.setRange(0, n)
             for i, band in enumerate(("coarse", "middle", "fine")):
                 lo, hi = layer_range(self.source.generator, band)
                 self.mix_band.setItemText(i, f"{band} ({lo}–{hi - 1})" if hi > lo else f"{band} (none here)")
@@ -336,14 +334,12 @@ class ExplorerPage(QWidget):
         if band != "custom" and self.stylegan:
             lo, hi = layer_range(self.source.generator, band)
             for box, v in ((self.mix_from, lo), (self.mix_to, hi)):
-                box.blockSignals(True)
-                box.setValue(v)
-                box.blockSignals(False)
+                with QSignalBlocker(box):
+                    box.setValue(v)
 
     def _custom_range(self) -> None:
-        self.mix_band.blockSignals(True)
-        self.mix_band.setCurrentIndex(self.mix_band.findData("custom"))
-        self.mix_band.blockSignals(False)
+        with QSignalBlocker(self.mix_band):
+            self.mix_band.setCurrentIndex(self.mix_band.findData("custom"))
 
     def _update_enabled(self) -> None:
         has = self.source is not None
@@ -478,9 +474,8 @@ class ExplorerPage(QWidget):
 
     def _reset_directions(self, render: bool = True) -> None:
         for s in self.dir_sliders:
-            s.blockSignals(True)
-            s.setValue(0)
-            s.blockSignals(False)
+            with QSignalBlocker(s):
+                s.setValue(0)
         self._update_enabled()
         if render:
             self._render_selected()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSlider, QVBoxLayout,
                                QWidget)
 
@@ -77,9 +77,8 @@ class SampleBrowser(QWidget):
         self.history = None
         self._live_arrays.clear()
         self._count = 0
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, 0)
-        self.timeline.blockSignals(False)
+        with QSignalBlocker(self.timeline):
+            self.timeline.setRange(0, 0)
         self.timeline.setEnabled(False)
         self.view.set_array(None)
         self.caption.setText("no samples yet")
@@ -99,11 +98,10 @@ class SampleBrowser(QWidget):
         if n == self._count:
             return
         self._count = n
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, max(0, n - 1))
-        if self.follow_latest.isChecked():
-            self.timeline.setValue(n - 1)
-        self.timeline.blockSignals(False)
+        with QSignalBlocker(self.timeline):
+            self.timeline.setRange(0, max(0, n - 1))
+            if self.follow_latest.isChecked():
+                self.timeline.setValue(n - 1)
         self.timeline.setEnabled(n > 1)
         self._update_strip()
         self._show(self.timeline.value())
@@ -148,9 +146,8 @@ class SampleBrowser(QWidget):
     # -------------------------------------------------------------- interaction
     def _timeline_moved(self, value: int) -> None:
         if self.history and value < len(self.history.samples) - 1:
-            self.follow_latest.blockSignals(True)
-            self.follow_latest.setChecked(False)
-            self.follow_latest.blockSignals(False)
+            with QSignalBlocker(self.follow_latest):
+                self.follow_latest.setChecked(False)
         self._show(value)
 
     def _follow_toggled(self, on: bool) -> None:
