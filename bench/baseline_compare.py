@@ -1,6 +1,7 @@
 """pgstudio's training step against a straightforward PGGAN port, same widths/batch/loss; JSON.
 
     python bench/baseline_compare.py [--resolution 32] [--preset laptop] [--steps 16] [--rounds 4]
+                                     [--precision auto|fp32|bf16]
 
 The baseline is written the way the popular public PyTorch ports are (rosinality-style):
 equalized LR through forward pre-hooks, a torch Dataset that converts each sample in Python
@@ -9,6 +10,8 @@ plain Adam, and `.item()` on the losses every step for logging. It runs two loss
 against ours with the same loss: WGAN-GP (penalty every step) and the laptop preset's
 logistic loss with the same lazy R1 (every 16 D steps). Both at the same resolution in the
 stabilize phase, timed in alternating rounds so that the machine's drifting speed hits both alike.
+Ours runs in the precision the trainer would pick (bf16 autocast on a CPU with native bf16, fp32
+elsewhere); the port is the plain fp32 code those ports are.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.train_speed import synthetic_dataset  # noqa: E402
-from pgstudio.core.config import preset_config  # noqa: E402
+from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
+from pgstudio.core.precision import cpu_has_native_bf16, resolve_precision  # noqa: E402
 from pgstudio.core.schedule import phases, schedule_at  # noqa: E402
 from pgstudio.core.trainer import Trainer  # noqa: E402
 
@@ -236,11 +240,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=16, help="steps per round; a multiple of 16 keeps the lazy-R1 steps equal")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS,
+                    help="ours only (the port is plain fp32): auto takes bf16 on CPUs with native bf16")
     a = ap.parse_args()
     torch.manual_seed(0)
     out = {"device": "cpu", "threads": torch.get_num_threads(), "resolution": a.resolution, "preset": a.preset,
            "steps_per_round": a.steps, "rounds": a.rounds}
-    preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu")
+    preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu", precision=a.precision)
+    out["ours_precision"] = resolve_precision(a.precision, torch.device("cpu"))
+    out["cpu_native_bf16"] = cpu_has_native_bf16()
     for loss in dict.fromkeys(["wgan-gp", preset_cfg.loss]):
         cfg = preset_cfg.replace(loss=loss)
         ours, batch = ours_stepper(cfg, a.resolution)

@@ -31,8 +31,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pgstudio.core import losses  # noqa: E402
-from pgstudio.core.config import preset_config  # noqa: E402
+from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
 from pgstudio.core.dataset import ImageDataset, ImportReport, box_pyramid  # noqa: E402
+from pgstudio.core.precision import cpu_has_native_bf16  # noqa: E402
 from pgstudio.core.schedule import schedule_at  # noqa: E402
 from pgstudio.core.trainer import Trainer  # noqa: E402
 
@@ -76,13 +77,14 @@ def preset_overrides(loss: str | None, batch: int | None) -> dict:
 def bench(args) -> dict:
     overrides = preset_overrides(args.loss, args.batch)
     cfg = preset_config(args.preset, arch=args.arch, demo=True, resolution=args.resolution,
-                        device=args.device, compile=args.compile, **overrides)
+                        device=args.device, compile=args.compile, precision=args.precision, **overrides)
     ds = synthetic_dataset(args.resolution)
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=ds)
     trainer._reset_accumulators()
     device = trainer.device
     out = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
            else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+           "precision": trainer.precision, "cpu_native_bf16": cpu_has_native_bf16(),
            "torch": torch.__version__, "arch": cfg.arch, "preset": args.preset, "loss": cfg.loss, "latent_size": cfg.latent_size,
            "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max, "compile": cfg.compile,
            "resolutions": []}
@@ -249,6 +251,8 @@ def _split(trainer, pt, device, steps) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 on CUDA and on CPUs with native bf16, fp32 elsewhere")
     p.add_argument("--resolution", type=int, default=32)
     p.add_argument("--preset", default="laptop")
     p.add_argument("--arch", default="progressive", choices=["progressive", "stylegan2"])

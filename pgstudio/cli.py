@@ -119,7 +119,8 @@ def cmd_train(args) -> int:
 
     preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
-    for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "mode", "channels", "max_kimg"):
+    for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
+                 "max_kimg"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -336,7 +337,7 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import ARCHS, CHANNELS, DEVICES, LOSSES, MODES, PRESETS
+    from .core.config import ARCHS, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -357,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="laptop (default without a GPU) or paper (default with one)")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=DEVICES)
+    t.add_argument("--precision", choices=PRECISIONS,
+                   help="auto (default): bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), "
+                        "fp32 elsewhere")
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
     t.add_argument("--compile", action="store_true",

@@ -38,11 +38,13 @@ def shapes_folder(tmp_path_factory) -> Path:
 
 def tiny_config(data: Path, **overrides):
     from pgstudio.core.config import TrainConfig
+    # fp32 explicitly: the exact-equality tests (resume, two processes against one) are about fp32,
+    # and auto would take bf16 on a CPU with native bf16; tests/test_precision.py covers the rest
     values = dict(data=str(data), resolution=8, latent_size=16, fmap_base=64, fmap_max=16,
                   loss="wgan-gp", stabilize_kimg=0.256, fade_kimg=0.256,
                   batch={4: 16, 8: 16}, batch_default=16, lr_default=0.002, ema_halflife_kimg=0.1,
                   tick_kimg=0.064, sample_kimg=0.128, checkpoint_kimg=0.256, grid_size=9, seed=3,
-                  device="cpu", preset="test")
+                  device="cpu", precision="fp32", preset="test")
     values.update(overrides)
     return TrainConfig(**values)
 

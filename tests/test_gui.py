@@ -6,9 +6,11 @@ import sys
 import time
 
 import numpy as np
+import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
+from pgstudio.core.precision import resolve_precision
 from pgstudio.core.runfolder import RunFolder
 from pgstudio.core.trainer import Trainer
 from pgstudio.gui.main_window import MainWindow
@@ -73,6 +75,7 @@ def test_demo_training_pause_resume_stop(qtbot, window, tmp_path, arch):
     qtbot.waitUntil(lambda: len(page.history.samples) >= 3, timeout=60000)
     assert not np.array_equal(first_grid, page.samples.view.array())   # the grid changed
     assert "×" in w.status_labels["resolution"].text() and "img/s" in w.status_labels["speed"].text()
+    assert w.status_labels["device"].text() == f"cpu · {resolve_precision('auto', torch.device('cpu'), arch)}"
 
     click(qtbot, page.pause_button)
     qtbot.waitUntil(lambda: "paused" in page.state_label.text(), timeout=10000)
@@ -238,6 +241,13 @@ def test_invalid_settings_disable_start(qtbot, window, tmp_path):
     f.loss.setCurrentText("wgan-gp")
     assert not f.start_button.isEnabled() and "WGAN-GP" in f.problems_text() and "border" in f.loss.styleSheet()
     f.loss.setCurrentText("logistic")
+    f.precision.setFocus()                                    # auto → fp32 → bf16
+    qtbot.keyClick(f.precision, Qt.Key_Down)
+    assert f.build()[0].precision == "fp32" and f.start_button.isEnabled(), f.problems_text()
+    qtbot.keyClick(f.precision, Qt.Key_Down)
+    assert not f.start_button.isEnabled() and "per block" in f.problems_text() and "border" in f.precision.styleSheet()
+    qtbot.keyClick(f.precision, Qt.Key_Up)
+    assert f.start_button.isEnabled() and f.precision.styleSheet() == ""
     qtbot.mouseClick(f.compile, Qt.LeftButton, pos=f.compile.rect().center())
     assert f.compile.isChecked() and not f.start_button.isEnabled() and "compile" in f.problems_text()
 

@@ -263,9 +263,9 @@ def test_mixed_precision_step_through_the_fused_convs(tmp_path, tiny_cfg, monkey
     from pgstudio.core import layers
     from pgstudio.core.schedule import schedule_at
     monkeypatch.setattr(layers, "FUSED_MIN_PIXELS", 0)
-    cfg = tiny_cfg.replace(loss=loss, r1_interval=2)
+    cfg = tiny_cfg.replace(loss=loss, r1_interval=2, precision="bf16")    # what auto picks on CUDA
     trainer = Trainer.new(tmp_path / "run", cfg, dataset=import_folder(cfg.data, 8))
-    trainer.amp = True                                  # what CUDA turns on
+    assert trainer.amp
     trainer._reset_accumulators()
     pt = schedule_at(cfg, int(0.64 * 1000))             # 8x8, stabilize: one G and one D block grown
     assert pt.resolution == 8 and pt.phase == "stabilize"

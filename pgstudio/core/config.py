@@ -12,6 +12,7 @@ MODES = ("crop", "pad", "stretch")
 CHANNELS = ("auto", "gray", "rgb")
 DEVICES = ("auto", "cpu", "cuda")
 D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
+PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 
 
 @dataclass
@@ -68,6 +69,7 @@ class TrainConfig:
     grid_size: int = 36               # fixed latents shown in every sample grid (a square)
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"           # auto: bf16 autocast on CUDA and on CPUs with native bf16, else fp32
     compile: bool = False             # torch.compile G and D (recompiled at each growth step)
     preset: str = "laptop"
 
@@ -99,6 +101,11 @@ class TrainConfig:
             problems.append(f"channels must be one of {', '.join(CHANNELS)}")
         if self.device not in DEVICES:
             problems.append(f"device must be one of {', '.join(DEVICES)}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
+        if self.arch == "stylegan2" and self.precision == "bf16":
+            problems.append("StyleGAN2 picks bf16 per block itself (top blocks on CUDA): use precision auto, "
+                            "or fp32 to turn it off")
         if self.stabilize_kimg <= 0 or self.fade_kimg <= 0:
             problems.append("phase lengths (kimg) must be positive")
         if self.max_kimg is not None and self.max_kimg <= 0:

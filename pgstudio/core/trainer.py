@@ -31,6 +31,7 @@ from .images import make_grid
 from .layers import downsample2x, fade_blend, upsample2x
 from .metrics import swd_of_generator
 from .models import build_discriminator, build_generator, generator_architecture
+from .precision import describe_precision, resolve_precision
 from .runfolder import RunFolder
 from .schedule import SchedulePoint, estimate_seconds, schedule_at, total_kimg
 
@@ -84,11 +85,12 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         if self.dist.active and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        self.amp = self.device.type == "cuda"          # bf16 autocast on CUDA, fp32 on CPU
+        self.precision = resolve_precision(cfg.precision, self.device, cfg.arch)
+        self.amp = self.precision == "bf16"           # bf16 autocast around G and D (penalties stay fp32)
         self.stylegan2 = cfg.arch == "stylegan2"      # its networks pick bf16 per block themselves
-        if self.amp:
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = self.amp      # "fp32" asks for full fp32 matmuls
+            torch.backends.cudnn.allow_tf32 = self.amp
             torch.backends.cudnn.benchmark = True
 
         channels = dataset.channels
@@ -102,6 +104,8 @@ class Trainer:
         self.memory_format = torch.channels_last
         self.G = self.G.to(memory_format=self.memory_format)
         self.D = self.D.to(memory_format=self.memory_format)
+        if self.stylegan2 and self.precision == "fp32":      # its own per-block bf16 off too
+            self.G.bf16_blocks = self.D.bf16_blocks = 0
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.G_fast, self.D_fast = self._compiled(self.G), self._compiled(self.D)
         self._compiled_shapes: set = set()
@@ -482,7 +486,7 @@ class Trainer:
                   "loss_d": float(self._acc_d) / n, "loss_g": float(self._acc_g) / n,
                   "penalty": float(self._acc_pen) / n,
                   "img_per_s": round(img_s, 2), "sec_per_kimg": round(1000.0 / img_s, 3) if img_s else None,
-                  "device": self.device.type, "ram_mb": _ram_mb()}
+                  "device": self.device.type, "precision": self.precision, "ram_mb": _ram_mb()}
         if self.stylegan2:          # the regularisers get their own curves
             record["pl_penalty"] = float(self._acc_pl) / self._acc_pl_n if self._acc_pl_n else None
             record["pl_mean"] = float(self.pl_mean)
@@ -601,7 +605,8 @@ class Trainer:
         fresh = self.images_seen == 0
         self.level, self.phase_index = (pt.level, pt.phase_index) if fresh else (self.level, self.phase_index)
         if fresh:
-            self._log(f"training {cfg.resolution}x{cfg.resolution} on {self.device.type}, "
+            self._log(f"training {cfg.resolution}x{cfg.resolution} on {self.device.type} "
+                      f"({describe_precision(self.precision, self.device, cfg.arch)}), "
                       f"{len(self.dataset)} images, {total_kimg(cfg):g} kimg")
             self._emit(PhaseEvent(0.0, pt.phase, pt.resolution, growth=False))
             self._write_samples(pt)

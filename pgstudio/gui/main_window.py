@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         spk = s.get("sec_per_kimg")
         L["speed"].setText(f"{s.get('img_per_s', 0):.0f} img/s · {spk:.1f} s/kimg" if spk else "")
         L["eta"].setText(f"ETA {s.get('eta', '–')}")
-        L["device"].setText(s.get("device", ""))
+        L["device"].setText(" · ".join(s[k] for k in ("device", "precision") if s.get(k)))
         mem = f"RAM {s['ram_mb']:.0f} MB" if s.get("ram_mb") else ""
         if s.get("gpu_mem_mb"):
             mem += f" · GPU {s['gpu_mem_mb']:.0f} MB"

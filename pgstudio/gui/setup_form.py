@@ -12,7 +12,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.config import LOSSES, TrainConfig, preset_values
+from ..core.config import LOSSES, PRECISIONS, TrainConfig, preset_values
+from ..core.precision import cpu_has_native_bf16
 from ..core.runfolder import RunFolder
 from ..core.schedule import estimate_seconds, preview, total_kimg
 from .settings import app_settings
@@ -49,7 +50,7 @@ def _spin(lo, hi, value, step=1, decimals=None, name=None):
 
 
 def throughput_key(cfg: TrainConfig) -> str:
-    return f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
+    return f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}-{cfg.precision}"
 
 
 def remember_throughput(cfg: TrainConfig, measured: dict[int, float]) -> None:
@@ -114,6 +115,12 @@ class SetupForm(QWidget):
         self.metric_n = _spin(16, 65536, 2048, 256, name="metric_n")
         self.device = named(QComboBox(), "device")
         self.device.addItems(["auto", "cpu", "cuda"])
+        self.precision = named(QComboBox(), "precision")
+        self.precision.addItems(list(PRECISIONS))
+        self.precision.setToolTip("auto: bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), "
+                                  "fp32 elsewhere; penalties always in fp32. This CPU: "
+                                  + ("native bf16" if cpu_has_native_bf16() else
+                                     "no native bf16, bf16 would run about 10x slower"))
         self.compile = named(QCheckBox("torch.compile"), "compile")
         self.compile.setToolTip("compile the networks (progressive family; recompiles at each growth step, "
                                 "the cost is logged — worth it on GPUs, slow to start on CPUs)")
@@ -150,7 +157,7 @@ class SetupForm(QWidget):
         form.addRow("tick / samples (kimg)", self._pair(self.tick, self.sample))
         form.addRow("checkpoint / MS-SWD (kimg)", self._pair(self.checkpoint, self.metric_kimg))
         form.addRow("MS-SWD images", self.metric_n)
-        form.addRow("device", self._pair(self.device, self.compile))
+        form.addRow("device / precision", self._pair(self.device, self.precision, self.compile))
         form.addRow("output folder", out_row)
 
         self.schedule_plot = pg.PlotWidget()
@@ -189,18 +196,18 @@ class SetupForm(QWidget):
         self.compile.toggled.connect(self._changed)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
-        for w in (self.loss, self.device):
+        for w in (self.loss, self.device, self.precision):
             w.currentIndexChanged.connect(self._changed)
         self.start_button.clicked.connect(self.start_requested)
         self._changed()
 
     @staticmethod
-    def _pair(a, b) -> QWidget:
+    def _pair(*widgets) -> QWidget:
         w = QWidget()
         row = QHBoxLayout(w)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(a)
-        row.addWidget(b)
+        for widget in widgets:
+            row.addWidget(widget)
         return w
 
     def _browse_out(self) -> None:
@@ -243,6 +250,7 @@ class SetupForm(QWidget):
         for w in widgets:
             w.blockSignals(False)
         self.device.setCurrentText("auto")
+        self.precision.setCurrentText("auto")
         self._changed()
 
     # -------------------------------------------------------------- config + validation
@@ -272,10 +280,10 @@ class SetupForm(QWidget):
             lr=lr_table, lr_default=self.lr.value(), ema_halflife_kimg=self.ema.value(), seed=self.seed.value(),
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
             metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
-            preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
+            precision=self.precision.currentText(), preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
         field_of = [("batch", self.batch), ("learning", self.lr), ("phase", self.stabilize), ("latent", self.latent),
                     ("tick", self.tick), ("metric", self.metric_kimg), ("EMA", self.ema), ("max kimg", self.max_kimg), ("wgan-gp", self.loss), ("path-length", self.pl_weight),
-                    ("mixing", self.style_mixing), ("compile", self.compile)]
+                    ("mixing", self.style_mixing), ("compile", self.compile), ("precision", self.precision)]
         for message in cfg.validate():
             if "image folder" in message:
                 continue                          # reported below, with the import state
@@ -301,7 +309,7 @@ class SetupForm(QWidget):
         bad = {id(w) for w, _ in problems if w is not None}
         for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric_kimg,
                   self.ema, self.max_kimg, self.out_dir, self.device, self.loss, self.pl_weight, self.style_mixing,
-                  self.compile):
+                  self.compile, self.precision):
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
         self.start_button.setEnabled(not problems)
