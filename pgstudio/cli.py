@@ -98,7 +98,14 @@ def _relaunch_with_torchrun(gpus: int) -> int:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
            "-m", "pgstudio", *argv]
     import subprocess
-    return subprocess.call(cmd)
+
+    import torch
+    env = dict(os.environ)
+    # torchrun gives each process one thread when OMP_NUM_THREADS is unset, which leaves cores idle
+    # on a CPU-only machine: split this machine's threads among the processes instead
+    if "OMP_NUM_THREADS" not in env and not torch.cuda.is_available():
+        env["OMP_NUM_THREADS"] = str(max(1, torch.get_num_threads() // gpus))
+    return subprocess.call(cmd, env=env)
 
 
 def _join_distributed(args) -> None:

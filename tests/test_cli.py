@@ -94,3 +94,22 @@ def test_train_arch_and_r1_gamma_flags(tmp_path, shapes_folder):
                  "--loss", "wgan-gp", "--device", "cpu"]) == 2
     assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "neg"), "--r1-gamma", "-1",
                  "--device", "cpu"]) == 2
+
+
+@pytest.mark.parametrize("user_threads", [None, "3"])
+def test_gpus_on_a_cpu_machine_splits_the_threads_among_processes(monkeypatch, shapes_folder, tmp_path, user_threads):
+    import torch
+    launched = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env: launched.append((cmd, env)) or 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 8)
+    if user_threads:
+        monkeypatch.setenv("OMP_NUM_THREADS", user_threads)
+    else:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    argv = ["train", "--data", str(shapes_folder), "--out", str(tmp_path / "run"), "--gpus", "4"]
+    monkeypatch.setattr(sys, "argv", ["pgstudio", *argv])
+    assert main(argv) == 0
+    (cmd, env), = launched
+    assert "--nproc_per_node=4" in cmd and "--gpus" not in cmd and cmd[-len(argv) + 2:] == argv[:-2]
+    assert env["OMP_NUM_THREADS"] == (user_threads or "2")        # the user's setting wins
