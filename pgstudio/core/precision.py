@@ -2,9 +2,9 @@
 
 ``auto`` takes bf16 where the hardware computes it natively: every CUDA GPU we train on, and
 CPUs with AVX512-BF16 or AMX tiles. Elsewhere on a CPU oneDNN has no bf16 kernels and falls
-back to reference code: measured on this project's 2-core AVX2 VM, a training step at 16x16
-ran 11x slower in bf16 than in fp32 (bench/train_speed.py --precision bf16), so auto keeps
-fp32 there. Either way the gradient penalty and R1 pass stays in fp32 (see trainer).
+back to reference code: measured on this project's 2-core AVX2 VM, the trainer's step ran
+11-13x slower in bf16 than in fp32 at 8x8 and 16x16 (README, Performance), so auto keeps fp32
+there. Either way the gradient penalty and R1 pass stays in fp32 (see trainer).
 """
 from __future__ import annotations
 

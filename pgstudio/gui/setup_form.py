@@ -50,7 +50,8 @@ def _spin(lo, hi, value, step=1, decimals=None, name=None):
 
 
 def throughput_key(cfg: TrainConfig) -> str:
-    return f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}-{cfg.precision}"
+    return (f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
+            f"-{cfg.precision}")
 
 
 def remember_throughput(cfg: TrainConfig, measured: dict[int, float]) -> None:
@@ -138,14 +139,14 @@ class SetupForm(QWidget):
         form.addRow("architecture", self.arch)
         form.addRow("preset", self.preset)
         form.addRow("latent size", self.latent)
-        form.addRow("fmap base / max", self._pair(self.fmap_base, self.fmap_max))
+        form.addRow("fmap base / max", self._row(self.fmap_base, self.fmap_max))
         form.addRow("loss", self.loss)
-        self.stylegan2_rows = [self._pair(self.mapping_layers, self.style_mixing),
-                               self._pair(self.pl_weight, self.demodulate)]
+        self.stylegan2_rows = [self._row(self.mapping_layers, self.style_mixing),
+                               self._row(self.pl_weight, self.demodulate)]
         form.addRow("mapping layers / mixing p", self.stylegan2_rows[0])
         form.addRow("path-length weight", self.stylegan2_rows[1])
         self.form = form
-        self.phase_pair = self._pair(self.stabilize, self.fade)
+        self.phase_pair = self._row(self.stabilize, self.fade)
         form.addRow("kimg per stabilize / fade", self.phase_pair)
         form.addRow("stop after (kimg)", self.max_kimg)
         form.addRow("batch per resolution", self.batch)
@@ -154,10 +155,10 @@ class SetupForm(QWidget):
         form.addRow("lr per resolution", self.lr_table)
         form.addRow("EMA half-life (kimg)", self.ema)
         form.addRow("seed", self.seed)
-        form.addRow("tick / samples (kimg)", self._pair(self.tick, self.sample))
-        form.addRow("checkpoint / MS-SWD (kimg)", self._pair(self.checkpoint, self.metric_kimg))
+        form.addRow("tick / samples (kimg)", self._row(self.tick, self.sample))
+        form.addRow("checkpoint / MS-SWD (kimg)", self._row(self.checkpoint, self.metric_kimg))
         form.addRow("MS-SWD images", self.metric_n)
-        form.addRow("device / precision", self._pair(self.device, self.precision, self.compile))
+        form.addRow("device / precision", self._row(self.device, self.precision, self.compile))
         form.addRow("output folder", out_row)
 
         self.schedule_plot = pg.PlotWidget()
@@ -202,7 +203,7 @@ class SetupForm(QWidget):
         self._changed()
 
     @staticmethod
-    def _pair(*widgets) -> QWidget:
+    def _row(*widgets) -> QWidget:
         w = QWidget()
         row = QHBoxLayout(w)
         row.setContentsMargins(0, 0, 0, 0)
