@@ -86,7 +86,6 @@ class Trainer:
         if self.dist.active and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         self.precision = resolve_precision(cfg.precision, self.device, cfg.arch)
-        self.amp = self.precision == "bf16"           # bf16 autocast around G and D (penalties stay fp32)
         self.stylegan2 = cfg.arch == "stylegan2"      # its networks pick bf16 per block themselves
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = self.amp      # "fp32" asks for full fp32 matmuls
@@ -130,6 +129,11 @@ class Trainer:
         self._make_optimizers()
         if checkpoint is not None:
             self._load_state(checkpoint)
+
+    @property
+    def amp(self) -> bool:
+        """bf16 autocast around G and D (the penalties' pass stays fp32)."""
+        return self.precision == "bf16"
 
     # ------------------------------------------------------------------ construction
     @classmethod
