@@ -112,6 +112,7 @@ def test_damaged_checkpoint_and_fallback(tmp_path, tiny_cfg):
     resumed = Trainer.resume(tmp_path / "run", max_kimg=0.4, on_event=logs.append)
     assert resumed.images_seen == load_checkpoint(ckpts[-2])["images_seen"]
     assert any(isinstance(e, ev.LogEvent) and "damaged" in e.message for e in logs)
+    resumed.close()                 # it holds the folder until it has run or is closed
     for c in run.checkpoints():
         c.write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="no usable checkpoint"):

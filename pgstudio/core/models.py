@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, first_loadable, load_checkpoint
 from .config import TrainConfig
 from .discriminator import ProgressiveDiscriminator
 from .generator import ProgressiveGenerator
@@ -58,6 +58,8 @@ class LoadedGenerator:
     phase: str
     source: Path
     fixed_latents: torch.Tensor | None
+    # a run folder's newer checkpoints that could not be used, newest first: (path, reason)
+    skipped: tuple[tuple[Path, str], ...] = ()
 
     @property
     def resolution(self) -> int:
@@ -69,7 +71,7 @@ class LoadedGenerator:
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A checkpoint file as given, or a run folder's newest checkpoint."""
+    """A checkpoint file as given, or a run folder's newest checkpoint (loadable or not)."""
     path = Path(path).expanduser()
     if path.is_dir():
         ckpts = RunFolder(path).checkpoints()
@@ -79,6 +81,22 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or folder")
     return path
+
+
+def load_newest_checkpoint(path: str | os.PathLike) -> tuple[dict, Path, list[tuple[Path, str]]]:
+    """A checkpoint file's state, or a run folder's newest checkpoint that loads, with the newer
+    ones skipped on the way and why (a damaged newest file falls back to the one before)."""
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        ckpt = resolve_checkpoint(p)
+        return load_checkpoint(ckpt), ckpt, []
+    ckpts = RunFolder(p).checkpoints()
+    if not ckpts:
+        raise CheckpointError(f"{p}: no checkpoint in this folder")
+    try:
+        return first_loadable(reversed(ckpts))
+    except CheckpointError as exc:
+        raise CheckpointError(f"{p}: {exc}") from None
 
 
 def load_exported(folder: Path, device: str | torch.device = "cpu") -> LoadedGenerator:
@@ -112,10 +130,9 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     p = Path(path).expanduser()
     if p.is_dir() and (p / "generator.json").exists():
         return load_exported(p, device)
-    ckpt_path = resolve_checkpoint(path)
-    state = load_checkpoint(ckpt_path)
+    state, ckpt_path, skipped = load_newest_checkpoint(p)
     G = generator_from_state(state, ckpt_path).to(device)
     stats = state.get("stats", {})
     return LoadedGenerator(G, int(state["level"]), float(stats.get("alpha", 1.0)),
                            float(state["images_seen"]) / 1000.0, str(stats.get("phase", "stabilize")),
-                           ckpt_path, state.get("fixed_latents"))
+                           ckpt_path, state.get("fixed_latents"), tuple(skipped))

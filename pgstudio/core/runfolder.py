@@ -7,7 +7,11 @@
     RUN/checkpoints/ckpt-<images seen, 10 digits>.pt   full-state checkpoints (atomic)
     RUN/log.txt               human log
     RUN/dataset.json          the import report of the data the run trains on
-    RUN/running.json          present while a trainer writes here: {"pid", "host", "started"}
+    RUN/running.json          present while a trainer writes here: {"pid", "host", "started", "lock"}
+    RUN/trainer.lock          the file its trainer holds an OS lock on (runlock.py): one trainer a folder
+
+Every write goes through disk.py (one clear DiskWriteError for any refusal of the disk) and every
+JSON-lines read through jsonl.py (unusable lines are skipped and listed in ``unusable_lines``).
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ import numpy as np
 from PIL import Image
 
 from .config import TrainConfig
+from .disk import append_line, atomic_file, copy_file, make_folder, write_atomic, writing
+from .jsonl import NUMBER, JsonLines, fields_problem, read_jsonl, repair_torn_tail
+from .runlock import RunLockedError, live_holder  # noqa: F401  (RunLockedError: re-exported)
 
 CHECKPOINT_GLOB = "ckpt-*.pt"
 
@@ -39,33 +46,42 @@ class SampleEntry:
     path: Path
 
 
-def _read_jsonl(path: Path, offset: int = 0) -> tuple[list[dict], int]:
-    """Complete lines from byte ``offset`` on; returns the records and the new offset.
+TICK_FIELDS = {"kimg": NUMBER, "resolution": int, "alpha": NUMBER, "phase": str, "loss_d": NUMBER,
+               "loss_g": NUMBER}
+SWD_FIELDS = {"kimg": NUMBER, "mean": NUMBER}
+SAMPLE_FIELDS = {"file": str, "kimg": NUMBER, "resolution": int, "alpha": NUMBER, "phase": str}
 
-    A line still being written (no newline yet) is left for the next call, so a follower can
-    poll a file another process appends to.
-    """
-    if not path.exists():
-        return [], offset
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    end = data.rfind(b"\n") + 1
-    records = []
-    for line in data[:end].splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue          # a damaged line costs one record, never the whole history
-    return records, offset + end
+
+def metrics_record_problem(record: dict) -> str | None:
+    """Why a metrics.jsonl object cannot be used (None: it can; unknown kinds are kept for newer readers)."""
+    kind = record.get("kind")
+    if kind == "tick":
+        return fields_problem(record, TICK_FIELDS)
+    if kind == "swd":
+        return fields_problem(record, SWD_FIELDS)
+    if not isinstance(kind, str):
+        return "no kind"
+    if "kimg" in record and (not isinstance(record["kimg"], NUMBER) or isinstance(record["kimg"], bool)):
+        return f"{kind} without a valid kimg"
+    return None
+
+
+def sample_entry_problem(record: dict) -> str | None:
+    problem = fields_problem(record, SAMPLE_FIELDS)
+    if problem is None and ("/" in record["file"] or "\\" in record["file"] or record["file"].startswith(".")):
+        return f"grid file name {record['file']!r} points outside samples/"
+    return problem
+
+
+def _kimg(record: dict) -> float:
+    value = record.get("kimg", 0)
+    return float(value) if isinstance(value, NUMBER) and not isinstance(value, bool) else 0.0
 
 
 class RunFolder:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path).expanduser()
+        self.unusable_lines: list[str] = []      # what the readers skipped, for the log and the studio
 
     # layout
     @property
@@ -86,29 +102,26 @@ class RunFolder:
     @property
     def running_path(self) -> Path: return self.path / "running.json"
 
-    def mark_running(self) -> None:
-        import socket
-        self.running_path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                                 "started": time.time()}))
-
-    def clear_running(self) -> None:
-        self.running_path.unlink(missing_ok=True)
-
     def active_trainer_pid(self) -> int | None:
-        """The pid of a live trainer writing here (on this host), else None; stale markers are ignored."""
-        import socket
-        try:
-            info = json.loads(self.running_path.read_text())
-        except (OSError, ValueError):
+        """The pid of a trainer writing here now, else None (read-only: a follower never locks).
+
+        On this host a marker whose process is gone is stale and ignored; another host's is trusted.
+        """
+        info = live_holder(self.path)
+        if info is None:
             return None
-        pid = int(info.get("pid", -1))
-        if info.get("host") != socket.gethostname():
-            return pid            # another machine (shared disk): trust the marker
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, PermissionError, OSError):
-            return None
-        return pid
+        pid = info.get("pid")
+        return pid if isinstance(pid, int) else -1
+
+    def repair_torn_tails(self) -> list[str]:
+        """For the lock holder, once: cut off lines an interrupted writer left unfinished."""
+        notes = []
+        for path in (self.metrics_path, self.samples_index_path):
+            removed = repair_torn_tail(path)
+            if removed:
+                notes.append(f"{path.relative_to(self.path)}: removed an unfinished last line ({removed} bytes) "
+                             "left by an interrupted write")
+        return notes
 
     def is_run(self) -> bool:
         return self.config_path.exists()
@@ -119,69 +132,71 @@ class RunFolder:
         if self.is_run():
             raise RunFolderError(f"{self.path} already holds a run; use `pgstudio resume {self.path}` "
                                  "or choose another output folder")
-        self.samples_dir.mkdir(parents=True, exist_ok=True)
-        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(self.samples_dir)
+        make_folder(self.checkpoints_dir)
         self.write_config(config)
 
     def write_config(self, config: TrainConfig) -> None:
-        tmp = self.config_path.with_suffix(".json.tmp")
-        tmp.write_text(config.to_json())
-        os.replace(tmp, self.config_path)
+        write_atomic(self.config_path, config.to_json())
 
     def read_config(self) -> TrainConfig:
         if not self.config_path.exists():
             raise RunFolderError(f"{self.path} is not a pgstudio run folder (no config.json)")
         try:
             return TrainConfig.from_json(self.config_path.read_text())
-        except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        except OSError as exc:
+            raise RunFolderError(f"{self.config_path}: cannot be read ({exc.strerror or exc})") from None
+        except (json.JSONDecodeError, TypeError, ValueError, AttributeError, KeyError) as exc:
             raise RunFolderError(f"{self.config_path}: unreadable config ({exc})") from None
 
     # metrics
     def append_metrics(self, record: dict) -> None:
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_line(self.metrics_path, json.dumps(record))
+
+    def _read(self, path: Path, offset: int, problem) -> JsonLines:
+        read = read_jsonl(path, offset, problem)
+        self.unusable_lines.extend(read.skipped)
+        return read
 
     def read_metrics(self, offset: int = 0) -> tuple[list[dict], int]:
-        return _read_jsonl(self.metrics_path, offset)
+        """Usable records from byte ``offset`` on, and the offset to read on from."""
+        read = self._read(self.metrics_path, offset, metrics_record_problem)
+        return read.records, read.offset
+
+    def _rewrite_jsonl(self, path: Path, records: list[dict]) -> None:
+        write_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
 
     def truncate_metrics_after(self, kimg: float) -> None:
-        """On resume, drop records newer than the checkpoint so the history has no duplicates."""
-        records, _ = self.read_metrics()
-        kept = [r for r in records if r.get("kimg", 0) <= kimg + 1e-9]
-        if len(kept) != len(records):
-            tmp = self.metrics_path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-            os.replace(tmp, self.metrics_path)
+        """On resume, drop records newer than the checkpoint (and unusable lines) so the history is clean."""
+        read = self._read(self.metrics_path, 0, metrics_record_problem)
+        kept = [r for r in read.records if _kimg(r) <= kimg + 1e-9]
+        if len(kept) != len(read.records) or read.skipped:
+            self._rewrite_jsonl(self.metrics_path, kept)
 
     # samples
     def write_sample(self, grid: np.ndarray, images_seen: int, kimg: float, resolution: int,
                      alpha: float, phase: str) -> Path:
-        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(self.samples_dir)
         name = f"grid-{images_seen:010d}.png"
         path = self.samples_dir / name
-        tmp = path.with_name(name + ".tmp")
-        Image.fromarray(grid).save(tmp, format="PNG")
-        os.replace(tmp, path)
+        with atomic_file(path) as f:
+            Image.fromarray(grid).save(f, format="PNG")
         entry = {"file": name, "kimg": round(kimg, 3), "resolution": resolution,
                  "alpha": round(alpha, 4), "phase": phase}
-        with open(self.samples_index_path, "a") as f:
-            f.write(json.dumps(entry) + "\n")
+        append_line(self.samples_index_path, json.dumps(entry))
         return path
 
     def read_samples(self, offset: int = 0) -> tuple[list[SampleEntry], int]:
-        records, offset = _read_jsonl(self.samples_index_path, offset)
+        read = self._read(self.samples_index_path, offset, sample_entry_problem)
         entries = [SampleEntry(r["file"], float(r["kimg"]), int(r["resolution"]), float(r["alpha"]),
-                               r["phase"], self.samples_dir / r["file"])
-                   for r in records if "file" in r]
-        return entries, offset
+                               r["phase"], self.samples_dir / r["file"]) for r in read.records]
+        return entries, read.offset
 
     def truncate_samples_after(self, kimg: float) -> None:
-        records, _ = _read_jsonl(self.samples_index_path)
-        kept = [r for r in records if r.get("kimg", 0) <= kimg + 1e-9]
-        if len(kept) != len(records):
-            tmp = self.samples_index_path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-            os.replace(tmp, self.samples_index_path)
+        read = self._read(self.samples_index_path, 0, sample_entry_problem)
+        kept = [r for r in read.records if _kimg(r) <= kimg + 1e-9]
+        if len(kept) != len(read.records) or read.skipped:
+            self._rewrite_jsonl(self.samples_index_path, kept)
 
     # checkpoints
     def checkpoint_path(self, images_seen: int) -> Path:
@@ -203,40 +218,41 @@ class RunFolder:
                 continue
             if n > images_seen:
                 target = self.checkpoints_dir / "discarded" / path.name
-                target.parent.mkdir(exist_ok=True)
-                os.replace(path, target)
+                make_folder(target.parent)
+                with writing(target):
+                    os.replace(path, target)
                 moved.append(target)
         return moved
 
     def branch(self, checkpoint: Path, destination: str | os.PathLike, images_seen: int) -> "RunFolder":
         """A new run folder that starts as this run did up to ``checkpoint``."""
-        import shutil
         new = RunFolder(destination)
         if new.is_run():
             raise RunFolderError(f"{new.path} already holds a run")
-        new.samples_dir.mkdir(parents=True, exist_ok=True)
-        new.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(self.config_path, new.config_path)
+        make_folder(new.samples_dir)
+        make_folder(new.checkpoints_dir)
+        copy_file(self.config_path, new.config_path)
         if self.dataset_path.exists():
-            shutil.copy2(self.dataset_path, new.dataset_path)
+            copy_file(self.dataset_path, new.dataset_path)
         kimg = images_seen / 1000.0
         records, _ = self.read_metrics()
-        new.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in records if r.get("kimg", 0) <= kimg + 1e-9))
-        entries, _ = _read_jsonl(self.samples_index_path)
-        kept = [e for e in entries if e.get("kimg", 0) <= kimg + 1e-9]
+        new._rewrite_jsonl(new.metrics_path, [r for r in records if _kimg(r) <= kimg + 1e-9])
+        entries, _ = self.read_samples()
+        kept = [e for e in entries if e.kimg <= kimg + 1e-9]
         for e in kept:
-            if (self.samples_dir / e["file"]).exists():
-                shutil.copy2(self.samples_dir / e["file"], new.samples_dir / e["file"])
-        new.samples_index_path.write_text("".join(json.dumps(e) + "\n" for e in kept))
-        shutil.copy2(checkpoint, new.checkpoints_dir / Path(checkpoint).name)
+            if e.path.exists():
+                copy_file(e.path, new.samples_dir / e.file)
+        new._rewrite_jsonl(new.samples_index_path, [
+            {"file": e.file, "kimg": e.kimg, "resolution": e.resolution, "alpha": e.alpha, "phase": e.phase}
+            for e in kept])
+        copy_file(checkpoint, new.checkpoints_dir / Path(checkpoint).name)
         new.log(f"branched from {checkpoint} at {kimg:.3f} kimg")
         return new
 
     # log
     def log(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with open(self.log_path, "a") as f:
-            f.write(f"[{stamp}] {message}\n")
+        append_line(self.log_path, f"[{stamp}] {message}")
 
     def write_dataset_report(self, report: dict) -> None:
-        self.dataset_path.write_text(json.dumps(report))
+        write_atomic(self.dataset_path, json.dumps(report))

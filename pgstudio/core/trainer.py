@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from . import losses
-from .checkpoint import (FORMAT, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
-                         load_checkpoint, restore_rng_state)
+from .checkpoint import (FORMAT, RESUME_KEYS, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
+                         describe_tensors, first_loadable, load_checkpoint, non_finite_tensors, restore_rng_state)
 from .config import TrainConfig
 from .dataset import DatasetError, ImageDataset, load_dataset
 from .distributed import DistContext
@@ -33,11 +33,20 @@ from .metrics import swd_of_generator
 from .models import build_discriminator, build_generator, generator_architecture
 from .precision import describe_precision, resolve_precision
 from .runfolder import RunFolder
+from .runlock import RunLock
 from .schedule import SchedulePoint, estimate_seconds, schedule_at, total_kimg
 
 
-class NonFiniteLoss(Exception):
-    pass
+class NonFiniteTraining(Exception):
+    """A loss, a weight or an optimizer moment went NaN/inf: training stops, nothing of it is saved."""
+
+
+NonFiniteLoss = NonFiniteTraining       # the name it had before optimizer state was checked too
+
+# a tick in which fewer than this share of the weights that received gradients changed at all is
+# a stall (Adam's step vanished, e.g. an overflowed exp_avg_sq): the one seen froze 99.5 % of D
+STALL_FRACTION = 0.01
+ADVISED_LR_SCALE = 0.5          # what the advice after a blow-up says to resume with
 
 
 class _SilentRunFolder(RunFolder):
@@ -49,8 +58,7 @@ class _SilentRunFolder(RunFolder):
     def truncate_metrics_after(self, kimg): pass
     def truncate_samples_after(self, kimg): pass
     def discard_checkpoints_after(self, images_seen): return []
-    def mark_running(self): pass
-    def clear_running(self): pass
+    def repair_torn_tails(self): return []
     def log(self, message): pass
     def write_dataset_report(self, report): pass
 
@@ -75,8 +83,10 @@ class Trainer:
 
     def __init__(self, run: RunFolder, cfg: TrainConfig, dataset: ImageDataset,
                  on_event: Callable[[object], None] | None = None,
-                 control: TrainerControl | None = None, checkpoint: dict | None = None):
+                 control: TrainerControl | None = None, checkpoint: dict | None = None,
+                 lock: RunLock | None = None):
         self.run_folder = run
+        self.lock = lock                       # the run folder's lock (rank 0), released when run() ends
         self.cfg = cfg
         self.dataset = dataset
         self.on_event = on_event or (lambda event: None)
@@ -126,9 +136,17 @@ class Trainer:
         self._speed: dict[int, float] = {}
         self.accum: dict[int, int] = {}          # resolution → micro-batches per step, after an OOM
         self.pl_mean = torch.zeros((), device=self.device)   # StyleGAN2's running path length
+        self._last_sample_images: int | None = None          # what was last written, so nothing twice
+        self._last_checkpoint_images: int | None = None
+        self._stalled: set[str] = set()                      # networks whose last tick stalled
         self._make_optimizers()
         if checkpoint is not None:
             self._load_state(checkpoint)
+
+    def close(self) -> None:
+        """Give the run folder up without training (run() does this when it ends)."""
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def amp(self) -> bool:
@@ -146,51 +164,83 @@ class Trainer:
             dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
         ctx = DistContext.detect()
         run = RunFolder(run_dir) if ctx.is_main else _SilentRunFolder(run_dir)
-        run.create(cfg)
-        run.write_dataset_report(dataset.report.to_dict())
-        run.log(f"new run: {dataset.report.text()}")
-        ctx.barrier()
-        return cls(run, cfg, dataset, **kwargs)
+        lock = RunLock.acquire(run.path) if ctx.is_main else None
+        try:
+            run.create(cfg)
+            run.write_dataset_report(dataset.report.to_dict())
+            run.log(f"new run: {dataset.report.text()}")
+            ctx.barrier()
+            return cls(run, cfg, dataset, lock=lock, **kwargs)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
 
     @classmethod
     def resume(cls, run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
                max_kimg: float | None = None, dataset: ImageDataset | None = None,
-               on_event: Callable[[object], None] | None = None, **kwargs) -> "Trainer":
+               on_event: Callable[[object], None] | None = None, lr_scale: float | None = None,
+               take_over: bool = False, **kwargs) -> "Trainer":
+        """Continue a run from ``checkpoint`` or its newest usable one.
+
+        ``max_kimg`` replaces the run's end; ``lr_scale`` multiplies its learning rates from here
+        on (cumulative: the config records the product). Both are written to config.json.
+        """
         ctx = DistContext.detect()
         run = RunFolder(run_dir) if ctx.is_main else _SilentRunFolder(run_dir)
         cfg = run.read_config()
-        state, path, skipped = cls._newest_good_checkpoint(run, checkpoint)
-        for bad, why in skipped:
-            run.log(f"skipped damaged checkpoint {bad.name}: {why}")
-            if on_event:
-                on_event(LogEvent(f"skipped damaged checkpoint {bad.name}: {why}"))
+        changes = {}
         if max_kimg is not None:
-            cfg = cfg.replace(max_kimg=max_kimg)
-            run.write_config(cfg)
-        if dataset is None:
-            dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
-        kimg = state["images_seen"] / 1000.0
-        if checkpoint is not None and Path(checkpoint).resolve().parent == run.checkpoints_dir.resolve():
-            for moved in run.discard_checkpoints_after(int(state["images_seen"])):
-                run.log(f"resuming from an earlier checkpoint: {moved.name} moved to checkpoints/discarded/")
-        run.truncate_metrics_after(kimg)
-        run.truncate_samples_after(kimg)
-        run.log(f"resumed from {path.name} at {kimg:.3f} kimg")
-        ctx.barrier()
-        return cls(run, cfg, dataset, on_event=on_event, checkpoint=state, **kwargs)
+            changes["max_kimg"] = max_kimg
+        if lr_scale is not None:
+            changes["lr_scale"] = cfg.lr_scale * lr_scale
+        if changes:
+            cfg = cfg.replace(**changes)
+            problems = cfg.validate()
+            if problems:
+                raise ValueError("; ".join(problems))
+        lock = RunLock.acquire(run.path, take_over=take_over) if ctx.is_main else None
+        say = on_event or (lambda event: None)
+        try:
+            notes = ([lock.took_over] if lock is not None and lock.took_over else []) + run.repair_torn_tails()
+            state, path, skipped = cls._newest_good_checkpoint(run, checkpoint)
+            notes += [f"skipped unusable checkpoint {bad.name}: {why}" for bad, why in skipped]
+            if dataset is None:
+                dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
+            if changes:
+                run.write_config(cfg)
+            if lr_scale is not None:
+                notes.append(f"learning rates scaled by {lr_scale:g} from here on (lr_scale {cfg.lr_scale:g})")
+            kimg = state["images_seen"] / 1000.0
+            if checkpoint is not None and Path(checkpoint).resolve().parent == run.checkpoints_dir.resolve():
+                for moved in run.discard_checkpoints_after(int(state["images_seen"])):
+                    notes.append(f"resuming from an earlier checkpoint: {moved.name} moved to checkpoints/discarded/")
+            run.unusable_lines.clear()
+            run.truncate_metrics_after(kimg)
+            run.truncate_samples_after(kimg)
+            notes += run.unusable_lines          # dropped from the rewritten files: say which
+            if lr_scale is not None:
+                run.append_metrics({"kind": "event", "event": "lr_scale", "kimg": round(kimg, 3),
+                                    "factor": lr_scale, "lr_scale": cfg.lr_scale})
+            notes.append(f"resumed from {path.name} at {kimg:.3f} kimg")
+            for note in notes:
+                run.log(note)
+                say(LogEvent(note))
+            ctx.barrier()
+            return cls(run, cfg, dataset, on_event=on_event, checkpoint=state, lock=lock, **kwargs)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
 
     @staticmethod
     def _newest_good_checkpoint(run: RunFolder, explicit) -> tuple[dict, Path, list]:
         if explicit is not None:
-            return load_checkpoint(explicit), Path(explicit), []
-        skipped = []
-        for path in reversed(run.checkpoints()):
-            try:
-                return load_checkpoint(path), path, skipped
-            except CheckpointError as exc:
-                skipped.append((path, str(exc)))
-        detail = f" ({len(skipped)} damaged: {skipped[0][1]})" if skipped else ""
-        raise CheckpointError(f"{run.path}: no usable checkpoint to resume from{detail}")
+            return load_checkpoint(explicit, require=RESUME_KEYS), Path(explicit), []
+        try:
+            return first_loadable(reversed(run.checkpoints()), require=RESUME_KEYS)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{run.path}: nothing to resume from: {exc}") from None
 
     def _compiled(self, net: torch.nn.Module) -> torch.nn.Module:
         """With ``compile`` on, a torch.compile view of ``net`` (same parameters) for the loss passes.
@@ -395,6 +445,12 @@ class Trainer:
                 self._acc_pl_n += 1
                 lg = lg + pl
             self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
+            # weights and Adam's moments after the update: a moment gone inf keeps the losses finite
+            # while it freezes the step, so it is watched like a loss (one fused max-abs a network)
+            self._bad_state_d = torch.where((self._bad_state_d < 0) & ~_all_finite(self.D, self.opt_d),
+                                            step, self._bad_state_d)
+            self._bad_state_g = torch.where((self._bad_state_g < 0) & ~_all_finite(self.G, self.opt_g),
+                                            step, self._bad_state_g)
 
     def _mixing_draws(self, batch: int, mine: slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Style mixing: a second latent per sample and the w index from which it takes over
@@ -456,6 +512,11 @@ class Trainer:
         self._acc_n = self._acc_pl_n = 0
         self._bad_d = torch.full((), -1, dtype=torch.long, device=self.device)
         self._bad_g = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._bad_state_d = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._bad_state_g = torch.full((), -1, dtype=torch.long, device=self.device)
+        # the weights at the tick's start, to count what the tick changed (stall detection)
+        self._tick_start_weights = {name: [p.detach().clone() for p in net.parameters()]
+                                    for name, net in (("generator", self.G), ("discriminator", self.D))}
 
     # ------------------------------------------------------------------ reporting
     def _emit(self, event) -> None:
@@ -468,16 +529,8 @@ class Trainer:
     def _tick(self, pt: SchedulePoint, tick_images: int, tick_seconds: float) -> dict | None:
         if self._acc_n == 0:
             return None
-        bad_d, bad_g = int(self._bad_d), int(self._bad_g)
-        if self.dist.any(bad_d >= 0 or bad_g >= 0, self.device):     # every rank stops at the same tick
-            if bad_d < 0 and bad_g < 0:
-                raise NonFiniteLoss(f"non-finite loss on another process before step {self.step}; training stopped")
-            which = sorted((step, name) for step, name in ((bad_d, "discriminator"), (bad_g, "generator"))
-                           if step >= 0)                     # the first to go bad comes first
-            raise NonFiniteLoss("non-finite " + " and ".join(f"{n} loss at step {st}" for st, n in which) +
-                                f" ({pt.resolution}x{pt.resolution}, kimg {self.images_seen / 1000:.3f}); "
-                                "training stopped, nothing from this tick was saved — resume from the last "
-                                "checkpoint, perhaps with a lower learning rate")
+        self._raise_if_non_finite(pt)
+        changed = self._weights_changed()
         n = self._acc_n
         if self.dist.active:
             self._acc_d, self._acc_g, self._acc_pen = self.dist.mean(
@@ -490,13 +543,16 @@ class Trainer:
                   "loss_d": float(self._acc_d) / n, "loss_g": float(self._acc_g) / n,
                   "penalty": float(self._acc_pen) / n,
                   "img_per_s": round(img_s, 2), "sec_per_kimg": round(1000.0 / img_s, 3) if img_s else None,
-                  "device": self.device.type, "precision": self.precision, "ram_mb": _ram_mb()}
+                  "device": self.device.type, "precision": self.precision, "ram_mb": _ram_mb(),
+                  "weights_changed": {k: round(v, 4) for k, v in changed.items()},
+                  "stalled": sorted(k for k, v in changed.items() if v < STALL_FRACTION)}
         if self.stylegan2:          # the regularisers get their own curves
             record["pl_penalty"] = float(self._acc_pl) / self._acc_pl_n if self._acc_pl_n else None
             record["pl_mean"] = float(self.pl_mean)
         if self.device.type == "cuda":
             record["gpu_mem_mb"] = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
         self.run_folder.append_metrics(record)
+        self._report_stalls(record)
         self.last_stats = {"loss_d": record["loss_d"], "loss_g": record["loss_g"], "alpha": pt.alpha,
                            "phase": pt.phase, "resolution": pt.resolution, "kimg": record["kimg"]}
         if img_s > 0:   # smoothed speed per resolution feeds a schedule-aware ETA
@@ -512,11 +568,64 @@ class Trainer:
         self._reset_accumulators()
         return record
 
+    def _raise_if_non_finite(self, pt: SchedulePoint) -> None:
+        """Every rank stops at the same tick when any loss, weight or Adam moment went bad in it."""
+        steps = {"discriminator loss": int(self._bad_d), "generator loss": int(self._bad_g),
+                 "discriminator weights or optimizer state": int(self._bad_state_d),
+                 "generator weights or optimizer state": int(self._bad_state_g)}
+        if not self.dist.any(any(v >= 0 for v in steps.values()), self.device):
+            return
+        where = f" ({pt.resolution}x{pt.resolution}, kimg {self.images_seen / 1000:.3f})"
+        bad = sorted((step, what) for what, step in steps.items() if step >= 0)   # the first comes first
+        if not bad:
+            raise NonFiniteTraining(f"non-finite values on another process before step {self.step}{where}; "
+                                    f"training stopped{self._advice()}")
+        details = []
+        for net, opt, name in ((self.D, self.opt_d, "discriminator"), (self.G, self.opt_g, "generator")):
+            if any(name in what and "state" in what for _, what in bad):
+                details.append(f"{name}: {describe_tensors(_non_finite_state(net, opt))}")
+        raise NonFiniteTraining("non-finite " + " and ".join(f"{what} at step {step}" for step, what in bad)
+                                + where + (f" [{'; '.join(details)}]" if details else "")
+                                + f"; training stopped{self._advice()}")
+
+    def _weights_changed(self) -> dict[str, float]:
+        """Per network, the share of the weights that received gradients which changed this tick.
+
+        Only parameters with a gradient count: blocks not grown yet, the fromRGB layer left behind
+        after a fade, and anything frozen on purpose have none.
+        """
+        out = {}
+        with torch.no_grad():
+            for name, net in (("generator", self.G), ("discriminator", self.D)):
+                moved = torch.zeros((), dtype=torch.long, device=self.device)
+                total = 0
+                for p, before in zip(net.parameters(), self._tick_start_weights[name]):
+                    if p.grad is None:
+                        continue
+                    moved += (p != before).sum()
+                    total += p.numel()
+                if total:
+                    out[name] = int(moved) / total
+        return out
+
+    def _report_stalls(self, record: dict) -> None:
+        stalled = set(record["stalled"])
+        for name in sorted(stalled - self._stalled):
+            share = record["weights_changed"][name]
+            self._log(f"warning: the {name} has stalled: only {share:.2%} of its trained weights changed over "
+                      f"the tick to kimg {record['kimg']:.3f} (a stall is under {STALL_FRACTION:.0%}); its "
+                      "optimizer has stopped moving it, usually because the learning rate is too high. Stop and "
+                      f"resume from an earlier checkpoint with a lower one (--lr-scale {ADVISED_LR_SCALE:g})")
+        for name in sorted(self._stalled - stalled):
+            self._log(f"the {name} is training again ({record['weights_changed'][name]:.1%} of its weights "
+                      f"changed over the tick to kimg {record['kimg']:.3f})")
+        self._stalled = stalled
+
     def render_fixed(self, pt: SchedulePoint) -> np.ndarray:
         return make_grid(render(self.G_ema, self.fixed_latents, pt.level, pt.alpha))
 
     def _write_samples(self, pt: SchedulePoint) -> None:
-        if not self.dist.is_main or getattr(self, "_last_sample_images", None) == self.images_seen:
+        if not self.dist.is_main or self._last_sample_images == self.images_seen:
             return                      # already written for this exact state
         self._last_sample_images = self.images_seen
         grid = self.render_fixed(pt)
@@ -525,18 +634,26 @@ class Trainer:
         self._emit(SamplesEvent(frozen_array(grid), kimg, pt.resolution, pt.alpha, pt.phase, path))
 
     def save_checkpoint(self) -> Path:
-        for p in list(self.G.parameters()) + list(self.D.parameters()):
-            if not torch.isfinite(p).all():
-                raise NonFiniteLoss("non-finite network weights: checkpoint not written")
         path = self.run_folder.checkpoint_path(self.images_seen)
-        if not self.dist.is_main or getattr(self, "_last_checkpoint_images", None) == self.images_seen:
+        if not self.dist.is_main or self._last_checkpoint_images == self.images_seen:
             return path                 # rank 0 writes; one file per state
-        atomic_torch_save(self.state_dict(), path)
+        state = self.state_dict()
+        bad = non_finite_tensors(state)     # networks, EMA and both optimizers' moments
+        if bad:
+            raise NonFiniteTraining(f"non-finite values in {describe_tensors(bad)} at step {self.step}: "
+                                    f"checkpoint not written{self._advice()}")
+        atomic_torch_save(state, path)
         self._last_checkpoint_images = self.images_seen
         kimg = self.images_seen / 1000.0
         self.run_folder.log(f"checkpoint {path.name} at {kimg:.3f} kimg")
         self._emit(CheckpointEvent(path, kimg))
         return path
+
+    def _advice(self) -> str:
+        """What gets a run past a blow-up: training on CPU is deterministic, so resuming with the
+        same settings meets the same step again; a lower learning rate takes another path."""
+        return (f"; nothing from it was saved{self._last_checkpoint_note()}. Resume with a lower learning "
+                f"rate to get past it: pgstudio resume {self.run_folder.path} --lr-scale {ADVISED_LR_SCALE:g}")
 
     def _emit_snapshot(self, pt: SchedulePoint) -> None:
         sd = {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}
@@ -561,25 +678,28 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def run(self) -> RunResult:
         try:
-            self.run_folder.mark_running()
             return self._loop()
-        except NonFiniteLoss as exc:
+        except NonFiniteTraining as exc:
             return self._fail(str(exc), "nonfinite")
         except torch.cuda.OutOfMemoryError as exc:
             return self._fail(f"out of GPU memory: {str(exc).splitlines()[0]} — lower the batch size "
                               "for this resolution", "out_of_memory")
         except MemoryError:
             return self._fail("out of memory — lower the batch size or the resolution", "out_of_memory")
-        except OSError as exc:
-            return self._fail(f"could not write to the run folder: {exc}", "disk")
+        except OSError as exc:        # DiskWriteError names the file and the reason in one line
+            return self._fail(f"{exc}; training stopped{self._last_checkpoint_note()}", "disk")
         except Exception as exc:  # the GUI must survive any failure; the log keeps the traceback
             self._safe_log(traceback.format_exc())
             return self._fail(f"internal error: {type(exc).__name__}: {exc}", "internal")
         finally:
-            try:
-                self.run_folder.clear_running()
-            except OSError:
-                pass
+            self.close()
+
+    def _last_checkpoint_note(self) -> str:
+        try:
+            ckpts = self.run_folder.checkpoints()
+        except OSError:
+            return ""
+        return f" (the newest checkpoint on disk is {ckpts[-1].name})" if ckpts else ""
 
     def _safe_log(self, message: str) -> None:
         try:
@@ -706,3 +826,30 @@ def _ram_mb() -> float | None:
         return round(psutil.Process().memory_info().rss / 2**20, 1)
     except Exception:
         return None
+
+
+def _watched_tensors(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    tensors = [p.detach() for p in net.parameters()]
+    for state in optimizer.state.values():
+        tensors += [v for k, v in state.items() if k != "step" and isinstance(v, torch.Tensor)]
+    return tensors
+
+
+def _all_finite(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """On the device, without a sync: are a network's weights and its Adam moments all finite?
+
+    The max-abs norm is inf or NaN exactly when some element is, and never overflows otherwise.
+    """
+    norms = torch._foreach_norm(_watched_tensors(net, optimizer), float("inf"))
+    return torch.isfinite(torch.stack(norms)).all()
+
+
+def _non_finite_state(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> list[str]:
+    """Names of the non-finite weights and optimizer moments (e.g. 'exp_avg_sq of blocks.2.conv.weight')."""
+    names = {id(p): n for n, p in net.named_parameters()}
+    bad = [n for n, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
+    for p, state in optimizer.state.items():
+        for key, value in state.items():
+            if key != "step" and isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all()):
+                bad.append(f"{key} of {names.get(id(p), '?')}")
+    return bad
