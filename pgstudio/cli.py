@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
 from pathlib import Path
-
 
 
 class UserError(Exception):
@@ -18,7 +18,34 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .core.checkpoint import CheckpointError
     from .core.dataset import DatasetError
     from .core.runfolder import RunFolderError
-    return (UserError, CheckpointError, DatasetError, RunFolderError)
+    from .core.runlock import RunLockedError
+    return (UserError, CheckpointError, DatasetError, RunFolderError, RunLockedError)
+
+
+# --------------------------------------------------------------------------- argument types
+def number(kind=float, low: float | None = None, high: float | None = None, low_open: bool = False):
+    """An argparse type: a finite ``kind`` within [low, high] (or (low, high] with ``low_open``).
+
+    argparse's own float accepts 'nan' and 'inf', which every range check afterwards lets through.
+    """
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if low is not None and (value <= low if low_open else value < low):
+            raise argparse.ArgumentTypeError(f"{text} must be {'greater than' if low_open else 'at least'} {low:g}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{text} must be at most {high:g}")
+        return value
+    parse.__name__ = kind.__name__     # argparse names the type in its messages
+    return parse
+
+
+POSITIVE = number(float, 0, low_open=True)
+NON_NEGATIVE = number(float, 0)
 
 
 # --------------------------------------------------------------------------- train / resume
@@ -45,8 +72,7 @@ class ProgressPrinter:
         elif isinstance(event, (ev.LogEvent, ev.CheckpointEvent)):
             msg = event.message if isinstance(event, ev.LogEvent) else f"checkpoint {event.path}"
             self.bar.write(msg)
-        elif isinstance(event, ev.ErrorEvent):
-            self.bar.write(f"error: {event.message}")
+        # an ErrorEvent is not written here: _drive prints the run's error once, on stderr
 
     def close(self) -> None:
         self.bar.close()
@@ -157,43 +183,51 @@ def cmd_resume(args) -> int:
     from .core.trainer import Trainer
     if not Path(args.run).is_dir():
         raise UserError(f"{args.run}: no such run folder")
-    trainer = Trainer.resume(args.run, checkpoint=args.checkpoint, max_kimg=args.max_kimg)
-    printer = ProgressPrinter(trainer.images_seen / 1000, total_kimg(trainer.cfg), args.quiet)
-    trainer.on_event = printer
+    # what resuming had to say (a damaged checkpoint skipped, a stale lock taken over, …) before the bar
+    trainer = Trainer.resume(args.run, checkpoint=args.checkpoint, max_kimg=args.max_kimg,
+                             lr_scale=args.lr_scale, take_over=args.take_over,
+                             on_event=None if args.quiet else _print_note)
     if trainer.images_seen >= total_kimg(trainer.cfg) * 1000:
-        printer.close()
+        trainer.close()
         raise UserError(f"the run already reached {trainer.images_seen / 1000:.3f} kimg; "
                         "give a larger --max-kimg to train further")
+    printer = ProgressPrinter(trainer.images_seen / 1000, total_kimg(trainer.cfg), args.quiet)
+    trainer.on_event = printer
     return _drive(trainer, printer)
+
+
+def _print_note(event) -> None:
+    message = getattr(event, "message", None)
+    if message:
+        print(message, file=sys.stderr)
+
+
+def _report_skipped(loaded) -> None:
+    for path, why in loaded.skipped:
+        print(f"note: skipped unusable checkpoint {path.name}: {why}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- generate / swd / import
 def cmd_generate(args) -> int:
     import torch
-    from PIL import Image
-    from .core.export import render_for_user
+    from .core.export import render_for_user, save_image
     from .core.images import make_grid
     from .core.latents import sample_latents
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
-    if args.n < 1:
-        raise UserError("--n must be at least 1")
+    _report_skipped(loaded)
     z = sample_latents(args.n, loaded.generator.latent_size, _z_truncation(loaded, args.truncation),
                        torch.Generator().manual_seed(args.seed))
     images = render_for_user(loaded.generator, z, loaded.level, loaded.alpha, args.truncation, args.noise)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if args.grid or args.n == 1:
         pic = make_grid(images, pad=1) if args.n > 1 else images[0]
-        Image.fromarray(pic.squeeze(-1) if pic.shape[-1] == 1 else pic).save(out)
-        written = [out]
+        written = [save_image(pic.squeeze(-1) if pic.shape[-1] == 1 else pic, out)]
     else:
-        written = []
-        for i, img in enumerate(images):
-            path = out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}")
-            Image.fromarray(img.squeeze(-1) if img.shape[-1] == 1 else img).save(path)
-            written.append(path)
+        written = [save_image(img.squeeze(-1) if img.shape[-1] == 1 else img,
+                              out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}"))
+                   for i, img in enumerate(images)]
     print(f"{len(images)} image(s) at {loaded.resolution}x{loaded.resolution} (α={loaded.alpha:.2f}, "
           f"{loaded.kimg:.1f} kimg, {loaded.source.name}) → "
           f"{written[0] if len(written) == 1 else f'{written[0]} … {written[-1]}'}")
@@ -202,8 +236,6 @@ def cmd_generate(args) -> int:
 
 def _z_truncation(loaded, psi: float | None) -> float | None:
     """ψ truncates z for the progressive family; StyleGAN2 applies it in w instead."""
-    if psi is not None and psi < 0:
-        raise UserError("--truncation must not be negative")
     if loaded.arch == "stylegan2":
         return None
     if psi is not None and psi <= 0:
@@ -220,6 +252,7 @@ def cmd_swd(args) -> int:
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
+    _report_skipped(loaded)
     cfg = TrainConfig.from_json(load_checkpoint(loaded.source)["config"]) if loaded.source.suffix == ".pt" else None
     resolution = cfg.resolution if cfg else loaded.resolution
     data = load_dataset(args.data, args.demo, resolution, cfg.mode if cfg else "crop",
@@ -282,11 +315,10 @@ def cmd_interpolate(args) -> int:
     from .core.models import load_generator
     from .core.style_space import interpolate_w, map_to_w, render_w
 
-    if args.frames < 1:
-        raise UserError("--frames must be at least 1")
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
     loaded = load_generator(args.source)
+    _report_skipped(loaded)
     G = loaded.generator
     if args.space == "w" and loaded.arch != "stylegan2":
         raise UserError("--space w needs a StyleGAN2 generator (the progressive family has only z)")
@@ -327,6 +359,7 @@ def cmd_export(args) -> int:
     from .core.export import export_generator
     from .core.models import load_generator
     loaded = load_generator(args.source)
+    _report_skipped(loaded)
     out = export_generator(loaded, args.out)
     print(f"EMA generator ({loaded.resolution}x{loaded.resolution}, α={loaded.alpha:.2f}, {loaded.kimg:.1f} kimg) "
           f"→ {out}/generator.safetensors + generator.json")
@@ -334,6 +367,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_gui(args) -> int:
+    from .qt_platform import window_problem
+    problem = window_problem()      # before Qt loads: a missing xcb library aborts QApplication itself
+    if problem:
+        raise UserError(problem)
     try:
         from .gui.app import main as gui_main
     except ImportError as exc:
@@ -345,6 +382,7 @@ def cmd_gui(args) -> int:
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .core.config import ARCHS, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
+    from .core.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -356,11 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, metavar="RUN", help="new run folder")
     t.add_argument("--arch", choices=ARCHS, help="progressive (default: grows 4x4 → target) or stylegan2 "
                    "(fixed resolution; same image budget by default)")
-    t.add_argument("--resolution", type=int, help="target resolution, a power of two (4..1024)")
-    t.add_argument("--phase-kimg", type=float, help="kimg of each stabilize and each fade phase")
-    t.add_argument("--max-kimg", type=float, help="stop (with a checkpoint) after this many kimg in total")
+    t.add_argument("--resolution", type=number(int, 4, 1024), help="target resolution, a power of two (4..1024)")
+    t.add_argument("--phase-kimg", type=POSITIVE, help="kimg of each stabilize and each fade phase")
+    t.add_argument("--max-kimg", type=POSITIVE, help="stop (with a checkpoint) after this many kimg in total")
     t.add_argument("--loss", choices=LOSSES)
-    t.add_argument("--r1-gamma", type=float, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
+    t.add_argument("--r1-gamma", type=NON_NEGATIVE, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
     t.add_argument("--preset", choices=sorted(PRESETS),
                    help="laptop (default without a GPU) or paper (default with one)")
     t.add_argument("--seed", type=int)
@@ -373,26 +411,31 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--compile", action="store_true",
                    help="torch.compile the networks (recompiles at each growth step; worth it on GPUs)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.add_argument("--gpus", type=int, help="train on N processes/GPUs (launches torchrun with DDP-style "
+    t.add_argument("--gpus", type=number(int, 1), help="train on N processes/GPUs (launches torchrun with DDP-style "
                                             "data parallelism; under torchrun this is read from the environment)")
     t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("resume", help="continue a run from its newest good checkpoint")
     r.add_argument("run", metavar="RUN")
-    r.add_argument("--max-kimg", type=float)
+    r.add_argument("--max-kimg", type=POSITIVE, help="train on to this many kimg in total")
+    r.add_argument("--lr-scale", type=POSITIVE, metavar="S",
+                   help="multiply the run's learning rates by S from the resumed checkpoint on (cumulative, "
+                        "recorded in config.json): how a run gets past a step where training blew up")
+    r.add_argument("--take-over", action="store_true",
+                   help="resume even though running.json names a trainer on another machine (when it is gone)")
     r.add_argument("--checkpoint", help="a specific checkpoint instead of the newest")
     r.add_argument("--quiet", action="store_true")
-    r.add_argument("--gpus", type=int, help="resume on N processes/GPUs (any number works)")
+    r.add_argument("--gpus", type=number(int, 1), help="resume on N processes/GPUs (any number works)")
     r.set_defaults(func=cmd_resume)
 
     g = sub.add_parser("generate", help="images from a checkpoint or a run's newest checkpoint")
     g.add_argument("source", metavar="CKPT|RUN")
     g.add_argument("--out", required=True, metavar="FILE.png")
-    g.add_argument("--n", type=int, default=16)
+    g.add_argument("--n", type=number(int, 1, 65536), default=16)
     g.add_argument("--seed", type=int, default=0)
     psi_help = "ψ: a truncated-normal threshold on z (progressive) or the pull toward the mean w, 0..1 (StyleGAN2)"
     noise_help = "StyleGAN2's noise inputs: const (fixed, default), random or none"
-    g.add_argument("--truncation", type=float, metavar="PSI", help=psi_help)
+    g.add_argument("--truncation", type=NON_NEGATIVE, metavar="PSI", help=psi_help)
     g.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
     g.add_argument("--grid", action="store_true", help="one grid image instead of one file per image")
     g.set_defaults(func=cmd_generate)
@@ -402,14 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
     ssrc = s.add_mutually_exclusive_group(required=True)
     ssrc.add_argument("--data", metavar="DIR")
     ssrc.add_argument("--demo", action="store_true")
-    s.add_argument("--n", type=int, default=16384, help="images per set (default 16384)")
+    s.add_argument("--n", type=number(int, MIN_IMAGES), default=16384, help="images per set (default 16384)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print one JSON record")
     s.set_defaults(func=cmd_swd)
 
     i = sub.add_parser("import", help="import a folder into the cache and report on it")
     i.add_argument("folder", metavar="DIR")
-    i.add_argument("--resolution", type=int, default=32)
+    i.add_argument("--resolution", type=number(int, 4, 1024), default=32)
     i.add_argument("--mode", choices=MODES, default="crop")
     i.add_argument("--channels", choices=CHANNELS, default="auto")
     i.set_defaults(func=cmd_import)
@@ -417,21 +460,21 @@ def build_parser() -> argparse.ArgumentParser:
     ip = sub.add_parser("interpolate", help="slerp between seeds into a GIF or MP4")
     ip.add_argument("source", metavar="CKPT|RUN")
     ip.add_argument("--seeds", required=True, help="keyframe seeds, e.g. 1,2,3")
-    ip.add_argument("--frames", type=int, required=True, help="frames per segment")
+    ip.add_argument("--frames", type=number(int, 1, 100_000), required=True, help="frames per segment")
     ip.add_argument("--out", required=True, metavar="FILE.gif|FILE.mp4")
     ip.add_argument("--loop", action="store_true", help="return to the first seed")
-    ip.add_argument("--truncation", type=float, metavar="PSI", help=psi_help)
+    ip.add_argument("--truncation", type=NON_NEGATIVE, metavar="PSI", help=psi_help)
     ip.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
     ip.add_argument("--space", choices=["z", "w"], default="z", help="slerp in z, or lerp in w (StyleGAN2)")
-    ip.add_argument("--size", type=int, help="frame size in pixels (nearest-neighbour upscaling)")
-    ip.add_argument("--fps", type=float, default=24)
+    ip.add_argument("--size", type=number(int, 2, 8192), help="frame size in pixels (nearest-neighbour upscaling)")
+    ip.add_argument("--fps", type=number(float, 0, 1000, low_open=True), default=24)
     ip.set_defaults(func=cmd_interpolate)
 
     tl = sub.add_parser("timelapse", help="the run's sample grids as a video")
     tl.add_argument("run", metavar="RUN")
     tl.add_argument("--out", required=True, metavar="FILE.mp4|FILE.gif")
-    tl.add_argument("--fps", type=float, default=8)
-    tl.add_argument("--size", type=int, help="common frame size (default: the largest grid)")
+    tl.add_argument("--fps", type=number(float, 0, 1000, low_open=True), default=8)
+    tl.add_argument("--size", type=number(int, 2, 8192), help="common frame size (default: the largest grid)")
     tl.set_defaults(func=cmd_timelapse)
 
     ex = sub.add_parser("export", help="EMA generator as safetensors + JSON")
@@ -445,9 +488,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _describe_os_error(exc: OSError) -> str:
+    from .core.disk import DiskWriteError
+    if isinstance(exc, DiskWriteError):
+        return str(exc)
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:       # --help (0) or a refused argument (2, already explained)
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         args.func = cmd_gui
     try:
@@ -458,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"pgstudio: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:      # a DiskWriteError says which file and why; any other names its file
+        print(f"pgstudio: error: {_describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("pgstudio: interrupted", file=sys.stderr)
         return 130

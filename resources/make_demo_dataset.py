@@ -1,4 +1,6 @@
-"""Rebuild resources/demo_emoji.png, the built-in demo data set (maintainers only).
+"""Rebuild pgstudio/data/demo_emoji.png, the built-in demo data set (maintainers only).
+
+It lives inside the package so that every install, a wheel included, carries it.
 
 Renders every colour emoji of Debian's fonts-noto-color-emoji that is a single code point (plus the five skin-tone variants of people and hands),
 composites it on white, downsizes it to 32x32 with Lanczos and packs all tiles into one PNG
@@ -63,7 +65,7 @@ def main() -> None:
     for i, t in enumerate(tiles):
         r, c = divmod(i, PER_ROW)
         atlas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] = t
-    out = Path(__file__).with_name("demo_emoji.png")
+    out = Path(__file__).resolve().parents[1] / "pgstudio" / "data" / "demo_emoji.png"
     img = Image.fromarray(atlas)
     img.info["count"] = str(len(tiles))
     from PIL import PngImagePlugin

@@ -55,6 +55,9 @@ class TrainConfig:
     batch_default: int = 32
     lr: dict[int, float] = field(default_factory=dict)
     lr_default: float = 0.002
+    # every learning rate is multiplied by this; `pgstudio resume --lr-scale S` multiplies it by S
+    # (1 in runs from before it existed, whose rates were used as given)
+    lr_scale: float = 1.0
     # optimiser and averaging
     beta1: float = 0.0
     beta2: float = 0.99
@@ -76,6 +79,10 @@ class TrainConfig:
     def validate(self) -> list[str]:
         """Every problem with the settings, as short human messages (empty when valid)."""
         problems = []
+        # NaN compares False with everything, so the range checks below would let it through
+        odd = self.non_finite_fields()
+        if odd:
+            problems.append(f"{', '.join(odd)} must be finite numbers (not NaN or infinity)")
         r = self.resolution
         if r < 4 or r > 1024 or r & (r - 1):
             problems.append(f"resolution must be a power of two from 4 to 1024 (got {r})")
@@ -116,6 +123,8 @@ class TrainConfig:
             problems.append("batch sizes must be at least 1")
         if any(v <= 0 or not math.isfinite(v) for v in list(self.lr.values()) + [self.lr_default]):
             problems.append("learning rates must be positive")
+        if not self.lr_scale > 0:
+            problems.append("the learning-rate scale must be positive")
         if not 0 <= self.beta1 < 1 or not 0 <= self.beta2 < 1:
             problems.append("Adam betas must lie in [0, 1)")
         if self.ema_halflife_kimg < 0:
@@ -134,11 +143,25 @@ class TrainConfig:
             problems.append("choose an image folder or the demo data set")
         return problems
 
+    def non_finite_fields(self) -> list[str]:
+        return sorted(name for name, value in self._numbers() if not math.isfinite(value))
+
+    def _numbers(self):
+        """(name, value) of every number the config holds, the per-resolution tables included."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+                yield f.name, value
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        yield f"{f.name}[{k}]", v
+
     def batch_at(self, resolution: int) -> int:
         return int(self.batch.get(resolution, self.batch_default))
 
     def lr_at(self, resolution: int) -> float:
-        return float(self.lr.get(resolution, self.lr_default))
+        return float(self.lr.get(resolution, self.lr_default)) * self.lr_scale
 
     # --- JSON (dict keys become strings in JSON; convert back on load) ---
     def to_dict(self) -> dict:

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 89_478_485          # Pillow's own decompression-bomb threshold
 CACHE_VERSION = 2
-DEMO_PATH = Path(__file__).resolve().parents[2] / "resources" / "demo_emoji.png"
+DEMO_PATH = Path(__file__).resolve().parents[1] / "data" / "demo_emoji.png"   # package data: in every install
 
 
 class DatasetError(Exception):
@@ -152,8 +152,13 @@ def load_image(path: Path, resolution: int, mode: str, max_pixels: int = DEFAULT
 
     Raises ValueError with a human reason for anything unusable.
     """
-    if path.stat().st_size == 0:
-        raise ValueError("empty file (0 bytes)")
+    try:
+        if path.stat().st_size == 0:
+            raise ValueError("empty file (0 bytes)")
+    except FileNotFoundError:
+        raise ValueError(_missing_reason(path)) from None
+    except PermissionError:
+        raise ValueError("cannot be read (permission denied)") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -168,6 +173,10 @@ def load_image(path: Path, resolution: int, mode: str, max_pixels: int = DEFAULT
                 rgb, gray = normalise_mode(img)
     except UnidentifiedImageError:
         raise ValueError("not an image (unrecognised format)") from None
+    except FileNotFoundError:
+        raise ValueError(_missing_reason(path)) from None
+    except PermissionError:
+        raise ValueError("cannot be read (permission denied)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError("image too large (possible decompression bomb)") from None
     except (OSError, SyntaxError, EOFError) as exc:
@@ -177,6 +186,16 @@ def load_image(path: Path, resolution: int, mode: str, max_pixels: int = DEFAULT
         spread = np.abs(out.astype(np.int16) - out[..., :1].astype(np.int16)).max()
         gray = bool(spread <= 2)
     return out, gray, size, original_mode
+
+
+def _missing_reason(path: Path) -> str:
+    if path.is_symlink():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"broken link (its target {target} does not exist)"
+    return "the file disappeared while the folder was being imported"
 
 
 def box_pyramid(images: np.ndarray) -> dict[int, np.ndarray]:
@@ -209,8 +228,11 @@ def list_files(folder: Path) -> list[Path]:
 def fingerprint(folder: Path, files: list[Path], resolution: int, mode: str, channels: str) -> str:
     h = hashlib.sha256(f"v{CACHE_VERSION}|{folder.resolve()}|{resolution}|{mode}|{channels}".encode())
     for f in files:
-        st = f.stat()
-        h.update(f"{f.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        try:
+            st = f.stat()
+            h.update(f"{f.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:         # a broken link or a file gone since the listing: skipped on import
+            h.update(f"{f.relative_to(folder)}|unreadable\n".encode())
     return h.hexdigest()[:32]
 
 
@@ -315,7 +337,7 @@ def _read_cache(path: Path) -> ImageDataset:
 
 # --------------------------------------------------------------------------- demo set
 def load_demo(resolution: int = 32, mode: str = "crop", channels: str = "auto") -> ImageDataset:
-    """The built-in colour emoji set (2,003 renders at 32x32, shipped in resources/)."""
+    """The built-in colour emoji set (2,003 renders at 32x32, shipped inside the package)."""
     if not DEMO_PATH.exists():
         raise DatasetError(f"the demo data set is missing from the installation ({DEMO_PATH})")
     with Image.open(DEMO_PATH) as atlas_img:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
+from .disk import atomic_file, copy_file, make_folder, write_atomic
 from .images import make_grid, to_uint8
 
 WEIGHTS_NAME = "generator.safetensors"
@@ -17,12 +18,11 @@ CONFIG_NAME = "generator.json"
 
 def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
     """EMA generator weights as safetensors plus a JSON config: architecture, level, α, source."""
-    from safetensors.torch import save_file
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from safetensors.torch import save
+    out = make_folder(out_dir)
     G = loaded.generator
     tensors = {k: v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
-    save_file(tensors, str(out / WEIGHTS_NAME))
+    write_atomic(out / WEIGHTS_NAME, save(tensors))
     meta = {"format": "pgstudio-generator", "version": 1, "arch": G.architecture()["arch"],
             "architecture": G.architecture(),
             "level": loaded.level, "resolution": 2 ** loaded.level, "alpha": loaded.alpha,
@@ -30,7 +30,7 @@ def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
             "latent_size": G.latent_size, "source": str(loaded.source)}
     if loaded.fixed_latents is not None:
         meta["fixed_latents"] = loaded.fixed_latents.tolist()
-    (out / CONFIG_NAME).write_text(json.dumps(meta, indent=2))
+    write_atomic(out / CONFIG_NAME, json.dumps(meta, indent=2))
     return out
 
 
@@ -58,7 +58,17 @@ def save_png(image: np.ndarray, path: str | os.PathLike, provenance: dict | None
     for key, value in (provenance or {}).items():
         info.add_text(f"pgstudio.{key}", value if isinstance(value, str) else json.dumps(value))
     arr = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
-    Image.fromarray(arr).save(path, pnginfo=info)
+    save_image(arr, path, pnginfo=info)
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike, **options) -> Path:
+    """A uint8 image (HW, HWC) written atomically through the one write path; format from the suffix."""
+    path = Path(path)
+    make_folder(path.parent)
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    with atomic_file(path) as f:
+        Image.fromarray(image).save(f, format=fmt, **options)
+    return path
 
 
 def read_provenance(path: str | os.PathLike) -> dict:
@@ -90,19 +100,25 @@ def write_video(frames: list[np.ndarray], path: str | os.PathLike, fps: float = 
     suffix = path.suffix.lower()
     if not frames:
         raise ValueError("no frames to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix not in (".gif", ".mp4"):
+        raise ValueError(f"unsupported video format {suffix!r}: use .gif or .mp4")
+    make_folder(path.parent)
     if suffix == ".gif":
         images = [Image.fromarray(f) for f in frames]
-        images[0].save(path, save_all=True, append_images=images[1:], duration=max(20, int(round(1000 / fps))),
-                       loop=0, optimize=False, disposal=1)
-    elif suffix == ".mp4":
-        import imageio.v2 as imageio
-        with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=16,
+        with atomic_file(path) as f:
+            images[0].save(f, format="GIF", save_all=True, append_images=images[1:],
+                           duration=max(20, int(round(1000 / fps))), loop=0, optimize=False, disposal=1)
+        return path
+    import tempfile
+    import imageio.v2 as imageio
+    # ffmpeg writes to a path of its own: encode in the temp folder, then copy through the write path
+    with tempfile.TemporaryDirectory(prefix="pgstudio-video-") as tmp:
+        encoded = Path(tmp) / "video.mp4"
+        with imageio.get_writer(encoded, fps=fps, codec="libx264", quality=8, macro_block_size=16,
                                 ffmpeg_log_level="error", pixelformat="yuv420p") as writer:
             for f in frames:
                 writer.append_data(f)
-    else:
-        raise ValueError(f"unsupported video format {suffix!r}: use .gif or .mp4")
+        copy_file(encoded, path)
     return path
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
 KERNEL = (_BINOMIAL[:, None] * _BINOMIAL[None, :]) / 256.0
+MIN_IMAGES = 16          # per set: with fewer, the distance is noise
 
 
 def _blur(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
@@ -141,10 +142,13 @@ def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: 
     """
     import numpy as np
     from .export import render
+    if n < MIN_IMAGES:
+        raise ValueError(f"MS-SWD needs at least {MIN_IMAGES} images per set (asked for {n})")
     cap = images.shape[0] // 2 if with_floor else images.shape[0]
     n = min(n, cap)
-    if n < 16:
-        raise ValueError(f"the data set is too small for MS-SWD ({images.shape[0]} images)")
+    if n < MIN_IMAGES:
+        raise ValueError(f"the data set is too small for MS-SWD ({images.shape[0]} images; it needs "
+                         f"{MIN_IMAGES * (2 if with_floor else 1)})")
     perm = np.random.default_rng(seed).permutation(images.shape[0])
     reals = torch.from_numpy(images[perm[:n]])
     floor = torch.from_numpy(images[perm[n:2 * n]]) if with_floor else None

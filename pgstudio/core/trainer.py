@@ -194,11 +194,13 @@ class Trainer:
             changes["max_kimg"] = max_kimg
         if lr_scale is not None:
             changes["lr_scale"] = cfg.lr_scale * lr_scale
-        if changes:
-            cfg = cfg.replace(**changes)
-            problems = cfg.validate()
-            if problems:
-                raise ValueError("; ".join(problems))
+        cfg = cfg.replace(**changes)
+        problems = cfg.validate() if changes else []
+        if cfg.non_finite_fields() and not problems:     # e.g. a NaN an older pgstudio let through
+            problems = [f"{run.config_path} holds {', '.join(cfg.non_finite_fields())} that are not finite "
+                        "numbers; give the value again (e.g. --max-kimg)"]
+        if problems:
+            raise ValueError("; ".join(problems))
         lock = RunLock.acquire(run.path, take_over=take_over) if ctx.is_main else None
         say = on_event or (lambda event: None)
         try:
