@@ -309,16 +309,26 @@ def test_worker_error_shows_dialog_and_keeps_saved_work(qtbot, window, tmp_path,
     monkeypatch.setattr(losses, "generator_loss", poisoned)
     choose_demo_tiny(qtbot, window, tmp_path / "run", stabilize=50)
     window.setup_form.checkpoint.setValue(0.128)
-    with qtbot.waitSignal(window.training_page.error_occurred, timeout=60000) as blocker:
+    with qtbot.waitSignal(window.training_page.blew_up, timeout=60000) as blocker:
         click(qtbot, window.setup_form.start_button)
     assert blocker.args[0].startswith("non-finite generator loss at step 40")
     qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=5000)
-    assert "non-finite" in window.error_box.text()
+    assert "non-finite" in window.error_box.text() and "--lr-scale 0.5" in window.error_box.text()
     assert "non-finite" in window.training_page.log.toPlainText()
     assert not window.training_page.is_training()
-    assert RunFolder(tmp_path / "run").checkpoints()            # what was saved before is still there
-    window.error_box.close()
+    run = RunFolder(tmp_path / "run")
+    assert run.checkpoints()            # what was saved before is still there
     assert window.training_page.start_button.isEnabled()        # the app stays usable
+    # the dialog's way past the blow-up: resume the last checkpoint with half the learning rate
+    monkeypatch.setattr(losses, "generator_loss", real)
+    resume = window.error_box.findChild(QPushButton, "resume_lower_lr")
+    with qtbot.waitSignal(window.training_page.training_state_changed, timeout=10000):
+        click(qtbot, resume)
+    qtbot.waitUntil(lambda: any(r.get("event") == "lr_scale" for r in run.read_metrics()[0]), timeout=30000)
+    assert run.read_config().lr_scale == 0.5
+    window.training_page.stop()
+    qtbot.waitUntil(lambda: not window.training_page.is_training(), timeout=60000)
+    assert window.training_page.last_result.reason == "stopped"
 
 
 def test_import_can_be_cancelled(qtbot, window, tmp_path, monkeypatch):

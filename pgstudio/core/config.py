@@ -13,6 +13,7 @@ CHANNELS = ("auto", "gray", "rgb")
 DEVICES = ("auto", "cpu", "cuda")
 D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
+ADVISED_LR_SCALE = 0.5       # the advice after a blow-up or a stall: resume with the rates times this
 
 
 @dataclass

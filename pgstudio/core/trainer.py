@@ -20,7 +20,7 @@ import torch
 from . import losses
 from .checkpoint import (FORMAT, RESUME_KEYS, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
                          describe_tensors, first_loadable, load_checkpoint, non_finite_tensors, restore_rng_state)
-from .config import TrainConfig
+from .config import ADVISED_LR_SCALE, TrainConfig
 from .dataset import DatasetError, ImageDataset, load_dataset
 from .distributed import DistContext
 from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent,
@@ -46,7 +46,6 @@ NonFiniteLoss = NonFiniteTraining       # the name it had before optimizer state
 # a tick in which fewer than this share of the weights that received gradients changed at all is
 # a stall (Adam's step vanished, e.g. an overflowed exp_avg_sq): the one seen froze 99.5 % of D
 STALL_FRACTION = 0.01
-ADVISED_LR_SCALE = 0.5          # what the advice after a blow-up says to resume with
 
 
 class _SilentRunFolder(RunFolder):
@@ -68,6 +67,7 @@ class RunResult:
     reason: str                 # "completed", "max_kimg", "stopped", "error"
     kimg: float
     error: str | None = None
+    error_kind: str | None = None   # with an error: "nonfinite", "disk", "out_of_memory", "internal"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -712,7 +712,7 @@ class Trainer:
     def _fail(self, message: str, kind: str) -> RunResult:
         self._safe_log(f"ERROR: {message}")
         self._emit(ErrorEvent(message, kind))
-        return RunResult("error", self.images_seen / 1000.0, message)
+        return RunResult("error", self.images_seen / 1000.0, message, kind)
 
     def _loop(self) -> RunResult:
         cfg, control = self.cfg, self.control

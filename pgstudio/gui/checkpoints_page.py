@@ -140,6 +140,7 @@ class CheckpointsPage(QWidget):
         self.infos: dict[str, CheckpointInfo] = {}
         self.swd_known: dict[float, float] = {}
         self._swd_thread: QThread | None = None
+        self.refusal_box: QMessageBox | None = None      # shown when a delete is refused
 
         self.worker = RenderWorker()
         self.worker.rendered.connect(self._on_info)
@@ -357,13 +358,29 @@ class CheckpointsPage(QWidget):
         sel = self.selected_paths()
         if not sel:
             return
+        own = set(self.run.checkpoints()) if self.run else set()
+        holder = self.run.active_trainer_pid() if self.run is not None else None
+        if holder is not None and any(p in own for p in sel):
+            # its trainer may resume from (or fall back to) any of them: the folder is not ours to edit
+            message = (f"Nothing was deleted: {self.run.path} is being trained by process {holder}, "
+                       "which may resume from or fall back to these checkpoints. Stop that training first.")
+            self.status.emit(message)
+            box = QMessageBox(QMessageBox.Warning, "Delete checkpoints", message, QMessageBox.Ok, self)
+            box.setObjectName("delete_refused")
+            box.open()              # not exec(): the window stays live while it is shown
+            self.refusal_box = box
+            return
         answer = QMessageBox.question(self, "Delete checkpoints",
                                       "Delete these files?\n" + "\n".join(p.name for p in sel),
                                       QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         if answer != QMessageBox.Yes:
             return
         for p in sel:
-            p.unlink(missing_ok=True)
+            try:
+                p.unlink(missing_ok=True)
+            except OSError as exc:
+                self.status.emit(f"could not delete {p.name}: {exc.strerror or exc}")
+                continue
             self.extra = [e for e in self.extra if e != p]
             self.infos.pop(str(p), None)
         self.refresh()

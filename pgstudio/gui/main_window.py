@@ -9,7 +9,8 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QS
                                QTabWidget)
 
 from .. import __version__
-from ..core.runfolder import RunFolderError
+from ..core.config import ADVISED_LR_SCALE
+from ..core.runfolder import RunFolder, RunFolderError
 from .checkpoints_page import CheckpointsPage
 from .dataset_panel import DatasetPanel
 from .explorer_page import ExplorerPage
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.setup_form.start_requested.connect(self.start_from_setup)
         self.training_page.status_changed.connect(self._show_status)
         self.training_page.error_occurred.connect(self.show_error)
+        self.training_page.blew_up.connect(self.offer_lower_learning_rate)
         self.training_page.run_opened.connect(self._run_opened)
         self.training_page.training_state_changed.connect(self._training_state)
         self.training_page.checkpoint_written.connect(lambda p: self.checkpoints_page.refresh())
@@ -223,17 +225,24 @@ class MainWindow(QMainWindow):
             self.show_error("a training is running: stop it before resuming another checkpoint")
             return
         from pathlib import Path
-        from ..core.checkpoint import load_checkpoint
+        from ..core.checkpoint import CheckpointError, load_checkpoint
         ckpt = Path(path)
-        images = int(load_checkpoint(ckpt)["images_seen"])
         run_dir = ckpt.parent.parent
+        if not branch and RunFolder(run_dir).active_trainer_pid() is not None:
+            self.show_error(f"{run_dir} is being trained by process {RunFolder(run_dir).active_trainer_pid()}: "
+                            "open it to follow it, or stop that training before resuming here")
+            return
+        try:
+            images = int(load_checkpoint(ckpt)["images_seen"])
+        except CheckpointError as exc:
+            self.show_error(str(exc))
+            return
         if branch:
             parent = QFileDialog.getExistingDirectory(self, "Folder for the branched run")
             if not parent:
                 return
             target = os.path.join(parent, f"{run_dir.name}-branch-{images / 1000:.1f}kimg")
             try:
-                from ..core.runfolder import RunFolder
                 RunFolder(run_dir).branch(ckpt, target, images)
             except (RunFolderError, OSError) as exc:
                 self.show_error(str(exc))
@@ -270,6 +279,25 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModal)
         box.open()
         self.error_box = box
+
+    def offer_lower_learning_rate(self, message: str) -> None:
+        """Training blew up: say where, and offer the way past it (the same step comes again with the
+        same settings, since training is deterministic)."""
+        self.training_page._append_log(f"error: {message}")
+        box = QMessageBox(QMessageBox.Warning, "pgstudio — training stopped", message, QMessageBox.Close, self)
+        box.setObjectName("blew_up_dialog")
+        button = box.addButton(f"Resume with the learning rate ×{ADVISED_LR_SCALE:g}", QMessageBox.AcceptRole)
+        button.setObjectName("resume_lower_lr")
+        box.setDefaultButton(button)
+        box.setWindowModality(Qt.WindowModal)
+        box.buttonClicked.connect(self._blew_up_answer)
+        box.open()
+        self.error_box = box
+
+    def _blew_up_answer(self, button) -> None:
+        if button.objectName() == "resume_lower_lr":
+            self.training_page.resume_current(lr_scale=ADVISED_LR_SCALE)
+            self.tabs.setCurrentWidget(self.training_page)
 
     # -------------------------------------------------------------- layout memory and closing
     def _restore_layout(self) -> None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.config import ADVISED_LR_SCALE
+
 
 @dataclass
 class PhaseSpan:
@@ -37,6 +39,7 @@ class RunHistory:
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
     samples: list = field(default_factory=list)       # SampleEntry-like: file/kimg/resolution/alpha/phase/path
+    stalled_since: dict = field(default_factory=dict)  # network → kimg of the first tick of its current stall
     last_tick: dict | None = None
     version: int = 0                                  # bumps on every change; views redraw when it moves
 
@@ -54,6 +57,8 @@ class RunHistory:
         self.penalty.append(float(r.get("penalty") or 0.0))
         self.pl_penalty.append(_number(r.get("pl_penalty")))
         self.pl_mean.append(_number(r.get("pl_mean")))
+        stalled = r.get("stalled") if isinstance(r.get("stalled"), list) else []
+        self.stalled_since = {name: self.stalled_since.get(name, float(r["kimg"])) for name in stalled}
         self.last_tick = r
         self.version += 1
 
@@ -80,6 +85,15 @@ class RunHistory:
             return
         self.samples.append(entry)
         self.version += 1
+
+    def warning(self) -> str | None:
+        """What the run's newest ticks say is wrong (a stalled network), in words; None when nothing."""
+        if not self.stalled_since:
+            return None
+        names = " and ".join(f"the {name} (since {kimg:.1f} kimg)" for name, kimg in sorted(self.stalled_since.items()))
+        return (f"⚠ Training has stalled for {names}: almost none of its weights change any more, so it "
+                "learns nothing. Stop, and resume an earlier checkpoint with a lower learning rate "
+                f"(pgstudio resume RUN --checkpoint CKPT --lr-scale {ADVISED_LR_SCALE:g}).")
 
     @property
     def is_stylegan2(self) -> bool:

@@ -42,6 +42,7 @@ def format_duration(seconds: float | None) -> str:
 class TrainingPage(QWidget):
     status_changed = Signal(dict)
     error_occurred = Signal(str)
+    blew_up = Signal(str)                          # training stopped on NaN/inf (the message says where)
     run_opened = Signal(str)
     training_state_changed = Signal(bool)          # True while a trainer runs in this window
     ticked = Signal(dict)
@@ -106,8 +107,17 @@ class TrainingPage(QWidget):
         self.vsplit.setStretchFactor(0, 5)
         self.vsplit.setStretchFactor(1, 1)
 
+        # what the newest ticks say is wrong (a stalled network); rebuilt from the history, so an
+        # opened or followed run shows it as well as a live one
+        self.warning_label = named(QLabel(), "training_warning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("QLabel { background: #fff3cd; color: #664d03; border: 1px solid #e0c36a;"
+                                         " padding: 4px 8px; }")
+        self.warning_label.setVisible(False)
+
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.warning_label)
         layout.addWidget(self.vsplit, 1)
 
         self.start_button.clicked.connect(self._start_clicked)
@@ -164,6 +174,7 @@ class TrainingPage(QWidget):
         self.history = RunHistory()
         self.plots.clear()
         self.samples.clear()
+        self.warning_label.setVisible(False)
         self.mailbox.drain()
         self._metrics_offset = self._samples_offset = 0
 
@@ -189,14 +200,16 @@ class TrainingPage(QWidget):
         self._launch(TrainingWorker(self.mailbox, out_dir, cfg=cfg, dataset=dataset))
         self._append_log(f"starting a new run in {out_dir}")
 
-    def resume_current(self, checkpoint: str | None = None) -> None:
+    def resume_current(self, checkpoint: str | None = None, lr_scale: float | None = None) -> None:
+        """Continue the open run; ``lr_scale`` multiplies its learning rates from there on."""
         if self.run is None or self.is_training():
             return
         self.stop_following()
         self.cfg = self.run.read_config()
         # the trainer truncates history after the checkpoint: rebuild the view from the folder
-        self._launch(TrainingWorker(self.mailbox, str(self.run.path), resume=True, checkpoint=checkpoint))
-        self._append_log(f"resuming {self.run.path}")
+        self._launch(TrainingWorker(self.mailbox, str(self.run.path), resume=True, checkpoint=checkpoint,
+                                    lr_scale=lr_scale))
+        self._append_log(f"resuming {self.run.path}" + (f" with the learning rates ×{lr_scale:g}" if lr_scale else ""))
 
     def _launch(self, worker: TrainingWorker) -> None:
         self.worker = worker
@@ -230,7 +243,10 @@ class TrainingPage(QWidget):
         self.paused = False
         if result.reason == "error":
             self._append_log(f"ERROR: {result.error}")
-            self.error_occurred.emit(result.error)
+            if getattr(result, "error_kind", None) == "nonfinite":
+                self.blew_up.emit(result.error)
+            else:
+                self.error_occurred.emit(result.error)
         else:
             self._append_log(f"{result.reason} at {result.kimg:.3f} kimg")
         if self.cfg is not None:
@@ -312,6 +328,10 @@ class TrainingPage(QWidget):
     def _redraw(self) -> None:
         self.plots.refresh(self.history)
         self.samples.refresh(self.history)
+        warning = self.history.warning()
+        self.warning_label.setVisible(warning is not None)
+        if warning is not None and warning != self.warning_label.text():
+            self.warning_label.setText(warning)
 
     def _emit_status(self, record: dict, eta_s: float | None) -> None:
         status = dict(record)
@@ -347,6 +367,9 @@ class TrainingPage(QWidget):
     def _read_folder(self) -> bool:
         records, self._metrics_offset = self.run.read_metrics(self._metrics_offset)
         entries, self._samples_offset = self.run.read_samples(self._samples_offset)
+        for note in self.run.unusable_lines:        # foreign or damaged lines: say so, show the rest
+            self._append_log(note)
+        self.run.unusable_lines.clear()
         for r in records:
             self.history.add_record(r)
         for e in entries:

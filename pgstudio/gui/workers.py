@@ -75,7 +75,7 @@ class TrainingWorker(QObject):
     done = Signal(object)              # core RunResult, or an error string
 
     def __init__(self, mailbox: EventMailbox, run_dir: str, cfg=None, dataset=None,
-                 resume: bool = False, checkpoint: str | None = None):
+                 resume: bool = False, checkpoint: str | None = None, lr_scale: float | None = None):
         super().__init__()
         self.mailbox = mailbox
         self.run_dir = run_dir
@@ -83,6 +83,7 @@ class TrainingWorker(QObject):
         self.dataset = dataset
         self.resume = resume
         self.checkpoint = checkpoint
+        self.lr_scale = lr_scale
         self.control = TrainerControl()
         self.trainer = None
 
@@ -93,7 +94,8 @@ class TrainingWorker(QObject):
             if self.resume:
                 self.trainer = Trainer.resume(self.run_dir, checkpoint=self.checkpoint, dataset=self.dataset,
                                               max_kimg=self.cfg.max_kimg if self.cfg else None,
-                                              on_event=self.mailbox.put, control=self.control)
+                                              lr_scale=self.lr_scale, on_event=self.mailbox.put,
+                                              control=self.control)
             else:
                 self.trainer = Trainer.new(self.run_dir, self.cfg, dataset=self.dataset,
                                            on_event=self.mailbox.put, control=self.control)
