@@ -186,7 +186,7 @@ def cmd_resume(args) -> int:
     # what resuming had to say (a damaged checkpoint skipped, a stale lock taken over, …) before the bar
     trainer = Trainer.resume(args.run, checkpoint=args.checkpoint, max_kimg=args.max_kimg,
                              lr_scale=args.lr_scale, take_over=args.take_over,
-                             on_event=None if args.quiet else _print_note)
+                             on_event=_print_note)
     if trainer.images_seen >= total_kimg(trainer.cfg) * 1000:
         trainer.close()
         raise UserError(f"the run already reached {trainer.images_seen / 1000:.3f} kimg; "
@@ -310,6 +310,7 @@ def _parse_seeds(text: str) -> list[int]:
 
 def cmd_interpolate(args) -> int:
     from tqdm import tqdm
+    from .core.disk import ensure_writable
     from .core.export import render_for_user, upscale_nearest, write_video
     from .core.latents import interpolation_path, seeded_latents
     from .core.models import load_generator
@@ -317,6 +318,7 @@ def cmd_interpolate(args) -> int:
 
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
+    ensure_writable(Path(args.out).parent)          # before minutes of rendering, not after
     loaded = load_generator(args.source)
     _report_skipped(loaded)
     G = loaded.generator
@@ -342,10 +344,12 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_timelapse(args) -> int:
+    from .core.disk import ensure_writable
     from .core.export import timelapse_frames, write_video
     from .core.runfolder import RunFolder
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
+    ensure_writable(Path(args.out).parent)
     run = RunFolder(args.run)
     if not run.is_run():
         raise UserError(f"{args.run}: not a pgstudio run folder")
@@ -424,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--take-over", action="store_true",
                    help="resume even though running.json names a trainer on another machine (when it is gone)")
     r.add_argument("--checkpoint", help="a specific checkpoint instead of the newest")
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress bar (notes and errors are still printed)")
     r.add_argument("--gpus", type=number(int, 1), help="resume on N processes/GPUs (any number works)")
     r.set_defaults(func=cmd_resume)
 

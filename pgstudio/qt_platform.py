@@ -112,9 +112,13 @@ def package_for(soname: str) -> str:
     return f"{base}-{version}" if base[-1].isdigit() else f"{base}{version}"
 
 
-def window_problem(env: dict | None = None, system: str | None = None, missing=missing_xcb_libraries) -> str | None:
-    """Why the studio window cannot start here, in one line; None when nothing stands in the way."""
+def window_problem(env: dict | None = None, system: str | None = None, missing=None) -> str | None:
+    """Why the studio window cannot start here, in one line; None when nothing stands in the way.
+
+    ``missing`` lists the xcb plugin's absent libraries (default: :func:`missing_xcb_libraries`).
+    """
     env = os.environ if env is None else env
+    missing = missing or missing_xcb_libraries
     platform = chosen_platform(env, system)
     if platform != "xcb":
         return None

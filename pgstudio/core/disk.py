@@ -51,6 +51,20 @@ def make_folder(path: str | os.PathLike) -> Path:
     return path
 
 
+def ensure_writable(folder: str | os.PathLike) -> Path:
+    """Fail now, before any work is done, if nothing can be written into ``folder``."""
+    folder = make_folder(folder)
+    probe = folder / f".pgstudio-write-test-{os.getpid()}"
+    try:
+        with writing(probe):
+            with open_for_write(probe, "wb"):
+                pass
+            os.unlink(probe)
+    except DiskWriteError as exc:
+        raise DiskWriteError(folder, exc.reason, exc.errno) from exc
+    return folder
+
+
 def _mkdir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
 

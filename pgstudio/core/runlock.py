@@ -16,7 +16,8 @@ import socket
 import time
 from pathlib import Path
 
-from .disk import make_folder, open_for_write, write_atomic, writing
+from . import disk
+from .disk import make_folder, write_atomic, writing
 
 LOCK_NAME = "trainer.lock"
 MARKER_NAME = "running.json"
@@ -97,7 +98,7 @@ class RunLock:
         folder = make_folder(Path(folder).expanduser())
         lock_path = folder / LOCK_NAME
         with writing(lock_path):
-            handle = open_for_write(lock_path, "ab")
+            handle = disk.open_for_write(lock_path, "ab")
         try:
             took_over = cls._claim(folder, handle, take_over)
             write_atomic(folder / MARKER_NAME, json.dumps(

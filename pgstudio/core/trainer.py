@@ -43,9 +43,13 @@ class NonFiniteTraining(Exception):
 
 NonFiniteLoss = NonFiniteTraining       # the name it had before optimizer state was checked too
 
-# a tick in which fewer than this share of the weights that received gradients changed at all is
-# a stall (Adam's step vanished, e.g. an overflowed exp_avg_sq): the one seen froze 99.5 % of D
+# a tick in which fewer than this share of the weights that received gradients moved is a stall
+# (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
+# "Moved" means by more than MOVE_EPS: both families store weights at unit scale (equalised
+# learning rate), where any real step is ~lr ≥ 1e-6, while a vanished one leaves zero-initialised
+# biases creeping by rounding-sized amounts (1e-30 with lr 1e-30)
 STALL_FRACTION = 0.01
+MOVE_EPS = 1e-10
 
 
 class _SilentRunFolder(RunFolder):
@@ -516,6 +520,7 @@ class Trainer:
         self._bad_g = torch.full((), -1, dtype=torch.long, device=self.device)
         self._bad_state_d = torch.full((), -1, dtype=torch.long, device=self.device)
         self._bad_state_g = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._tick_start_images = self.images_seen
         # the weights at the tick's start, to count what the tick changed (stall detection)
         self._tick_start_weights = {name: [p.detach().clone() for p in net.parameters()]
                                     for name, net in (("generator", self.G), ("discriminator", self.D))}
@@ -604,7 +609,7 @@ class Trainer:
                 for p, before in zip(net.parameters(), self._tick_start_weights[name]):
                     if p.grad is None:
                         continue
-                    moved += (p != before).sum()
+                    moved += ((p - before).abs() > MOVE_EPS).sum()
                     total += p.numel()
                 if total:
                     out[name] = int(moved) / total
@@ -652,10 +657,54 @@ class Trainer:
         return path
 
     def _advice(self) -> str:
-        """What gets a run past a blow-up: training on CPU is deterministic, so resuming with the
-        same settings meets the same step again; a lower learning rate takes another path."""
-        return (f"; nothing from it was saved{self._last_checkpoint_note()}. Resume with a lower learning "
-                f"rate to get past it: pgstudio resume {self.run_folder.path} --lr-scale {ADVISED_LR_SCALE:g}")
+        """How to get past a blow-up, as a command that works.
+
+        Training on the CPU is deterministic, so resuming with the same settings meets the same
+        step again: the advice halves the learning rate (cumulatively, on each repeat). It also
+        steps back: a blow-up builds up over a few steps, and a checkpoint saved less than a tick
+        before the tick that went bad is often already on its way (measured: Adam's second moment
+        at 1e37, a factor 30 from fp32's limit, where the one a tick earlier held 1e22 and resumed
+        fine at half the rate). When a run that already followed such advice blows up again, the
+        step back doubles, so repeating the advice reaches a healthy state in a few tries.
+        """
+        saved = self._checkpoints_on_disk()
+        tick = max(1, int(self.cfg.tick_kimg * 1000))
+        back = tick
+        resumed_at = self._last_lowered_rate_resume()
+        if resumed_at is not None and resumed_at <= self._tick_start_images:
+            back = max(tick, 2 * (self._tick_start_images - resumed_at))
+        safe = [(n, p) for n, p in saved if n <= self._tick_start_images - back]
+        command = f"pgstudio resume {self.run_folder.path}"
+        if safe and safe[-1] != saved[-1]:
+            command += f" --checkpoint {safe[-1][1]}"
+        elif not safe and saved:
+            command += f" --checkpoint {saved[0][1]}"
+        return (f"; nothing from it was saved{self._last_checkpoint_note()}. To get past it, resume with a lower "
+                f"learning rate: {command} --lr-scale {ADVISED_LR_SCALE:g}")
+
+    def _last_lowered_rate_resume(self) -> int | None:
+        """Images seen where this run was last resumed with a lowered learning rate, if ever."""
+        try:
+            records, _ = self.run_folder.read_metrics()
+        except OSError:
+            return None
+        points = [r["kimg"] for r in records if r.get("kind") == "event" and r.get("event") == "lr_scale"
+                  and isinstance(r.get("kimg"), (int, float))]
+        return int(round(points[-1] * 1000)) if points else None
+
+    def _checkpoints_on_disk(self) -> list[tuple[int, Path]]:
+        """(images seen, path) of the run's checkpoints, oldest first."""
+        out = []
+        try:
+            paths = self.run_folder.checkpoints()
+        except OSError:
+            return out
+        for path in paths:
+            try:
+                out.append((int(path.stem.split("-")[1]), path))
+            except (IndexError, ValueError):
+                continue
+        return out
 
     def _emit_snapshot(self, pt: SchedulePoint) -> None:
         sd = {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}

@@ -221,16 +221,17 @@ class MainWindow(QMainWindow):
 
     def _resume_from_checkpoint(self, path: str, branch: bool) -> None:
         page = self.training_page
-        if page.is_training() or page.following:
-            self.show_error("a training is running: stop it before resuming another checkpoint")
+        if page.is_training():
+            self.show_error("a training is running in this window: stop it before resuming another checkpoint")
             return
         from pathlib import Path
         from ..core.checkpoint import CheckpointError, load_checkpoint
         ckpt = Path(path)
         run_dir = ckpt.parent.parent
-        if not branch and RunFolder(run_dir).active_trainer_pid() is not None:
-            self.show_error(f"{run_dir} is being trained by process {RunFolder(run_dir).active_trainer_pid()}: "
-                            "open it to follow it, or stop that training before resuming here")
+        holder = RunFolder(run_dir).active_trainer_pid()
+        if not branch and holder is not None:        # a branch goes into a new folder: that one is free
+            self.show_error(f"{run_dir} is being trained by process {holder}: stop that training before "
+                            "resuming it here (File → Open run follows it meanwhile)")
             return
         try:
             images = int(load_checkpoint(ckpt)["images_seen"])

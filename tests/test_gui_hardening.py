@@ -1,0 +1,94 @@
+"""The studio under bad run folders and a second trainer, driven through its widgets."""
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from pgstudio.core.runfolder import RunFolder
+from pgstudio.core.trainer import Trainer
+from tests.conftest import tiny_config
+from tests.test_gui import click
+from tests.test_hardening import hold_lock
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, shapes_folder):
+    out = tmp_path_factory.mktemp("guihard") / "run"
+    assert Trainer.new(out, tiny_config(shapes_folder, max_kimg=0.3, checkpoint_kimg=0.128)).run().reason == "max_kimg"
+    return out
+
+
+@pytest.fixture
+def run_copy(finished, tmp_path):
+    shutil.copytree(finished, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def select_row(qtbot, table, row):
+    rect = table.visualItemRect(table.item(row, 2))
+    qtbot.mouseClick(table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+
+
+def test_open_run_with_foreign_and_torn_lines(qtbot, window, run_copy):
+    run = RunFolder(run_copy)
+    good = [r for r in run.read_metrics()[0] if r["kind"] == "tick"]
+    with open(run.metrics_path, "ab") as f:
+        f.write(b'42\n{"kind": "tick", "loss_d": 0.5, "loss_g": 0.5}\n{"kind": "tick", "kimg": 7.0, "res')
+    window.open_run(str(run_copy))
+    page = window.training_page
+    assert window.error_box is None                                   # no dialog: the rest is shown
+    assert page.history.kimg == [r["kimg"] for r in good]
+    log = page.log.toPlainText()
+    assert "not a JSON object" in log and "tick without a valid kimg" in log
+    assert run.metrics_path.read_bytes().endswith(b'"res')            # a reader never cuts the tail
+    assert page.start_button.text() == "Resume"
+
+
+def test_a_stalled_run_shows_a_warning_banner(qtbot, window, tmp_path, shapes_folder):
+    out = tmp_path / "stalled"
+    Trainer.new(out, tiny_config(shapes_folder, lr_default=1e-30, max_kimg=0.2)).run()
+    window.open_run(str(out))
+    banner = window.training_page.warning_label
+    assert banner.isVisible()
+    assert "stalled for the discriminator" in banner.text() and "--lr-scale 0.5" in banner.text()
+    window.training_page.open_run(str(tmp_path / "stalled"))         # rebuilt the same from the folder
+    assert banner.isVisible()
+
+
+def test_a_healthy_run_has_no_banner(qtbot, window, run_copy):
+    window.open_run(str(run_copy))
+    assert not window.training_page.warning_label.isVisible()
+
+
+def test_checkpoints_page_respects_another_trainers_lock(qtbot, window, run_copy, monkeypatch):
+    page = window.checkpoints_page
+    proc = hold_lock(run_copy)
+    try:
+        with qtbot.waitSignal(page.listed, timeout=20000):
+            window.open_run(str(run_copy))
+        assert window.training_page.following                   # the live holder is followed, read-only
+        window.tabs.setCurrentWidget(page)
+        before = RunFolder(run_copy).checkpoints()
+        select_row(qtbot, page.table, 0)
+        asked = []
+        monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Yes)
+        click(qtbot, page.buttons["delete"])
+        qtbot.waitUntil(lambda: page.refusal_box is not None and page.refusal_box.isVisible(), timeout=5000)
+        assert f"process {proc.pid}" in page.refusal_box.text() and not asked
+        assert RunFolder(run_copy).checkpoints() == before         # nothing deleted
+        page.refusal_box.close()
+        select_row(qtbot, page.table, 0)
+        click(qtbot, page.buttons["resume"])
+        qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=5000)
+        assert f"being trained by process {proc.pid}" in window.error_box.text()
+        assert not window.training_page.is_training()
+        window.error_box.close()
+    finally:
+        proc.kill()
+        proc.wait()
+    qtbot.waitUntil(lambda: not window.training_page.following, timeout=10000)
+    # the holder is gone: deleting works again
+    select_row(qtbot, page.table, 0)
+    click(qtbot, page.buttons["delete"])
+    assert asked and len(RunFolder(run_copy).checkpoints()) == len(before) - 1
