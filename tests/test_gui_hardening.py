@@ -51,7 +51,8 @@ def test_a_stalled_run_shows_a_warning_banner(qtbot, window, tmp_path, shapes_fo
     window.open_run(str(out))
     banner = window.training_page.warning_label
     assert banner.isVisible()
-    assert "stalled for the discriminator" in banner.text() and "--lr-scale 0.5" in banner.text()
+    assert banner.text().startswith("⚠ The discriminator and the generator stopped learning at 0.06 kimg")
+    assert "their weights" in banner.text() and "--lr-scale 0.5" in banner.text()
     window.training_page.open_run(str(tmp_path / "stalled"))         # rebuilt the same from the folder
     assert banner.isVisible()
 
@@ -92,3 +93,26 @@ def test_checkpoints_page_respects_another_trainers_lock(qtbot, window, run_copy
     select_row(qtbot, page.table, 0)
     click(qtbot, page.buttons["delete"])
     assert asked and len(RunFolder(run_copy).checkpoints()) == len(before) - 1
+
+
+def test_resume_an_earlier_checkpoint_with_lower_learning_rates(qtbot, window, run_copy):
+    page = window.checkpoints_page
+    with qtbot.waitSignal(page.listed, timeout=20000):
+        window.open_run(str(run_copy))
+    window.tabs.setCurrentWidget(page)
+    first = RunFolder(run_copy).checkpoints()[0]
+    select_row(qtbot, page.table, 0)
+    page.lr_scale.selectAll()
+    qtbot.keyClicks(page.lr_scale, "0.5")
+    qtbot.keyClick(page.lr_scale, Qt.Key_Tab)
+    assert page.lr_scale.value() == 0.5
+    with qtbot.waitSignal(window.training_page.training_state_changed, timeout=10000):
+        click(qtbot, page.buttons["resume"])
+    training = window.training_page
+    qtbot.waitUntil(lambda: not training.is_training(), timeout=60000)
+    assert training.last_result.reason == "max_kimg"
+    run = RunFolder(run_copy)
+    assert run.read_config().lr_scale == 0.5
+    assert f"resumed from {first.name}" in run.log_path.read_text()
+    lrs = [r["lr"] for r in run.read_metrics()[0] if r["kind"] == "tick" and r["kimg"] > int(first.stem[5:]) / 1000]
+    assert lrs and all(lr == pytest.approx(0.001) for lr in lrs)

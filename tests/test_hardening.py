@@ -79,6 +79,43 @@ def test_inf_in_an_optimizer_moment_stops_training_and_saves_nothing_poisoned(tm
         assert state["step"] <= 9 and not non_finite_tensors(state)
 
 
+def test_a_non_finite_weight_is_caught_by_the_tick_check(tmp_path, tiny_cfg):
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(checkpoint_kimg=0.064))
+    real_step = t.opt_g.step
+    calls = {"n": 0}
+
+    def step_then_poison(*args, **kwargs):      # a weight, not a moment: the per-tick full check
+        out = real_step(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 6:
+            with torch.no_grad():
+                next(iter(t.G.parameters())).view(-1)[0] = float("nan")
+        return out
+    t.opt_g.step = step_then_poison
+    result = t.run()
+    assert result.reason == "error" and "generator weights or optimizer state" in result.error
+    first_weight = next(iter(n for n, _ in t.G.named_parameters()))
+    assert f"generator: {first_weight}" in result.error
+    assert all(load_checkpoint(p)["step"] < 6 for p in RunFolder(tmp_path / "run").checkpoints())
+
+
+def test_finite_watch_flags_each_group():
+    from pgstudio.core.health import FiniteWatch
+    nets = [torch.nn.Linear(3, 2), torch.nn.Linear(2, 2)]
+    opts = [torch.optim.Adam(n.parameters()) for n in nets]
+    for n, o in zip(nets, opts):
+        n(torch.ones(1, n.in_features)).sum().backward()
+        o.step()
+    moments, full = FiniteWatch(list(zip(nets, opts))), FiniteWatch(list(zip(nets, opts)), moments_only=False)
+    assert [bool(f) for f in moments.finite()] == [True, True]
+    next(iter(opts[1].state.values()))["exp_avg_sq"][0] = float("inf")
+    assert [bool(f) for f in moments.finite()] == [True, False]
+    with torch.no_grad():
+        nets[0].weight[0, 0] = float("nan")
+    assert [bool(f) for f in moments.finite()] == [True, False]       # weights: the tick's full check
+    assert [bool(f) for f in full.finite()] == [False, False]
+
+
 def test_a_poisoned_checkpoint_is_refused_and_resume_falls_back(run_copy, capsys):
     run = RunFolder(run_copy)
     newest, before = run.checkpoints()[-1], run.checkpoints()[-2]

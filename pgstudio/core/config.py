@@ -14,6 +14,13 @@ DEVICES = ("auto", "cpu", "cuda")
 D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 ADVISED_LR_SCALE = 0.5       # the advice after a blow-up or a stall: resume with the rates times this
+# a tick in which fewer than this share of the weights that received gradients moved is a stall
+# (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
+# "Moved" means by more than MOVE_EPS: both families store weights at unit scale (equalised
+# learning rate), where any real step is ~lr ≥ 1e-6, while a vanished one leaves zero-initialised
+# biases creeping by rounding-sized amounts (1e-30 with lr 1e-30)
+STALL_FRACTION = 0.01
+MOVE_EPS = 1e-10
 
 
 @dataclass

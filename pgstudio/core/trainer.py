@@ -20,13 +20,14 @@ import torch
 from . import losses
 from .checkpoint import (FORMAT, RESUME_KEYS, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
                          describe_tensors, first_loadable, load_checkpoint, non_finite_tensors, restore_rng_state)
-from .config import ADVISED_LR_SCALE, TrainConfig
+from .config import ADVISED_LR_SCALE, MOVE_EPS, STALL_FRACTION, TrainConfig
 from .dataset import DatasetError, ImageDataset, load_dataset
 from .distributed import DistContext
 from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent,
                      MetricEvent, PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl,
                      frozen_array)
 from .export import render
+from .health import FiniteWatch, non_finite_state
 from .images import make_grid
 from .layers import downsample2x, fade_blend, upsample2x
 from .metrics import swd_of_generator
@@ -43,13 +44,6 @@ class NonFiniteTraining(Exception):
 
 NonFiniteLoss = NonFiniteTraining       # the name it had before optimizer state was checked too
 
-# a tick in which fewer than this share of the weights that received gradients moved is a stall
-# (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
-# "Moved" means by more than MOVE_EPS: both families store weights at unit scale (equalised
-# learning rate), where any real step is ~lr ≥ 1e-6, while a vanished one leaves zero-initialised
-# biases creeping by rounding-sized amounts (1e-30 with lr 1e-30)
-STALL_FRACTION = 0.01
-MOVE_EPS = 1e-10
 
 
 class _SilentRunFolder(RunFolder):
@@ -271,6 +265,9 @@ class Trainer:
         interval = cfg.r1_interval if self._uses_r1() else 1
         lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, (cfg.beta1, cfg.beta2), interval)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
+        groups = [(self.D, self.opt_d), (self.G, self.opt_g)]
+        self._finite_watch = FiniteWatch(groups)                       # every step: the second moments
+        self._full_watch = FiniteWatch(groups, moments_only=False)     # every tick: everything
 
     def _pl_interval(self) -> int:
         """Generator steps between path-length regularisations; 1 when there is none."""
@@ -453,10 +450,9 @@ class Trainer:
             self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
             # weights and Adam's moments after the update: a moment gone inf keeps the losses finite
             # while it freezes the step, so it is watched like a loss (one fused max-abs a network)
-            self._bad_state_d = torch.where((self._bad_state_d < 0) & ~_all_finite(self.D, self.opt_d),
-                                            step, self._bad_state_d)
-            self._bad_state_g = torch.where((self._bad_state_g < 0) & ~_all_finite(self.G, self.opt_g),
-                                            step, self._bad_state_g)
+            d_finite, g_finite = self._finite_watch.finite()
+            self._bad_state_d = torch.where((self._bad_state_d < 0) & ~d_finite, step, self._bad_state_d)
+            self._bad_state_g = torch.where((self._bad_state_g < 0) & ~g_finite, step, self._bad_state_g)
 
     def _mixing_draws(self, batch: int, mine: slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Style mixing: a second latent per sample and the w index from which it takes over
@@ -577,6 +573,11 @@ class Trainer:
 
     def _raise_if_non_finite(self, pt: SchedulePoint) -> None:
         """Every rank stops at the same tick when any loss, weight or Adam moment went bad in it."""
+        with torch.no_grad():
+            step = torch.full((), self.step - 1, dtype=torch.long, device=self.device)
+            d_finite, g_finite = self._full_watch.finite()
+            self._bad_state_d = torch.where((self._bad_state_d < 0) & ~d_finite, step, self._bad_state_d)
+            self._bad_state_g = torch.where((self._bad_state_g < 0) & ~g_finite, step, self._bad_state_g)
         steps = {"discriminator loss": int(self._bad_d), "generator loss": int(self._bad_g),
                  "discriminator weights or optimizer state": int(self._bad_state_d),
                  "generator weights or optimizer state": int(self._bad_state_g)}
@@ -590,7 +591,7 @@ class Trainer:
         details = []
         for net, opt, name in ((self.D, self.opt_d, "discriminator"), (self.G, self.opt_g, "generator")):
             if any(name in what and "state" in what for _, what in bad):
-                details.append(f"{name}: {describe_tensors(_non_finite_state(net, opt))}")
+                details.append(f"{name}: {describe_tensors(non_finite_state(net, opt))}")
         raise NonFiniteTraining("non-finite " + " and ".join(f"{what} at step {step}" for step, what in bad)
                                 + where + (f" [{'; '.join(details)}]" if details else "")
                                 + f"; training stopped{self._advice()}")
@@ -877,30 +878,3 @@ def _ram_mb() -> float | None:
         return round(psutil.Process().memory_info().rss / 2**20, 1)
     except Exception:
         return None
-
-
-def _watched_tensors(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
-    tensors = [p.detach() for p in net.parameters()]
-    for state in optimizer.state.values():
-        tensors += [v for k, v in state.items() if k != "step" and isinstance(v, torch.Tensor)]
-    return tensors
-
-
-def _all_finite(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> torch.Tensor:
-    """On the device, without a sync: are a network's weights and its Adam moments all finite?
-
-    The max-abs norm is inf or NaN exactly when some element is, and never overflows otherwise.
-    """
-    norms = torch._foreach_norm(_watched_tensors(net, optimizer), float("inf"))
-    return torch.isfinite(torch.stack(norms)).all()
-
-
-def _non_finite_state(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> list[str]:
-    """Names of the non-finite weights and optimizer moments (e.g. 'exp_avg_sq of blocks.2.conv.weight')."""
-    names = {id(p): n for n, p in net.named_parameters()}
-    bad = [n for n, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
-    for p, state in optimizer.state.items():
-        for key, value in state.items():
-            if key != "step" and isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all()):
-                bad.append(f"{key} of {names.get(id(p), '?')}")
-    return bad

@@ -129,7 +129,7 @@ class CompareDialog(QDialog):
 
 class CheckpointsPage(QWidget):
     open_in_explorer = Signal(str)
-    resume_requested = Signal(str, bool)     # checkpoint path, branch into a new run folder
+    resume_requested = Signal(str, bool, float)   # checkpoint path, branch into a new run folder, lr scale
     status = Signal(str)
     listed = Signal()
 
@@ -169,6 +169,17 @@ class CheckpointsPage(QWidget):
                 b.setObjectName(f"ckpt_{key}")
                 row.addWidget(b)
                 self.buttons[key] = b
+            if group[-1][0] == "branch":
+                # the way past a blow-up or a stall: go on from here with lower learning rates
+                row.addWidget(QLabel("learning rates ×"))
+                self.lr_scale = named(QDoubleSpinBox(), "resume_lr_scale")
+                self.lr_scale.setRange(0.001, 1.0)
+                self.lr_scale.setDecimals(3)
+                self.lr_scale.setSingleStep(0.1)
+                self.lr_scale.setValue(1.0)
+                self.lr_scale.setToolTip("multiplies the run's learning rates from the resumed checkpoint on "
+                                         "(recorded as lr_scale in config.json); 0.5 after a blow-up or a stall")
+                row.addWidget(self.lr_scale)
             row.addStretch(1)
             rows.append(row)
         self.progress = QProgressBar()
@@ -301,7 +312,7 @@ class CheckpointsPage(QWidget):
     def _resume(self, branch: bool) -> None:
         ok = self._selected_ok()
         if len(ok) == 1:
-            self.resume_requested.emit(str(ok[0]), branch)
+            self.resume_requested.emit(str(ok[0]), branch, self.lr_scale.value())
 
     def _compare(self) -> None:
         ok = self._selected_ok()

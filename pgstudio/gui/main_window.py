@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         self.explorer_page.open_path(path)
         self.tabs.setCurrentWidget(self.explorer_page)
 
-    def _resume_from_checkpoint(self, path: str, branch: bool) -> None:
+    def _resume_from_checkpoint(self, path: str, branch: bool, lr_scale: float = 1.0) -> None:
         page = self.training_page
         if page.is_training():
             self.show_error("a training is running in this window: stop it before resuming another checkpoint")
@@ -228,6 +228,7 @@ class MainWindow(QMainWindow):
         from ..core.checkpoint import CheckpointError, load_checkpoint
         ckpt = Path(path)
         run_dir = ckpt.parent.parent
+        scale = lr_scale if lr_scale != 1.0 else None          # 1: the run's rates as they are
         holder = RunFolder(run_dir).active_trainer_pid()
         if not branch and holder is not None:        # a branch goes into a new folder: that one is free
             self.show_error(f"{run_dir} is being trained by process {holder}: stop that training before "
@@ -249,11 +250,11 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
                 return
             self.open_run(target)
-            page.resume_current()
+            page.resume_current(lr_scale=scale)
         else:
             if page.run is None or page.run.path.resolve() != run_dir.resolve():
                 self.open_run(str(run_dir))
-            page.resume_current(checkpoint=path)
+            page.resume_current(checkpoint=path, lr_scale=scale)
         self.tabs.setCurrentWidget(page)
 
     def _run_opened(self, path: str) -> None:

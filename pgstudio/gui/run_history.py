@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.config import ADVISED_LR_SCALE
+from ..core.config import ADVISED_LR_SCALE, STALL_FRACTION
 
 
 @dataclass
@@ -90,10 +90,14 @@ class RunHistory:
         """What the run's newest ticks say is wrong (a stalled network), in words; None when nothing."""
         if not self.stalled_since:
             return None
-        names = " and ".join(f"the {name} (since {kimg:.1f} kimg)" for name, kimg in sorted(self.stalled_since.items()))
-        return (f"⚠ Training has stalled for {names}: almost none of its weights change any more, so it "
-                "learns nothing. Stop, and resume an earlier checkpoint with a lower learning rate "
-                f"(pgstudio resume RUN --checkpoint CKPT --lr-scale {ADVISED_LR_SCALE:g}).")
+        names = sorted(self.stalled_since)
+        since = min(self.stalled_since.values())
+        who = " and the ".join(names)
+        their = "its" if len(names) == 1 else "their"
+        return (f"⚠ The {who} stopped learning at {since:.2f} kimg: almost none of {their} weights change from "
+                f"tick to tick (under {STALL_FRACTION:.0%}). Resume an earlier checkpoint with lower learning rates "
+                f"(Checkpoints page: learning rates × {ADVISED_LR_SCALE:g}, or pgstudio resume RUN --checkpoint "
+                f"CKPT --lr-scale {ADVISED_LR_SCALE:g}).")
 
     @property
     def is_stylegan2(self) -> bool:
