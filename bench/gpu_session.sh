@@ -29,6 +29,10 @@ bench paper_wgan 170 --preset paper --resolution 256 --batch 64 --steps 10 --war
 echo "== fused A/B"
 timeout 90 python3 bench/fused_ab.py --device cuda --preset paper --resolution 128 --batch 64 --rounds 3 --steps 8 \
       > "$OUT/fused_ab128.json" 2> "$OUT/fused_ab128.err"; cat "$OUT/fused_ab128.json" || tail -3 "$OUT/fused_ab128.err"
+# what the per-step watch of Adam's second moments costs on the GPU (no host sync either way)
+echo "== state watch A/B"
+timeout 60 python3 bench/state_watch_ab.py --device cuda --preset paper --resolution 128 --batch 64 --rounds 3 --steps 8 \
+      > "$OUT/state_watch128.json" 2> "$OUT/state_watch128.err"; cat "$OUT/state_watch128.json" || tail -3 "$OUT/state_watch128.err"
 bench paper_logistic 120 --preset paper --resolution 256 --batch 64 --loss logistic --steps 16 --warmup 3 --no-split
 bench paper_compile 150 --preset paper --resolution 128 --levels 128 --phase stabilize --batch 64 --compile --steps 10 --warmup 2 --no-split
 fi

@@ -26,6 +26,17 @@ def draw_shapes(n: int, size: int = 16, seed: int = 0) -> list[Image.Image]:
     return images
 
 
+@pytest.fixture(autouse=True)
+def collect_garbage_here(request):
+    """After each GUI test, free its cyclic garbage (Qt objects among it) in this, the GUI thread,
+    before the next test starts worker threads: the window turns automatic collection off
+    (gui/workers.collect_garbage_in_gui_thread) and collects on a timer that only an event loop runs."""
+    yield
+    if "qtbot" in request.fixturenames:
+        import gc
+        gc.collect()
+
+
 @pytest.fixture(scope="session")
 def shapes_folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("shapes")

@@ -116,3 +116,25 @@ def test_resume_an_earlier_checkpoint_with_lower_learning_rates(qtbot, window, r
     assert f"resumed from {first.name}" in run.log_path.read_text()
     lrs = [r["lr"] for r in run.read_metrics()[0] if r["kind"] == "tick" and r["kimg"] > int(first.stem[5:]) / 1000]
     assert lrs and all(lr == pytest.approx(0.001) for lr in lrs)
+
+
+def test_cyclic_garbage_is_collected_in_the_gui_thread(qtbot, window):
+    """Qt objects must never be freed by a collection in the trainer thread (a deadlock): the
+    window turns automatic collection off and collects on a timer in the GUI thread."""
+    import gc
+    import threading
+    import weakref
+    assert not gc.isenabled()
+    freed_in = []
+
+    class Cycle:
+        def __del__(self):
+            freed_in.append(threading.current_thread().name)
+    a, b = Cycle(), Cycle()
+    a.other, b.other = b, a
+    probe = weakref.ref(a)
+    del a, b
+    kept = [[i] for i in range(5 * gc.get_threshold()[0])]      # live containers: past the gen-0 threshold
+    qtbot.waitUntil(lambda: probe() is None, timeout=5000)
+    del kept
+    assert set(freed_in) == {threading.main_thread().name}

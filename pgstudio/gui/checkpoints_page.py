@@ -169,9 +169,10 @@ class CheckpointsPage(QWidget):
                 b.setObjectName(f"ckpt_{key}")
                 row.addWidget(b)
                 self.buttons[key] = b
-            if group[-1][0] == "branch":
-                # the way past a blow-up or a stall: go on from here with lower learning rates
-                row.addWidget(QLabel("learning rates ×"))
+            if group[-1][0] == "delete":
+                # for Resume and Branch: the way past a blow-up or a stall is lower learning rates
+                row.addSpacing(12)
+                row.addWidget(QLabel("resume with learning rates ×"))
                 self.lr_scale = named(QDoubleSpinBox(), "resume_lr_scale")
                 self.lr_scale.setRange(0.001, 1.0)
                 self.lr_scale.setDecimals(3)

@@ -18,11 +18,13 @@ from .settings import add_recent_run, app_settings, recent_runs
 from .setup_form import SetupForm
 from .training_page import TrainingPage
 from .widgets import named
+from .workers import collect_garbage_in_gui_thread
 
 
 class MainWindow(QMainWindow):
     def __init__(self):
         super().__init__()
+        collect_garbage_in_gui_thread()
         self.setWindowTitle("pgstudio")
         self.error_box: QMessageBox | None = None
 

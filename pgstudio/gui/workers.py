@@ -40,6 +40,24 @@ class _Reaper(QObject):
 _reaper: _Reaper | None = None
 
 
+_gui_thread_gc = None
+
+
+def collect_garbage_in_gui_thread() -> None:
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate, and the
+    trainer thread allocates the most. When a collection there frees a Qt object (a closed
+    dialog in a reference cycle, say), its destructor takes Qt's signal-slot lock and then waits
+    for the GIL, while a GUI thread holding the GIL waits for that lock: a deadlock, caught with
+    py-spy in the test suite (the training thread inside Trainer.__init__'s deepcopy, in
+    gc_collect_main → ~QObject). pyqtgraph's GarbageCollector turns automatic collection off and
+    collects on a 1 s timer in the GUI thread instead, so Qt objects are only ever freed here.
+    Called by the window (once per process; the GUI thread must call it)."""
+    global _gui_thread_gc
+    if _gui_thread_gc is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _gui_thread_gc = GarbageCollector(interval=1.0)
+
+
 def start_in_thread(worker: QObject, done_signals: list) -> QThread:
     global _reaper
     if _reaper is None:
