@@ -138,3 +138,31 @@ def test_cyclic_garbage_is_collected_in_the_gui_thread(qtbot, window):
     qtbot.waitUntil(lambda: probe() is None, timeout=5000)
     del kept
     assert set(freed_in) == {threading.main_thread().name}
+
+
+def test_exports_to_a_read_only_folder_say_so(qtbot, window, run_copy, tmp_path, monkeypatch):
+    """The studio's exports go through the one write path: a refusing disk is a message, not a traceback."""
+    import errno
+    from pathlib import Path
+    from PySide6.QtWidgets import QFileDialog
+    from pgstudio.core import disk
+    target = tmp_path / "ro"
+    target.mkdir()
+    real_open = disk.open_for_write
+
+    def refuse(path, mode="wb"):
+        if Path(path).parent == target:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, mode)
+    monkeypatch.setattr(disk, "open_for_write", refuse)
+    window.open_run(str(run_copy))
+    page = window.training_page
+    errors = []
+    page.error_occurred.connect(errors.append)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target / "x.png"), ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(target))
+    for button in (page.export_grid_button, page.export_csv_button, page.export_png_button,
+                   page.export_all_button):
+        click(qtbot, button)
+    assert len(errors) == 4 and all("the file system is read-only" in e for e in errors), errors
+    assert not list(target.iterdir())

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from .disk import write_atomic
+
 
 @dataclass
 class Directions:
@@ -28,8 +30,8 @@ class Directions:
         return z + (off * self.sigma[: off.shape[0]]) @ self.vectors[: off.shape[0]]
 
     def save(self, path: str | os.PathLike) -> None:
-        Path(path).write_text(json.dumps({"format": "pgstudio-directions", "names": self.names,
-                                          "source": self.source, "space": self.space, "vectors": self.vectors.tolist(),
+        write_atomic(path, json.dumps({"format": "pgstudio-directions", "names": self.names,
+                                       "source": self.source, "space": self.space, "vectors": self.vectors.tolist(),
                                           "sigma": self.sigma.tolist()}))
 
     @classmethod

@@ -363,7 +363,11 @@ class CheckpointsPage(QWidget):
             return
         folder = QFileDialog.getExistingDirectory(self, "Export the generator into…")
         if folder:
-            out = export_generator(load_generator(ok[0]), folder)
+            try:
+                out = export_generator(load_generator(ok[0]), folder)
+            except (OSError, CheckpointError) as exc:     # a refusing disk, a file damaged since listing
+                self.status.emit(f"export failed: {exc}")
+                return
             self.status.emit(f"generator exported to {out}")
 
     def _delete(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.directions import Directions, compute_directions
+from ..core.disk import write_atomic
 from ..core.export import render, save_png, upscale_nearest, write_video
 from ..core.images import make_grid
 from ..core.latents import interpolation_path, seeded_latents
@@ -485,7 +486,7 @@ class ExplorerPage(QWidget):
         if path and self.directions is not None:
             self._names_edited()
             self.directions.source = self.source.label
-            self.directions.save(path)
+            self._write(lambda: self.directions.save(path), f"directions saved to {path}")
 
     def _load_directions(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load directions", "", "JSON (*.json)")
@@ -609,8 +610,7 @@ class ExplorerPage(QWidget):
         name = "style-mixing.png" if self.view_mixing is not None else f"seed{self.seed.value()}.png"
         path, _ = QFileDialog.getSaveFileName(self, "Save image", name, "PNG (*.png)")
         if path:
-            save_png(img, path, self.provenance())
-            self.status.emit(f"saved {path}")
+            self._write(lambda: save_png(img, path, self.provenance()), f"saved {path}")
 
     def _save_grid(self) -> None:
         grid = self.seed_grid.array()
@@ -618,13 +618,25 @@ class ExplorerPage(QWidget):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save grid", "grid.png", "PNG (*.png)")
         if path:
-            save_png(grid, path, {"checkpoint": self.source.label, "first_seed": self.first_seed.value(),
-                                  "psi": self.psi_value()})
+            provenance = {"checkpoint": self.source.label, "first_seed": self.first_seed.value(), "psi": self.psi_value()}
+            self._write(lambda: save_png(grid, path, provenance), f"saved {path}")
 
     def _save_latent(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save latent", "latent.npy", "NumPy (*.npy)")
         if path:
-            np.save(path, self.current_latent().numpy())
+            import io
+            buffer = io.BytesIO()
+            np.save(buffer, self.current_latent().numpy())
+            self._write(lambda: write_atomic(path, buffer.getvalue()), f"saved {path}")
+
+    def _write(self, write, done: str) -> None:
+        """Run an export; a disk that refuses it is said in the status bar, never a traceback."""
+        try:
+            write()
+        except OSError as exc:          # DiskWriteError: one line naming the file and the reason
+            self.status.emit(str(exc))
+            return
+        self.status.emit(done)
 
     def _load_latent(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load latent", "", "NumPy (*.npy)")

@@ -23,6 +23,15 @@ def to_qimage(array: np.ndarray) -> QImage:
 
 
 @lru_cache(maxsize=64)
+def png_bytes(picture) -> bytes:
+    """A QPixmap or QImage as PNG file bytes (for the one write path of core/disk.py)."""
+    from PySide6.QtCore import QBuffer, QIODevice
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    picture.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
 def load_grid(path: str, mtime: float) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))

@@ -7,18 +7,19 @@ it, a 1 s timer reads what it appended (a follower never trains).
 """
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QEventLoop, QThread, QTimer, Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
+from ..core.disk import copy_file, ensure_writable, write_atomic
+from ..core.export import save_image
 from ..core.runfolder import RunFolder, SampleEntry
 from ..core.schedule import estimate_seconds, total_kimg
+from .grid_view import png_bytes
 from .mailbox import EventMailbox
 from .plots import TrainingPlots
 from .run_history import RunHistory
@@ -403,17 +404,29 @@ class TrainingPage(QWidget):
         entry = self.samples.shown_entry()
         name = f"grid-{entry.kimg:.1f}kimg.png" if entry else "grid.png"
         path, _ = QFileDialog.getSaveFileName(self, "Export grid", name, "PNG image (*.png)")
-        if path:
-            Image.fromarray(np.asarray(grid)).save(path)
+        if path and self._exported(lambda: save_image(np.asarray(grid), path)):
             self._append_log(f"grid exported to {path}")
+
+    def _exported(self, write) -> bool:
+        """Run an export; a disk that refuses it is reported (dialog and log), never a traceback."""
+        try:
+            write()
+        except OSError as exc:        # DiskWriteError names the file; a missing source names its own
+            self.error_occurred.emit(f"export failed: {exc}")
+            return False
+        return True
 
     def export_all_grids(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export every grid of the run into…")
         if not folder:
             return
-        for e in self.history.samples:
-            shutil.copy2(e.path, Path(folder) / f"{e.kimg:09.3f}kimg-{e.resolution}px-{e.file}")
-        self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
+
+        def copy_all():
+            ensure_writable(folder)
+            for e in self.history.samples:
+                copy_file(e.path, Path(folder) / f"{e.kimg:09.3f}kimg-{e.resolution}px-{e.file}")
+        if self._exported(copy_all):
+            self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
 
     def export_timelapse(self) -> None:
         from ..core.export import timelapse_frames, write_video
@@ -431,12 +444,10 @@ class TrainingPage(QWidget):
 
     def export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
-        if path:
-            Path(path).write_text(self.history.to_csv())
+        if path and self._exported(lambda: write_atomic(path, self.history.to_csv())):
             self._append_log(f"curves exported to {path}")
 
     def export_curves_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export curves as PNG", "curves.png", "PNG image (*.png)")
-        if path:
-            self.plots.canvas.grab().save(path, "PNG")
+        if path and self._exported(lambda: write_atomic(path, png_bytes(self.plots.canvas.grab()))):
             self._append_log(f"curves image exported to {path}")
