@@ -47,6 +47,21 @@ def shapes_folder(tmp_path_factory) -> Path:
     return folder
 
 
+def poison_generator_loss(monkeypatch, from_call: int):
+    """From its ``from_call``-th call on (1-based), the generator loss is NaN, as in a blow-up.
+    Returns the real loss function, to put back with monkeypatch.setattr."""
+    from pgstudio.core import losses
+    real = losses.generator_loss
+    calls = {"n": 0}
+
+    def poisoned(kind, fake):
+        calls["n"] += 1
+        out = real(kind, fake)
+        return out * float("nan") if calls["n"] >= from_call else out
+    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    return real
+
+
 def tiny_config(data: Path, **overrides):
     from pgstudio.core.config import TrainConfig
     # fp32 explicitly: the exact-equality tests (resume, two processes against one) are about fp32,

@@ -9,6 +9,7 @@ from pgstudio.core.checkpoint import CheckpointError, load_checkpoint
 from pgstudio.core.dataset import import_folder
 from pgstudio.core.runfolder import RunFolder
 from pgstudio.core.trainer import Trainer
+from tests.conftest import poison_generator_loss
 
 
 def _states_equal(a: Trainer, b: Trainer):
@@ -120,15 +121,7 @@ def test_damaged_checkpoint_and_fallback(tmp_path, tiny_cfg):
 
 
 def test_nonfinite_loss_stops_without_checkpoint(tmp_path, tiny_cfg, monkeypatch):
-    from pgstudio.core import losses
-    real = losses.generator_loss
-    calls = {"n": 0}
-
-    def poisoned(kind, fake):
-        calls["n"] += 1
-        out = real(kind, fake)
-        return out * float("nan") if calls["n"] >= 30 else out
-    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    poison_generator_loss(monkeypatch, from_call=30)
     seen = []
     t = Trainer.new(tmp_path / "run", tiny_cfg.replace(checkpoint_kimg=0.064 * 3), on_event=seen.append)
     result = t.run()

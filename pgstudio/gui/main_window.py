@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
     def _run_opened(self, path: str) -> None:
         self.checkpoints_page.set_run(path)
         add_recent_run(path)
+        self._fill_recent()            # a menu disabled while empty never shows, so never refills itself
         self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")
         if self.training_page.cfg is not None:
             self.setup_form.live_throughput = self.training_page.history.throughput_by_resolution()

@@ -29,7 +29,14 @@ def parse_table(text: str, cast) -> dict:
         if ":" not in item:
             raise ValueError(f"'{item}' is not resolution:value")
         k, v = item.split(":", 1)
-        out[int(k)] = cast(v)
+        try:
+            resolution, value = int(k), cast(v)
+        except ValueError:
+            raise ValueError(f"'{item}' is not resolution:value (a whole resolution, a "
+                             f"{'whole number' if cast is int else 'number'})") from None
+        if not math.isfinite(value):
+            raise ValueError(f"'{item}': {v} is not a finite number")
+        out[resolution] = value
     return out
 
 
