@@ -166,3 +166,33 @@ def test_exports_to_a_read_only_folder_say_so(qtbot, window, run_copy, tmp_path,
         click(qtbot, button)
     assert len(errors) == 4 and all("the file system is read-only" in e for e in errors), errors
     assert not list(target.iterdir())
+
+
+def wheel(widget, steps: int = -1) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, widget.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_wheel_changes_a_field_only_once_it_has_focus(qtbot, window):
+    form = window.setup_form
+    window.resize(1280, 720)
+    window.tabs.setCurrentIndex(0)
+    window.setFocus()
+    before = (form.loss.currentText(), form.latent.value(), form.lr.value())
+    for w in (form.loss, form.latent, form.lr):
+        assert not w.hasFocus()
+        wheel(w)
+    assert (form.loss.currentText(), form.latent.value(), form.lr.value()) == before
+    view = form.schedule_plot.getViewBox()
+    ranges = view.viewRange()
+    wheel(form.schedule_plot.viewport())
+    assert view.viewRange() == ranges                       # the preview neither zooms nor pans
+    form.latent.setFocus()
+    qtbot.waitUntil(form.latent.hasFocus, timeout=2000)
+    wheel(form.latent, steps=1)
+    assert form.latent.value() == before[1] + 1             # a focused field takes the wheel as usual

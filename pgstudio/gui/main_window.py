@@ -17,7 +17,7 @@ from .explorer_page import ExplorerPage
 from .settings import add_recent_run, app_settings, recent_runs
 from .setup_form import SetupForm
 from .training_page import TrainingPage
-from .widgets import named
+from .widgets import guard_wheel, named
 from .workers import collect_garbage_in_gui_thread
 
 
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.checkpoints_page.resume_requested.connect(self._resume_from_checkpoint)
         self._sync_setup()
         self._restore_layout()
+        guard_wheel(self)            # a wheel over an unclicked field scrolls the page, not the value
 
     # -------------------------------------------------------------- menus
     def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, name: str | None = None) -> QAction:

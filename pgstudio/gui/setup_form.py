@@ -174,6 +174,9 @@ class SetupForm(QWidget):
         self.schedule_plot.setMaximumHeight(220)       # keep Start visible without scrolling
         self.schedule_plot.setLabel("bottom", "kimg")
         self.schedule_plot.setLabel("left", "resolution")
+        self.schedule_plot.setMouseEnabled(x=False, y=False)     # a preview: the wheel must not zoom it
+        self.schedule_plot.hideButtons()
+        self.schedule_plot.setMenuEnabled(False)
         self.schedule_res = self.schedule_plot.plot(pen=pg.mkPen((80, 80, 80), width=2))
         self.schedule_alpha = self.schedule_plot.plot(pen=pg.mkPen((200, 120, 0), width=2))
         self.estimate = named(QLabel(), "estimate")

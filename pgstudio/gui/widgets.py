@@ -1,10 +1,40 @@
 """Small widget helpers shared by the pages."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QWidget
+
+VALUE_WIDGETS = (QComboBox, QAbstractSpinBox, QAbstractSlider)
 
 
 def named(widget: QWidget, object_name: str) -> QWidget:
     """Give a widget the object name tests and style sheets find it by, and return it."""
     widget.setObjectName(object_name)
     return widget
+
+
+class _WheelOnlyWhenFocused(QObject):
+    """Scrolling over a combo box, spin box or slider that has not been clicked scrolls the page
+    it sits on, not its value (a wheel over the run form switched the loss without notice)."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Wheel and isinstance(obj, VALUE_WIDGETS) and not obj.hasFocus():
+            parent = obj.parentWidget()
+            if parent is not None:
+                QCoreApplication.sendEvent(parent, event)     # the enclosing scroll area scrolls
+            return True
+        return False
+
+
+_guard: _WheelOnlyWhenFocused | None = None
+
+
+def guard_wheel(root: QWidget) -> None:
+    """Install the wheel guard on every value widget below ``root`` (click or Tab gives focus)."""
+    global _guard
+    if _guard is None:
+        _guard = _WheelOnlyWhenFocused()
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, VALUE_WIDGETS):
+            widget.setFocusPolicy(Qt.StrongFocus)
+            widget.installEventFilter(_guard)
