@@ -103,7 +103,7 @@ def _drive(trainer, printer) -> int:
     if result.reason == "error":
         print(f"pgstudio: error: {result.error}", file=sys.stderr)
         return 1
-    print(f"{result.reason} at {result.kimg:.3f} kimg — run folder: {trainer.run_folder.path}")
+    print(f"run folder: {trainer.run_folder.path}")      # how it ended is in the log lines above
     return 0
 
 

@@ -135,7 +135,7 @@ def test_open_finished_run_rebuilds_history(qtbot, window, tmp_path, shapes_fold
     assert not page.samples.follow_latest.isChecked()
     qtbot.keyClick(page.samples.timeline, Qt.Key_End)
     assert f"({len(samples)}/{len(samples)})" in page.samples.caption.text()
-    assert page.start_button.text() == "Resume"
+    assert page.start_button.text() == "Continue"          # it completed: it says so, and trains on
     # the File menu lists it at once (a menu disabled while empty can never show to refill itself)
     assert window.recent_menu.isEnabled() and window.recent_menu.actions()[0].text() == str(tmp_path / "done")
 

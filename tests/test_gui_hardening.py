@@ -42,7 +42,7 @@ def test_open_run_with_foreign_and_torn_lines(qtbot, window, run_copy):
     log = page.log.toPlainText()
     assert "not a JSON object" in log and "tick without a valid kimg" in log
     assert run.metrics_path.read_bytes().endswith(b'"res')            # a reader never cuts the tail
-    assert page.start_button.text() == "Resume"
+    assert page.start_button.text() == "Continue"                     # it had reached its kimg limit
 
 
 def test_a_stalled_run_shows_a_warning_banner(qtbot, window, tmp_path, shapes_folder):
@@ -196,3 +196,41 @@ def test_the_wheel_changes_a_field_only_once_it_has_focus(qtbot, window):
     qtbot.waitUntil(form.latent.hasFocus, timeout=2000)
     wheel(form.latent, steps=1)
     assert form.latent.value() == before[1] + 1             # a focused field takes the wheel as usual
+
+
+def test_run_states_say_what_they_are_and_continue_extends_a_completed_run(qtbot, window, run_copy, tmp_path,
+                                                                           shapes_folder, monkeypatch):
+    import json
+    page = window.training_page
+    window.open_run(str(run_copy))
+    assert page.state_label.text().startswith("reached the run's kimg limit at 0.304 kimg — Continue trains on")
+    assert page.start_button.text() == "Continue" and page.more_kimg.isVisible()
+    page.more_kimg.selectAll()
+    qtbot.keyClicks(page.more_kimg, "0.1")
+    qtbot.keyClick(page.more_kimg, Qt.Key_Tab)
+    with qtbot.waitSignal(page.training_state_changed, timeout=10000, check_params_cb=lambda running: not running):
+        click(qtbot, page.start_button)
+    assert page.last_result.reason == "max_kimg" and page.last_result.kimg >= 0.4
+    assert RunFolder(run_copy).read_config().max_kimg == pytest.approx(0.404)
+    assert page.state_label.text().startswith("reached the run's kimg limit at 0.416 kimg")
+    log = RunFolder(run_copy).log_path.read_text()
+    assert log.count("reached the run's kimg limit at 0.416 kimg") == 1 and "max_kimg at" not in log
+    # a folder from before ending records: completed when its newest checkpoint reached the end
+    old = tmp_path / "old"
+    Trainer.new(old, tiny_config(shapes_folder)).run()
+    lines = [line for line in (old / "metrics.jsonl").read_text().splitlines() if '"finished"' not in line]
+    (old / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    window.open_run(str(old))
+    assert page.state_label.text().startswith("training complete at 0.768 kimg (the end of its schedule)")
+    # a failed run says so when reopened; a stopped one offers Resume
+    failed = tmp_path / "failed"
+    from tests.conftest import poison_generator_loss
+    real = poison_generator_loss(monkeypatch, from_call=20)
+    assert Trainer.new(failed, tiny_config(shapes_folder, checkpoint_kimg=0.064)).run().reason == "error"
+    from pgstudio.core import losses
+    monkeypatch.setattr(losses, "generator_loss", real)
+    window.open_run(str(failed))
+    assert page.state_label.text().startswith("failed at ") and "non-finite generator loss" in page.state_label.text()
+    assert page.start_button.text() == "Resume"
+    events = [json.loads(l) for l in (failed / "metrics.jsonl").read_text().splitlines() if '"failed"' in l]
+    assert events and events[-1]["error_kind"] == "nonfinite"

@@ -207,7 +207,7 @@ def test_out_of_memory_splits_the_batch_and_keeps_the_trajectory(tmp_path, tiny_
     assert t.run().reason == "max_kimg"
     assert t.accum == {4: 2}
     records = RunFolder(tmp_path / "oom").read_metrics()[0]
-    assert [r["micro_batches"] for r in records if r["kind"] == "event"] == [2]
+    assert [r["micro_batches"] for r in records if r.get("event") == "batch_split"] == [2]
     assert all(r["micro_batches"] == 2 and r["batch"] == 16 for r in records if r["kind"] == "tick")
     assert any(isinstance(e, ev.LogEvent) and "out of memory" in e.message for e in seen)
     for k, v in reference.G.state_dict().items():

@@ -72,6 +72,13 @@ class FinishedEvent:
     reason: str                     # "completed", "max_kimg", "stopped"
 
 
+def describe_ending(reason: str, kimg: float) -> str:
+    """How a run ended, in the user's words (the log, the CLI and the studio say the same)."""
+    return {"completed": f"training complete at {kimg:.3f} kimg (the end of its schedule)",
+            "max_kimg": f"reached the run's kimg limit at {kimg:.3f} kimg",
+            "stopped": f"stopped at {kimg:.3f} kimg; resume continues from here"}.get(reason, f"{reason} at {kimg:.3f} kimg")
+
+
 @dataclass(frozen=True)
 class ErrorEvent:
     message: str

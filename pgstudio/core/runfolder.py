@@ -202,6 +202,14 @@ class RunFolder:
     def checkpoint_path(self, images_seen: int) -> Path:
         return self.checkpoints_dir / f"ckpt-{images_seen:010d}.pt"
 
+    @staticmethod
+    def checkpoint_images(path: Path) -> int | None:
+        """Images seen at a checkpoint, from its name (ckpt-<images>.pt); None for another name."""
+        try:
+            return int(Path(path).stem.split("-")[1])
+        except (IndexError, ValueError):
+            return None
+
     def checkpoints(self) -> list[Path]:
         """Oldest first."""
         if not self.checkpoints_dir.exists():
@@ -212,11 +220,8 @@ class RunFolder:
         """Resuming from an earlier checkpoint: later ones move to checkpoints/discarded/ (kept, not used)."""
         moved = []
         for path in self.checkpoints():
-            try:
-                n = int(path.stem.split("-")[1])
-            except (IndexError, ValueError):
-                continue
-            if n > images_seen:
+            n = self.checkpoint_images(path)
+            if n is not None and n > images_seen:
                 target = self.checkpoints_dir / "discarded" / path.name
                 make_folder(target.parent)
                 with writing(target):

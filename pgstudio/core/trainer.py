@@ -23,8 +23,8 @@ from .checkpoint import (FORMAT, RESUME_KEYS, VERSION, CheckpointError, atomic_t
 from .config import ADVISED_LR_SCALE, MOVE_EPS, STALL_FRACTION, TrainConfig
 from .dataset import DatasetError, ImageDataset, load_dataset
 from .distributed import DistContext
-from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent,
-                     MetricEvent, PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl,
+from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent, MetricEvent,
+                     PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl, describe_ending,
                      frozen_array)
 from .export import render
 from .health import FiniteWatch, non_finite_state
@@ -695,17 +695,11 @@ class Trainer:
 
     def _checkpoints_on_disk(self) -> list[tuple[int, Path]]:
         """(images seen, path) of the run's checkpoints, oldest first."""
-        out = []
         try:
             paths = self.run_folder.checkpoints()
         except OSError:
-            return out
-        for path in paths:
-            try:
-                out.append((int(path.stem.split("-")[1]), path))
-            except (IndexError, ValueError):
-                continue
-        return out
+            return []
+        return [(n, path) for path in paths if (n := RunFolder.checkpoint_images(path)) is not None]
 
     def _emit_snapshot(self, pt: SchedulePoint) -> None:
         sd = {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}
@@ -761,6 +755,11 @@ class Trainer:
 
     def _fail(self, message: str, kind: str) -> RunResult:
         self._safe_log(f"ERROR: {message}")
+        try:        # kimg past the last checkpoint: a resume from it drops this record again
+            self.run_folder.append_metrics({"kind": "event", "event": "failed", "error_kind": kind,
+                                            "error": message, "kimg": round(self.images_seen / 1000.0, 3)})
+        except OSError:
+            pass    # the disk that failed may refuse this too
         self._emit(ErrorEvent(message, kind))
         return RunResult("error", self.images_seen / 1000.0, message, kind)
 
@@ -867,9 +866,13 @@ class Trainer:
         self._tick(last_pt, self.images_seen - tick_images_start, now - tick_time_start)
         self._write_samples(last_pt)
         self.save_checkpoint()
-        self._log(f"{reason} at {self.images_seen / 1000:.3f} kimg")
-        self._emit(FinishedEvent(self.images_seen / 1000.0, reason))
-        return RunResult(reason, self.images_seen / 1000.0)
+        kimg = self.images_seen / 1000.0
+        # how the run ended is a record too, so a folder opened later says "completed", not "stopped"
+        self.run_folder.append_metrics({"kind": "event", "event": "finished", "reason": reason,
+                                        "kimg": round(kimg, 3)})
+        self._log(describe_ending(reason, kimg))
+        self._emit(FinishedEvent(kimg, reason))
+        return RunResult(reason, kimg)
 
 
 def _ram_mb() -> float | None:

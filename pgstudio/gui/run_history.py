@@ -40,12 +40,15 @@ class RunHistory:
     swd_wall: list = field(default_factory=list)
     samples: list = field(default_factory=list)       # SampleEntry-like: file/kimg/resolution/alpha/phase/path
     stalled_since: dict = field(default_factory=dict)  # network → kimg of the first tick of its current stall
+    ending: dict | None = None                        # the "finished"/"failed" event that ends the history
     last_tick: dict | None = None
     version: int = 0                                  # bumps on every change; views redraw when it moves
 
     def add_tick(self, r: dict) -> None:
         if self.kimg and r["kimg"] <= self.kimg[-1]:
             return                                   # duplicate (e.g. a live event also read from disk)
+        if self.ending is not None and r["kimg"] > self.ending["kimg"]:
+            self.ending = None                       # trained on after it: resumed since
         self.kimg.append(float(r["kimg"]))
         self.wall.append(float(r.get("wall_s", 0.0)))
         self.loss_d.append(float(r["loss_d"]))
@@ -77,6 +80,9 @@ class RunHistory:
             self.add_tick(r)
         elif r.get("kind") == "swd":
             self.add_metric(r)
+        elif r.get("kind") == "event" and r.get("event") in ("finished", "failed"):
+            self.ending = r
+            self.version += 1
 
     def add_sample(self, entry) -> None:
         if self.samples and entry.kimg <= self.samples[-1].kimg and entry.file == self.samples[-1].file:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEventLoop, QThread, QTimer, Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from ..core.disk import copy_file, ensure_writable, write_atomic
+from ..core.events import describe_ending
 from ..core.export import save_image
 from ..core.runfolder import RunFolder, SampleEntry
 from ..core.schedule import estimate_seconds, total_kimg
@@ -77,11 +78,18 @@ class TrainingPage(QWidget):
         self.timelapse_button.setToolTip("every grid of the run as a GIF or MP4, captioned with kimg and resolution")
         self.export_csv_button = named(QPushButton("Curves as CSV…"), "export_csv")
         self.export_png_button = named(QPushButton("Curves as PNG…"), "export_curves_png")
+        # a completed run goes on for this many more kimg (the schedule's end moves; config.json says so)
+        self.more_kimg = named(QDoubleSpinBox(), "continue_kimg")
+        self.more_kimg.setRange(0.001, 1e6)
+        self.more_kimg.setDecimals(3)
+        self.more_kimg.setSuffix(" more kimg")
+        self.more_kimg.setToolTip("how much longer Continue trains a completed run")
+        self.more_kimg.setVisible(False)
         self.state_label = QLabel("no run")
         self.state_label.setMinimumWidth(40)
         self.state_label.setObjectName("run_state")
         bar = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button, self.save_button):
+        for b in (self.start_button, self.more_kimg, self.pause_button, self.stop_button, self.save_button):
             bar.addWidget(b)
         bar.addSpacing(16)
         bar.addWidget(self.state_label, 1)
@@ -145,11 +153,16 @@ class TrainingPage(QWidget):
 
     def _update_buttons(self) -> None:
         training = self.is_training()
-        can_resume = (not training and not self.following and self.run is not None
-                      and bool(self.run.checkpoints()))
-        self.start_button.setText("Resume" if can_resume else "Start")
+        ended, words = self.ended_state() if (self.run is not None and not training and not self.following) \
+            else ("", "")
+        can_resume = ended in ("stopped", "failed", "completed")
+        completed = ended == "completed"
+        self.start_button.setText("Continue" if completed else "Resume" if can_resume else "Start")
         self.start_button.setEnabled(not training and not self.following and
                                      (can_resume or self.start_handler is not None))
+        if completed and not self.more_kimg.isVisible() and self.cfg is not None:
+            self.more_kimg.setValue(self.cfg.stabilize_kimg)     # one more stabilize phase by default
+        self.more_kimg.setVisible(completed)
         self.pause_button.setEnabled(training)
         self.pause_button.setText("Resume" if self.paused else "Pause")
         self.stop_button.setEnabled(training)
@@ -165,11 +178,34 @@ class TrainingPage(QWidget):
         elif self.following:
             state = "following a run written by another process"
         elif self.run is not None:
-            state = "stopped" + (" — press Resume to continue" if can_resume else "")
+            state = words
         else:
             state = "no run"
         where = f"  ·  {self.run.path}" if self.run else ""
         self.state_label.setText(state + where)
+        self.state_label.setToolTip(state)
+
+    def ended_state(self) -> tuple[str, str]:
+        """What the open run is when nothing trains it here: ("completed" | "failed" | "stopped" |
+        "fresh", the words for it). Read from its ending record; folders from before those
+        records are completed when their newest checkpoint reached the schedule's end."""
+        ckpts = self.run.checkpoints()
+        last = (RunFolder.checkpoint_images(ckpts[-1]) or 0) if ckpts else 0
+        ending = self.history.ending
+        if ending is not None and ending.get("event") == "failed":
+            error = str(ending.get("error", ""))
+            error = error if len(error) <= 140 else error[:137] + "..."
+            return ("failed" if ckpts else "fresh",
+                    f"failed at {ending['kimg']:.3f} kimg: {error}" + (" — Resume starts again from the last "
+                                                                        "checkpoint" if ckpts else ""))
+        if not ckpts:
+            return "fresh", "no checkpoint yet"
+        reason = ending.get("reason") if ending is not None else None
+        if reason is None and self.cfg is not None and last >= int(round(total_kimg(self.cfg) * 1000)):
+            reason = "completed"
+        if reason in ("completed", "max_kimg"):
+            return "completed", describe_ending(reason, last / 1000) + " — Continue trains on"
+        return "stopped", f"stopped at {last / 1000:.3f} kimg — press Resume to continue"
 
     def _reset_view(self) -> None:
         self.history = RunHistory()
@@ -186,9 +222,20 @@ class TrainingPage(QWidget):
     # -------------------------------------------------------------- training in this window
     def _start_clicked(self) -> None:
         if self.run is not None and self.run.checkpoints() and not self.is_training():
-            self.resume_current()
+            if self.ended_state()[0] == "completed":
+                self.continue_run(self.more_kimg.value())
+            else:
+                self.resume_current()
         elif self.start_handler is not None:
             self.start_handler()
+
+    def continue_run(self, more_kimg: float) -> None:
+        """Train a completed run for ``more_kimg`` beyond its newest checkpoint (its end moves)."""
+        last = RunFolder.checkpoint_images(self.run.checkpoints()[-1]) or 0
+        if total_kimg(self.run.read_config()) * 1000 > last:
+            self.resume_current()         # its end was moved since (config.json): train to there
+        else:
+            self.resume_current(max_kimg=round(last / 1000 + more_kimg, 3))
 
     def start_new(self, cfg, dataset, out_dir: str) -> None:
         if self.is_training():
@@ -201,15 +248,17 @@ class TrainingPage(QWidget):
         self._launch(TrainingWorker(self.mailbox, out_dir, cfg=cfg, dataset=dataset))
         self._append_log(f"starting a new run in {out_dir}")
 
-    def resume_current(self, checkpoint: str | None = None, lr_scale: float | None = None) -> None:
-        """Continue the open run; ``lr_scale`` multiplies its learning rates from there on."""
+    def resume_current(self, checkpoint: str | None = None, lr_scale: float | None = None,
+                       max_kimg: float | None = None) -> None:
+        """Continue the open run; ``lr_scale`` multiplies its learning rates from there on and
+        ``max_kimg`` moves its end."""
         if self.run is None or self.is_training():
             return
         self.stop_following()
         self.cfg = self.run.read_config()
         # the trainer truncates history after the checkpoint: rebuild the view from the folder
         self._launch(TrainingWorker(self.mailbox, str(self.run.path), resume=True, checkpoint=checkpoint,
-                                    lr_scale=lr_scale))
+                                    lr_scale=lr_scale, max_kimg=max_kimg))
         self._append_log(f"resuming {self.run.path}" + (f" with the learning rates ×{lr_scale:g}" if lr_scale else ""))
 
     def _launch(self, worker: TrainingWorker) -> None:
@@ -242,14 +291,19 @@ class TrainingPage(QWidget):
             thread.wait(5000)
         self.ui_timer.stop()
         self.paused = False
+        # the same ending record the trainer wrote to metrics.jsonl (the log already has its words)
         if result.reason == "error":
+            if getattr(result, "error_kind", None) is not None:     # the run failed, not only its start
+                self.history.add_record({"kind": "event", "event": "failed", "kimg": result.kimg,
+                                         "error": result.error, "error_kind": result.error_kind})
             self._append_log(f"ERROR: {result.error}")
             if getattr(result, "error_kind", None) == "nonfinite":
                 self.blew_up.emit(result.error)
             else:
                 self.error_occurred.emit(result.error)
         else:
-            self._append_log(f"{result.reason} at {result.kimg:.3f} kimg")
+            self.history.add_record({"kind": "event", "event": "finished", "reason": result.reason,
+                                     "kimg": result.kimg})
         if self.cfg is not None:
             remember_throughput(self.cfg, self.history.throughput_by_resolution())
         self._update_buttons()

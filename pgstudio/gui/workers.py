@@ -93,7 +93,8 @@ class TrainingWorker(QObject):
     done = Signal(object)              # core RunResult, or an error string
 
     def __init__(self, mailbox: EventMailbox, run_dir: str, cfg=None, dataset=None,
-                 resume: bool = False, checkpoint: str | None = None, lr_scale: float | None = None):
+                 resume: bool = False, checkpoint: str | None = None, lr_scale: float | None = None,
+                 max_kimg: float | None = None):
         super().__init__()
         self.mailbox = mailbox
         self.run_dir = run_dir
@@ -102,6 +103,7 @@ class TrainingWorker(QObject):
         self.resume = resume
         self.checkpoint = checkpoint
         self.lr_scale = lr_scale
+        self.max_kimg = max_kimg if max_kimg is not None else (cfg.max_kimg if cfg is not None else None)
         self.control = TrainerControl()
         self.trainer = None
 
@@ -111,7 +113,7 @@ class TrainingWorker(QObject):
         try:
             if self.resume:
                 self.trainer = Trainer.resume(self.run_dir, checkpoint=self.checkpoint, dataset=self.dataset,
-                                              max_kimg=self.cfg.max_kimg if self.cfg else None,
+                                              max_kimg=self.max_kimg,
                                               lr_scale=self.lr_scale, on_event=self.mailbox.put,
                                               control=self.control)
             else:
