@@ -202,7 +202,8 @@ class TrainingPage(QWidget):
             return "fresh", "no checkpoint yet"
         reason = ending.get("reason") if ending is not None else None
         if reason is None and self.cfg is not None and last >= int(round(total_kimg(self.cfg) * 1000)):
-            reason = "completed"
+            schedule_end = total_kimg(self.cfg.replace(max_kimg=None))
+            reason = "max_kimg" if self.cfg.max_kimg is not None and self.cfg.max_kimg < schedule_end else "completed"
         if reason in ("completed", "max_kimg"):
             return "completed", describe_ending(reason, last / 1000) + " — Continue trains on"
         return "stopped", f"stopped at {last / 1000:.3f} kimg — press Resume to continue"
