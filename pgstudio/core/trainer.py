@@ -45,7 +45,6 @@ class NonFiniteTraining(Exception):
 NonFiniteLoss = NonFiniteTraining       # the name it had before optimizer state was checked too
 
 
-
 class _SilentRunFolder(RunFolder):
     """What ranks other than 0 see: the same layout, and every write is left to rank 0."""
 
