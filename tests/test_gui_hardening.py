@@ -234,3 +234,26 @@ def test_run_states_say_what_they_are_and_continue_extends_a_completed_run(qtbot
     assert page.start_button.text() == "Resume"
     events = [json.loads(l) for l in (failed / "metrics.jsonl").read_text().splitlines() if '"failed"' in l]
     assert events and events[-1]["error_kind"] == "nonfinite"
+
+
+def test_ms_swd_from_the_checkpoints_page_is_a_record_of_the_run(qtbot, window, run_copy):
+    page = window.checkpoints_page
+    with qtbot.waitSignal(page.listed, timeout=20000):
+        window.open_run(str(run_copy))
+    window.tabs.setCurrentWidget(page)
+    first = RunFolder(run_copy).checkpoints()[0]
+    select_row(qtbot, page.table, 0)
+    messages = []
+    page.status.connect(messages.append)
+    click(qtbot, page.buttons["swd"])
+    qtbot.waitUntil(lambda: any("MS-SWD ×1000" in m for m in messages), timeout=60000)
+    assert messages[-1].endswith("saved to the run")
+    records = [r for r in RunFolder(run_copy).read_metrics()[0] if r["kind"] == "swd"]
+    assert len(records) == 1 and records[0]["source"] == "checkpoints_page"
+    assert records[0]["checkpoint"] == first.name and {"n", "seed", "floor", "levels"} <= set(records[0])
+    kimg = RunFolder.checkpoint_images(first) / 1000
+    assert window.training_page.history.swd_kimg == [kimg]            # plotted at once
+    window.open_run(str(run_copy))                                    # and after reopening
+    assert window.training_page.history.swd_kimg == [kimg]
+    qtbot.waitUntil(lambda: page.table.item(0, 8) is not None and page.table.item(0, 8).text() != "", timeout=20000)
+    assert float(page.table.item(0, 8).text()) == pytest.approx(records[0]["mean"], abs=1e-3)

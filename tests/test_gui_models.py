@@ -40,8 +40,10 @@ def test_history_phase_spans_throughput_and_wall_interpolation():
     assert h.throughput_by_resolution() == {4: 200.0, 8: 60.0}
     assert h.wall_at(2.5) == pytest.approx(25.0)
     h.add_metric({"kind": "swd", "kimg": 2.5, "mean": 30.0})
-    h.add_metric({"kind": "swd", "kimg": 2.0, "mean": 31.0})      # older than the newest: ignored
-    assert h.swd_kimg == [2.5] and h.swd_wall == [pytest.approx(25.0)]
+    h.add_metric({"kind": "swd", "kimg": 2.0, "mean": 31.0})      # an older checkpoint scored later
+    h.add_metric({"kind": "swd", "kimg": 2.5, "mean": 30.0})      # the same point again: one point
+    assert h.swd_kimg == [2.0, 2.5] and h.swd_mean == [31.0, 30.0]
+    assert h.swd_wall == [pytest.approx(20.0), pytest.approx(25.0)]
 
 
 def test_history_samples_csv_and_stall_warning(tmp_path):

@@ -6,6 +6,7 @@ foreign file is listed as damaged with its reason and never breaks the page.
 from __future__ import annotations
 
 import datetime
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,9 @@ def inspect_checkpoint(path: Path) -> CheckpointInfo:
                           stats.get("phase", ""), stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb)
 
 
+SWD_SEED = 0        # the CLI's `pgstudio swd` default: the page and the command give the same number
+
+
 class SwdWorker(QObject):
     progress = Signal(int, int)
     done = Signal(object, object)       # path, record or error string
@@ -83,7 +87,12 @@ class SwdWorker(QObject):
             def step():
                 count[0] += 1
                 self.progress.emit(count[0], total)
-            record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, data, self.n, progress=step)
+            record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, data, self.n, seed=SWD_SEED,
+                                      progress=step)
+            # the same record the trainer writes, plus where it came from (it differs from the trainer's
+            # own: another n and seed, and it scores a checkpoint, not the generator at a tick)
+            record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "seed": SWD_SEED,
+                           "source": "checkpoints_page", "checkpoint": self.path.name})
             self.done.emit(self.path, record)
         except Exception as exc:
             self.done.emit(self.path, f"{type(exc).__name__}: {exc}")
@@ -130,6 +139,7 @@ class CompareDialog(QDialog):
 class CheckpointsPage(QWidget):
     open_in_explorer = Signal(str)
     resume_requested = Signal(str, bool, float)   # checkpoint path, branch into a new run folder, lr scale
+    metric_recorded = Signal(dict)                # a record written to the open run's metrics.jsonl
     status = Signal(str)
     listed = Signal()
 
@@ -352,10 +362,27 @@ class CheckpointsPage(QWidget):
             info = self.infos.get(str(path))
             if info is not None:
                 info.swd = record["mean"]
+            saved = self._record_metric(Path(path), record)
             self.status.emit(f"MS-SWD ×1000 of {Path(path).name}: {record['mean']:.2f} "
-                             f"(floor {record['floor']:.2f}, n={record['n']})")
+                             f"(floor {record['floor']:.2f}, n={record['n']}){saved}")
             self.refresh()
         self._update_buttons()
+
+    def _record_metric(self, path: Path, record: dict) -> str:
+        """Every number the studio computes is a record in the run folder: an MS-SWD of one of the
+        open run's checkpoints goes into its metrics.jsonl (one appended line, like the trainer's),
+        unless another process holds the folder. Returns what to add to the status message."""
+        if self.run is None or path not in self.run.checkpoints():
+            return ""
+        holder = self.run.active_trainer_pid()
+        if holder is not None and holder != os.getpid():
+            return f" — not saved to the run: process {holder} is training it"
+        try:
+            self.run.append_metrics(record)
+        except OSError as exc:
+            return f" — not saved: {exc}"
+        self.metric_recorded.emit(dict(record))
+        return " — saved to the run"
 
     def _export(self) -> None:
         ok = self._selected_ok()

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.checkpoints_page.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.checkpoints_page.open_in_explorer.connect(self._explore_checkpoint)
         self.checkpoints_page.resume_requested.connect(self._resume_from_checkpoint)
+        self.checkpoints_page.metric_recorded.connect(self.training_page.add_metric_record)
         self._sync_setup()
         self._restore_layout()
         guard_wheel(self)            # a wheel over an unclicked field scrolls the page, not the value

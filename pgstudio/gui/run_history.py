@@ -5,6 +5,7 @@ the same history can be rebuilt and tested anywhere.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,13 +67,19 @@ class RunHistory:
         self.version += 1
 
     def add_metric(self, r: dict) -> None:
+        """An MS-SWD point, kept in kimg order: the Checkpoints page scores old checkpoints, so
+        records arrive out of order; the same point twice (a live event also read back) is one."""
         if r.get("kind") != "swd":
             return
-        if self.swd_kimg and r["kimg"] <= self.swd_kimg[-1]:
-            return
-        self.swd_kimg.append(float(r["kimg"]))
-        self.swd_mean.append(float(r["mean"]))
-        self.swd_wall.append(self.wall_at(float(r["kimg"])))
+        kimg, mean = float(r["kimg"]), float(r["mean"])
+        i = bisect.bisect_left(self.swd_kimg, kimg)
+        while i < len(self.swd_kimg) and self.swd_kimg[i] == kimg:
+            if self.swd_mean[i] == mean:
+                return
+            i += 1
+        self.swd_kimg.insert(i, kimg)
+        self.swd_mean.insert(i, mean)
+        self.swd_wall.insert(i, self.wall_at(kimg))
         self.version += 1
 
     def add_record(self, r: dict) -> None:

@@ -416,6 +416,11 @@ class TrainingPage(QWidget):
         self._update_buttons()
         self.run_opened.emit(str(run.path))
 
+    def add_metric_record(self, record: dict) -> None:
+        """A metric another page wrote into this run's folder (MS-SWD from the Checkpoints page)."""
+        self.history.add_metric(record)
+        self._redraw()
+
     def stop_following(self) -> None:
         self.follow_timer.stop()
         self.following = False
