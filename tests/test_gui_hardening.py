@@ -257,3 +257,23 @@ def test_ms_swd_from_the_checkpoints_page_is_a_record_of_the_run(qtbot, window, 
     assert window.training_page.history.swd_kimg == [kimg]
     qtbot.waitUntil(lambda: page.table.item(0, 8) is not None and page.table.item(0, 8).text() != "", timeout=20000)
     assert float(page.table.item(0, 8).text()) == pytest.approx(records[0]["mean"], abs=1e-3)
+
+
+def test_alpha_and_resolution_are_drawn_as_the_schedule_has_them(qtbot, window, tmp_path, shapes_folder):
+    import numpy as np
+    out = tmp_path / "grown"
+    Trainer.new(out, tiny_config(shapes_folder)).run()
+    window.open_run(str(out))
+    plots = window.training_page.plots
+    ax, ay = plots.curve_alpha.getData()
+    growth = [s for s in window.training_page.history.phase_spans() if s.kind == "fade"][0]
+    at = np.flatnonzero(np.isclose(ax, growth.start_kimg))
+    assert list(ay[at]) == [1.0, 0.0]                # a drop where the fade begins, not a slide
+    rx, ry = plots.curve_res.getData()
+    assert plots.curve_res.opts["stepMode"] == "center"
+    assert len(rx) == len(window.training_page.history.kimg) + 1 and set(ry) == {2.0, 3.0}
+    one = tmp_path / "one"
+    Trainer.new(one, tiny_config(shapes_folder, max_kimg=0.064)).run()
+    window.open_run(str(one))
+    assert len(window.training_page.history.kimg) == 1
+    assert plots.curve_d.opts["symbol"] == "o"      # a lone point is drawn as a marker

@@ -20,6 +20,19 @@ FADE_BRUSH = pg.mkBrush(255, 200, 80, 45)
 STAB_BRUSH = pg.mkBrush(120, 160, 220, 18)
 
 
+def alpha_path(x: np.ndarray, history: RunHistory) -> tuple[np.ndarray, np.ndarray]:
+    """α as the schedule has it: a ramp through each fade and a drop to 0 where a fade begins
+    (joining the ticks straight would draw α sliding down across every growth)."""
+    xs, ys = [], []
+    for i, (xi, a, ph, res) in enumerate(zip(x, history.alpha, history.phase, history.resolution)):
+        if i and ph == "fade" and (history.phase[i - 1] != "fade" or history.resolution[i - 1] != res):
+            xs.append(x[i - 1])
+            ys.append(0.0)               # the new block starts fully faded out
+        xs.append(xi)
+        ys.append(a)
+    return np.asarray(xs, float), np.asarray(ys, float)
+
+
 class _RightAxisPlot:
     """A PlotItem with a second ViewBox on the right axis (shares x)."""
 
@@ -107,7 +120,7 @@ class TrainingPlots(QWidget):
         self.curve_d = self.loss_plot.plot(pen=pg.mkPen(D_COLOR, width=2), name="D")
         self.curve_g = self.loss_plot.plot(pen=pg.mkPen(G_COLOR, width=2), name="G")
         self.curve_alpha = self.alpha_plot.plot(pen=pg.mkPen((200, 120, 0), width=2))
-        self.curve_res = pg.PlotDataItem(pen=pg.mkPen((80, 80, 80), width=2, style=Qt.DashLine), stepMode=None)
+        self.curve_res = pg.PlotDataItem(pen=pg.mkPen((80, 80, 80), width=2, style=Qt.DashLine), stepMode="center")
         self.res_axis.right.addItem(self.curve_res)
         self.curve_speed = self.speed_plot.plot(pen=pg.mkPen((44, 160, 44), width=1))
         self.swd_points = pg.PlotDataItem(pen=pg.mkPen((148, 103, 189), width=1), symbol="o", symbolSize=7,
@@ -116,6 +129,10 @@ class TrainingPlots(QWidget):
         for curve in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_speed):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
+        # a margin round the data, so the newest points do not sit under the right axis
+        for view in (self.loss_plot.vb, self.alpha_plot.vb, self.speed_plot.vb, self.reg_plot.vb,
+                     self.res_axis.right, self.swd_axis.right):
+            view.setDefaultPadding(0.04)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -188,12 +205,20 @@ class TrainingPlots(QWidget):
             self.curve_r1.setData(x, smooth(np.asarray(history.penalty), w))
             self.curve_pl.setData(x[have], smooth(pl[have], w))
             self.curve_pl_mean.setData(x, np.asarray(history.pl_mean))
-        self.curve_alpha.setData(x, np.asarray(history.alpha))
-        self.curve_res.setData(x, np.log2(np.asarray(history.resolution, float)))
+        self.curve_alpha.setData(*alpha_path(x, history))
+        # a tick's resolution held over the whole tick that ends at it (the first from the start):
+        # steps, not ramps
+        edges = np.concatenate([[min(0.0, x[0])], x])
+        self.curve_res.setData(edges, np.log2(np.asarray(history.resolution, float)))
         levels = sorted(set(history.resolution))
         self.res_axis.plot.getAxis("right").setTicks([[(math.log2(r), str(r)) for r in levels]])
         self.res_axis.right.setYRange(math.log2(min(levels)) - 0.3, math.log2(max(levels)) + 0.3)
         self.curve_speed.setData(x, np.asarray(history.img_per_s))
+        lone = len(x) == 1               # one tick: a line of one point draws nothing, so mark it
+        for curve, colour in ((self.curve_d, D_COLOR), (self.curve_g, G_COLOR), (self.curve_speed, (44, 160, 44))):
+            curve.setSymbol("o" if lone else None)
+            curve.setSymbolSize(6)
+            curve.setSymbolBrush(colour)
         self.speed_plot.getAxis("right").setVisible(bool(history.swd_kimg))
         if history.swd_kimg:
             sx = np.asarray(history.swd_wall) / 60.0 if self.use_wall else np.asarray(history.swd_kimg)
