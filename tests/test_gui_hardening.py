@@ -30,6 +30,16 @@ def select_row(qtbot, table, row):
     qtbot.mouseClick(table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
 
 
+def first_checkpoint_selected(qtbot, window, run):
+    """The Checkpoints page showing ``run``, its oldest checkpoint selected by a click."""
+    page = window.checkpoints_page
+    with qtbot.waitSignal(page.listed, timeout=20000):
+        window.open_run(str(run))
+    window.tabs.setCurrentWidget(page)
+    select_row(qtbot, page.table, 0)
+    return page, RunFolder(run).checkpoints()[0]
+
+
 def test_open_run_with_foreign_and_torn_lines(qtbot, window, run_copy):
     run = RunFolder(run_copy)
     good = [r for r in run.read_metrics()[0] if r["kind"] == "tick"]
@@ -96,12 +106,7 @@ def test_checkpoints_page_respects_another_trainers_lock(qtbot, window, run_copy
 
 
 def test_resume_an_earlier_checkpoint_with_lower_learning_rates(qtbot, window, run_copy):
-    page = window.checkpoints_page
-    with qtbot.waitSignal(page.listed, timeout=20000):
-        window.open_run(str(run_copy))
-    window.tabs.setCurrentWidget(page)
-    first = RunFolder(run_copy).checkpoints()[0]
-    select_row(qtbot, page.table, 0)
+    page, first = first_checkpoint_selected(qtbot, window, run_copy)
     page.lr_scale.selectAll()
     qtbot.keyClicks(page.lr_scale, "0.5")
     qtbot.keyClick(page.lr_scale, Qt.Key_Tab)
@@ -237,12 +242,7 @@ def test_run_states_say_what_they_are_and_continue_extends_a_completed_run(qtbot
 
 
 def test_ms_swd_from_the_checkpoints_page_is_a_record_of_the_run(qtbot, window, run_copy):
-    page = window.checkpoints_page
-    with qtbot.waitSignal(page.listed, timeout=20000):
-        window.open_run(str(run_copy))
-    window.tabs.setCurrentWidget(page)
-    first = RunFolder(run_copy).checkpoints()[0]
-    select_row(qtbot, page.table, 0)
+    page, first = first_checkpoint_selected(qtbot, window, run_copy)
     messages = []
     page.status.connect(messages.append)
     click(qtbot, page.buttons["swd"])
