@@ -514,3 +514,17 @@ def test_the_demo_set_ships_in_the_wheel(tmp_path):
                            "--device", "cpu"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "demo (colour emoji): 2003 images used" in proc.stdout
+
+
+def test_a_branch_copies_the_history_as_written(run_copy, tmp_path):
+    """Keys a newer pgstudio adds to index.jsonl lines survive a branch (the format grows by keys)."""
+    run = RunFolder(run_copy)
+    lines = run.samples_index_path.read_text().splitlines()
+    run.samples_index_path.write_text("".join(json.dumps({**json.loads(l), "note": "from the future"}) + "\n"
+                                              for l in lines))
+    ckpt = run.checkpoints()[0]
+    new = run.branch(ckpt, tmp_path / "branch", RunFolder.checkpoint_images(ckpt))
+    copied = [json.loads(l) for l in new.samples_index_path.read_text().splitlines()]
+    assert copied and all(r["note"] == "from the future" for r in copied)
+    assert all(r["kimg"] <= RunFolder.checkpoint_images(ckpt) / 1000 for r in copied)
+    assert all((new.samples_dir / r["file"]).exists() for r in copied)

@@ -80,8 +80,7 @@ def _free_space_note(path: Path) -> str:
 
 
 def _describe(exc: OSError) -> str:
-    reason = _REASONS.get(exc.errno or -1) or exc.strerror or str(exc)
-    return reason
+    return _REASONS.get(exc.errno or -1) or exc.strerror or str(exc)
 
 
 def _is_torch_writer_failure(exc: RuntimeError) -> bool:
@@ -155,7 +154,8 @@ def append_line(path: str | os.PathLike, line: str) -> None:
 def copy_file(source: str | os.PathLike, destination: str | os.PathLike) -> None:
     """Copy a file's bytes (and times) through the same write path."""
     destination = Path(destination)
-    with atomic_file(destination) as out, open(source, "rb") as src:
+    # the source is opened first: a missing one is its own error, not a failure to write
+    with open(source, "rb") as src, atomic_file(destination) as out:
         shutil.copyfileobj(src, out, 1 << 20)
     try:
         shutil.copystat(source, destination)

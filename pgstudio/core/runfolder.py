@@ -61,9 +61,7 @@ def metrics_record_problem(record: dict) -> str | None:
         return fields_problem(record, SWD_FIELDS)
     if not isinstance(kind, str):
         return "no kind"
-    if "kimg" in record and (not isinstance(record["kimg"], NUMBER) or isinstance(record["kimg"], bool)):
-        return f"{kind} without a valid kimg"
-    return None
+    return fields_problem(record, {"kimg": NUMBER}) if "kimg" in record else None
 
 
 def sample_entry_problem(record: dict) -> str | None:
@@ -74,8 +72,8 @@ def sample_entry_problem(record: dict) -> str | None:
 
 
 def _kimg(record: dict) -> float:
-    value = record.get("kimg", 0)
-    return float(value) if isinstance(value, NUMBER) and not isinstance(value, bool) else 0.0
+    """A usable record's kimg (the readers checked it is a number where present)."""
+    return float(record.get("kimg", 0))
 
 
 class RunFolder:
@@ -168,10 +166,13 @@ class RunFolder:
 
     def truncate_metrics_after(self, kimg: float) -> None:
         """On resume, drop records newer than the checkpoint (and unusable lines) so the history is clean."""
-        read = self._read(self.metrics_path, 0, metrics_record_problem)
+        self._truncate_after(self.metrics_path, metrics_record_problem, kimg)
+
+    def _truncate_after(self, path: Path, problem, kimg: float) -> None:
+        read = self._read(path, 0, problem)
         kept = [r for r in read.records if _kimg(r) <= kimg + 1e-9]
         if len(kept) != len(read.records) or read.skipped:
-            self._rewrite_jsonl(self.metrics_path, kept)
+            self._rewrite_jsonl(path, kept)
 
     # samples
     def write_sample(self, grid: np.ndarray, images_seen: int, kimg: float, resolution: int,
@@ -193,10 +194,7 @@ class RunFolder:
         return entries, read.offset
 
     def truncate_samples_after(self, kimg: float) -> None:
-        read = self._read(self.samples_index_path, 0, sample_entry_problem)
-        kept = [r for r in read.records if _kimg(r) <= kimg + 1e-9]
-        if len(kept) != len(read.records) or read.skipped:
-            self._rewrite_jsonl(self.samples_index_path, kept)
+        self._truncate_after(self.samples_index_path, sample_entry_problem, kimg)
 
     # checkpoints
     def checkpoint_path(self, images_seen: int) -> Path:
@@ -242,14 +240,13 @@ class RunFolder:
         kimg = images_seen / 1000.0
         records, _ = self.read_metrics()
         new._rewrite_jsonl(new.metrics_path, [r for r in records if _kimg(r) <= kimg + 1e-9])
-        entries, _ = self.read_samples()
-        kept = [e for e in entries if e.kimg <= kimg + 1e-9]
-        for e in kept:
-            if e.path.exists():
-                copy_file(e.path, new.samples_dir / e.file)
-        new._rewrite_jsonl(new.samples_index_path, [
-            {"file": e.file, "kimg": e.kimg, "resolution": e.resolution, "alpha": e.alpha, "phase": e.phase}
-            for e in kept])
+        # the index lines are copied as written, keys a newer pgstudio may add included
+        kept = [r for r in self._read(self.samples_index_path, 0, sample_entry_problem).records
+                if _kimg(r) <= kimg + 1e-9]
+        for r in kept:
+            if (self.samples_dir / r["file"]).exists():
+                copy_file(self.samples_dir / r["file"], new.samples_dir / r["file"])
+        new._rewrite_jsonl(new.samples_index_path, kept)
         copy_file(checkpoint, new.checkpoints_dir / Path(checkpoint).name)
         new.log(f"branched from {checkpoint} at {kimg:.3f} kimg")
         return new

@@ -447,11 +447,9 @@ class Trainer:
                 self._acc_pl_n += 1
                 lg = lg + pl
             self._bad_g = torch.where((self._bad_g < 0) & ~torch.isfinite(lg), step, self._bad_g)
-            # weights and Adam's moments after the update: a moment gone inf keeps the losses finite
-            # while it freezes the step, so it is watched like a loss (one fused max-abs a network)
-            d_finite, g_finite = self._finite_watch.finite()
-            self._bad_state_d = torch.where((self._bad_state_d < 0) & ~d_finite, step, self._bad_state_d)
-            self._bad_state_g = torch.where((self._bad_state_g < 0) & ~g_finite, step, self._bad_state_g)
+            # Adam's second moments after the update: one gone inf keeps the losses finite while it
+            # freezes the step, so it is watched like a loss (health.py; the tick checks everything)
+            self._mark_bad_state(self._finite_watch, step)
 
     def _mixing_draws(self, batch: int, mine: slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Style mixing: a second latent per sample and the w index from which it takes over
@@ -573,10 +571,7 @@ class Trainer:
     def _raise_if_non_finite(self, pt: SchedulePoint) -> None:
         """Every rank stops at the same tick when any loss, weight or Adam moment went bad in it."""
         with torch.no_grad():
-            step = torch.full((), self.step - 1, dtype=torch.long, device=self.device)
-            d_finite, g_finite = self._full_watch.finite()
-            self._bad_state_d = torch.where((self._bad_state_d < 0) & ~d_finite, step, self._bad_state_d)
-            self._bad_state_g = torch.where((self._bad_state_g < 0) & ~g_finite, step, self._bad_state_g)
+            self._mark_bad_state(self._full_watch, torch.full((), self.step - 1, dtype=torch.long, device=self.device))
         steps = {"discriminator loss": int(self._bad_d), "generator loss": int(self._bad_g),
                  "discriminator weights or optimizer state": int(self._bad_state_d),
                  "generator weights or optimizer state": int(self._bad_state_g)}
@@ -594,6 +589,12 @@ class Trainer:
         raise NonFiniteTraining("non-finite " + " and ".join(f"{what} at step {step}" for step, what in bad)
                                 + where + (f" [{'; '.join(details)}]" if details else "")
                                 + f"; training stopped{self._advice()}")
+
+    def _mark_bad_state(self, watch: FiniteWatch, step: torch.Tensor) -> None:
+        """Keep the first step at which D's or G's watched state stopped being finite (on the device)."""
+        d_finite, g_finite = watch.finite()
+        self._bad_state_d = torch.where((self._bad_state_d < 0) & ~d_finite, step, self._bad_state_d)
+        self._bad_state_g = torch.where((self._bad_state_g < 0) & ~g_finite, step, self._bad_state_g)
 
     def _weights_changed(self) -> dict[str, float]:
         """Per network, the share of the weights that received gradients which changed this tick.
@@ -689,7 +690,7 @@ class Trainer:
         except OSError:
             return None
         points = [r["kimg"] for r in records if r.get("kind") == "event" and r.get("event") == "lr_scale"
-                  and isinstance(r.get("kimg"), (int, float))]
+                  and "kimg" in r]
         return int(round(points[-1] * 1000)) if points else None
 
     def _checkpoints_on_disk(self) -> list[tuple[int, Path]]:
@@ -740,11 +741,8 @@ class Trainer:
             self.close()
 
     def _last_checkpoint_note(self) -> str:
-        try:
-            ckpts = self.run_folder.checkpoints()
-        except OSError:
-            return ""
-        return f" (the newest checkpoint on disk is {ckpts[-1].name})" if ckpts else ""
+        saved = self._checkpoints_on_disk()
+        return f" (the newest checkpoint on disk is {saved[-1][1].name})" if saved else ""
 
     def _safe_log(self, message: str) -> None:
         try:

@@ -29,7 +29,7 @@ from ..core.style_space import (compute_w_directions, interpolate_w, is_stylegan
 from .grid_view import GridView
 from .render_worker import RenderWorker
 from .workers import start_in_thread
-from .widgets import named
+from .widgets import exported, named
 
 GRID_SIDE = 4
 N_DIRECTIONS = 6
@@ -630,13 +630,9 @@ class ExplorerPage(QWidget):
             self._write(lambda: write_atomic(path, buffer.getvalue()), f"saved {path}")
 
     def _write(self, write, done: str) -> None:
-        """Run an export; a disk that refuses it is said in the status bar, never a traceback."""
-        try:
-            write()
-        except OSError as exc:          # DiskWriteError: one line naming the file and the reason
-            self.status.emit(str(exc))
-            return
-        self.status.emit(done)
+        """Run an export; a refusing disk is said in the status bar."""
+        if exported(write, self.status.emit):
+            self.status.emit(done)
 
     def _load_latent(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load latent", "", "NumPy (*.npy)")

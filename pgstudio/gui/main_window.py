@@ -238,12 +238,15 @@ class MainWindow(QMainWindow):
             self.show_error(f"{run_dir} is being trained by process {holder}: stop that training before "
                             "resuming it here (File → Open run follows it meanwhile)")
             return
-        try:
-            images = int(load_checkpoint(ckpt)["images_seen"])
-        except CheckpointError as exc:
-            self.show_error(str(exc))
-            return
         if branch:
+            # the trainer names its checkpoints by images seen; a file named otherwise is read for it
+            images = RunFolder.checkpoint_images(ckpt)
+            if images is None:
+                try:
+                    images = int(load_checkpoint(ckpt)["images_seen"])
+                except CheckpointError as exc:
+                    self.show_error(str(exc))
+                    return
             parent = QFileDialog.getExistingDirectory(self, "Folder for the branched run")
             if not parent:
                 return

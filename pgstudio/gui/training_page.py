@@ -27,7 +27,7 @@ from .run_history import RunHistory
 from .sample_browser import SampleBrowser
 from .setup_form import remember_throughput
 from .workers import TrainingWorker, start_in_thread
-from .widgets import named
+from .widgets import exported, named
 
 UI_HZ = 30
 
@@ -190,7 +190,7 @@ class TrainingPage(QWidget):
         "fresh", the words for it). Read from its ending record; folders from before those
         records are completed when their newest checkpoint reached the schedule's end."""
         ckpts = self.run.checkpoints()
-        last = (RunFolder.checkpoint_images(ckpts[-1]) or 0) if ckpts else 0
+        last = self._newest_checkpoint_images(ckpts)
         ending = self.history.ending
         if ending is not None and ending.get("event") == "failed":
             error = str(ending.get("error", ""))
@@ -230,9 +230,13 @@ class TrainingPage(QWidget):
         elif self.start_handler is not None:
             self.start_handler()
 
+    @staticmethod
+    def _newest_checkpoint_images(ckpts: list[Path]) -> int:
+        return (RunFolder.checkpoint_images(ckpts[-1]) or 0) if ckpts else 0
+
     def continue_run(self, more_kimg: float) -> None:
         """Train a completed run for ``more_kimg`` beyond its newest checkpoint (its end moves)."""
-        last = RunFolder.checkpoint_images(self.run.checkpoints()[-1]) or 0
+        last = self._newest_checkpoint_images(self.run.checkpoints())
         if total_kimg(self.run.read_config()) * 1000 > last:
             self.resume_current()         # its end was moved since (config.json): train to there
         else:
@@ -294,11 +298,11 @@ class TrainingPage(QWidget):
         self.paused = False
         # the same ending record the trainer wrote to metrics.jsonl (the log already has its words)
         if result.reason == "error":
-            if getattr(result, "error_kind", None) is not None:     # the run failed, not only its start
+            if result.error_kind is not None:     # the run failed, not only its start
                 self.history.add_record({"kind": "event", "event": "failed", "kimg": result.kimg,
                                          "error": result.error, "error_kind": result.error_kind})
             self._append_log(f"ERROR: {result.error}")
-            if getattr(result, "error_kind", None) == "nonfinite":
+            if result.error_kind == "nonfinite":
                 self.blew_up.emit(result.error)
             else:
                 self.error_occurred.emit(result.error)
@@ -468,13 +472,8 @@ class TrainingPage(QWidget):
             self._append_log(f"grid exported to {path}")
 
     def _exported(self, write) -> bool:
-        """Run an export; a disk that refuses it is reported (dialog and log), never a traceback."""
-        try:
-            write()
-        except OSError as exc:        # DiskWriteError names the file; a missing source names its own
-            self.error_occurred.emit(f"export failed: {exc}")
-            return False
-        return True
+        """Run an export; a refusing disk is reported in a dialog and the log."""
+        return exported(write, self.error_occurred.emit)
 
     def export_all_grids(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export every grid of the run into…")

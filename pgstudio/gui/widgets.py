@@ -7,6 +7,17 @@ from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QWid
 VALUE_WIDGETS = (QComboBox, QAbstractSpinBox, QAbstractSlider)
 
 
+def exported(write, report) -> bool:
+    """Run an export; a disk that refuses it (DiskWriteError: one line naming the file and the
+    reason) goes to ``report``, never out of a slot as a traceback. True when it was written."""
+    try:
+        write()
+    except OSError as exc:
+        report(f"export failed: {exc}")
+        return False
+    return True
+
+
 def named(widget: QWidget, object_name: str) -> QWidget:
     """Give a widget the object name tests and style sheets find it by, and return it."""
     widget.setObjectName(object_name)
