@@ -13,8 +13,8 @@ from typing import Callable
 
 from bench.train_speed import _images_at, preset_overrides, synthetic_dataset, sync
 from pgstudio.core.config import preset_config
-from pgstudio.core.schedule import schedule_at
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.training.schedule import schedule_at
+from pgstudio.core.training.trainer import Trainer
 
 
 def parser(doc: str) -> argparse.ArgumentParser:

@@ -31,9 +31,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.train_speed import synthetic_dataset  # noqa: E402
 from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
-from pgstudio.core.precision import cpu_has_native_bf16, resolve_precision  # noqa: E402
-from pgstudio.core.schedule import phases, schedule_at  # noqa: E402
-from pgstudio.core.trainer import Trainer  # noqa: E402
+from pgstudio.core.training.precision import cpu_has_native_bf16, resolve_precision  # noqa: E402
+from pgstudio.core.training.schedule import phases, schedule_at  # noqa: E402
+from pgstudio.core.training.trainer import Trainer  # noqa: E402
 
 
 # ----------------------------------------------------------------- the straightforward port

@@ -20,11 +20,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pgstudio.core.config import PRESETS  # noqa: E402
-from pgstudio.core.export import render  # noqa: E402
-from pgstudio.core.generator import ProgressiveGenerator  # noqa: E402
-from pgstudio.core.latents import seeded_latents  # noqa: E402
-from pgstudio.core.style_space import map_to_w, render_w  # noqa: E402
-from pgstudio.core.stylegan2_generator import StyleGAN2Generator  # noqa: E402
+from pgstudio.core.analysis.export import render  # noqa: E402
+from pgstudio.core.families.progressive.generator import ProgressiveGenerator  # noqa: E402
+from pgstudio.core.analysis.latents import seeded_latents  # noqa: E402
+from pgstudio.core.families.stylegan2.style_space import map_to_w, render_w  # noqa: E402
+from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator  # noqa: E402
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ab import alternating_rounds, parser, ratio_summary, stabilize_trainer  # noqa: E402
-from pgstudio.core.health import FiniteWatch  # noqa: E402
+from pgstudio.core.training.health import FiniteWatch  # noqa: E402
 
 
 def main() -> None:

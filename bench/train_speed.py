@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pgstudio.core import losses  # noqa: E402
 from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
-from pgstudio.core.dataset import ImageDataset, ImportReport, box_pyramid  # noqa: E402
-from pgstudio.core.precision import cpu_has_native_bf16  # noqa: E402
-from pgstudio.core.schedule import schedule_at  # noqa: E402
-from pgstudio.core.trainer import Trainer  # noqa: E402
+from pgstudio.core.data.dataset import ImageDataset, ImportReport, box_pyramid  # noqa: E402
+from pgstudio.core.training.precision import cpu_has_native_bf16  # noqa: E402
+from pgstudio.core.training.schedule import schedule_at  # noqa: E402
+from pgstudio.core.training.trainer import Trainer  # noqa: E402
 
 
 def synthetic_dataset(resolution: int, n: int = 512) -> ImageDataset:
@@ -190,7 +190,7 @@ def _step_flops(trainer, pt) -> float:
 
 
 def _schedule_average(cfg, rows) -> float:
-    from pgstudio.core.schedule import phases
+    from pgstudio.core.training.schedule import phases
     rate = {(r["resolution"], r["phase"]): r["img_per_s"] for r in rows}
     if cfg.arch != "progressive":
         return rows[-1]["img_per_s"]
@@ -203,7 +203,7 @@ def _schedule_average(cfg, rows) -> float:
 
 
 def _images_at(cfg, level, phase) -> int:
-    from pgstudio.core.schedule import phases
+    from pgstudio.core.training.schedule import phases
     p = next(p for p in phases(cfg) if p.level == level and p.kind == phase)
     return int((p.start_kimg + (0.5 if phase == "fade" else 0.0) * cfg.fade_kimg) * 1000) + 1
 

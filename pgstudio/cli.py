@@ -15,10 +15,10 @@ class UserError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from .core.checkpoint import CheckpointError
-    from .core.dataset import DatasetError
-    from .core.runfolder import RunFolderError
-    from .core.runlock import RunLockedError
+    from .core.storage.checkpoint import CheckpointError
+    from .core.data.dataset import DatasetError
+    from .core.storage.runfolder import RunFolderError
+    from .core.storage.runlock import RunLockedError
     return (UserError, CheckpointError, DatasetError, RunFolderError, RunLockedError)
 
 
@@ -60,7 +60,7 @@ class ProgressPrinter:
         self.kimg = start_kimg
 
     def __call__(self, event) -> None:
-        from .core import events as ev
+        from .core.training import events as ev
         if isinstance(event, ev.TickEvent):
             r = event.record
             self.bar.update(max(0.0, r["kimg"] - self.kimg))
@@ -136,7 +136,7 @@ def _relaunch_with_torchrun(gpus: int) -> int:
 
 def _join_distributed(args) -> None:
     """Under torchrun, join the process group; only rank 0 draws a progress bar."""
-    from .core.distributed import init_from_environment
+    from .core.training.distributed import init_from_environment
     if not init_from_environment().is_main:
         args.quiet = True
 
@@ -147,8 +147,8 @@ def cmd_train(args) -> int:
         return _relaunch_with_torchrun(args.gpus)
     _join_distributed(args)
     from .core.config import preset_config
-    from .core.schedule import total_kimg
-    from .core.trainer import Trainer
+    from .core.training.schedule import total_kimg
+    from .core.training.trainer import Trainer
 
     preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
@@ -179,8 +179,8 @@ def cmd_resume(args) -> int:
     if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_with_torchrun(args.gpus)
     _join_distributed(args)
-    from .core.schedule import total_kimg
-    from .core.trainer import Trainer
+    from .core.training.schedule import total_kimg
+    from .core.training.trainer import Trainer
     if not Path(args.run).is_dir():
         raise UserError(f"{args.run}: no such run folder")
     # what resuming had to say (a damaged checkpoint skipped, a stale lock taken over, …) before the bar
@@ -210,9 +210,9 @@ def _report_skipped(loaded) -> None:
 # --------------------------------------------------------------------------- generate / swd / import
 def cmd_generate(args) -> int:
     import torch
-    from .core.export import render_for_user, save_image
-    from .core.images import make_grid
-    from .core.latents import sample_latents
+    from .core.analysis.export import render_for_user, save_image
+    from .core.data.images import make_grid
+    from .core.analysis.latents import sample_latents
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
@@ -245,10 +245,10 @@ def _z_truncation(loaded, psi: float | None) -> float | None:
 
 def cmd_swd(args) -> int:
     from tqdm import tqdm
-    from .core.checkpoint import load_checkpoint
+    from .core.storage.checkpoint import load_checkpoint
     from .core.config import TrainConfig
-    from .core.dataset import load_dataset
-    from .core.metrics import swd_of_generator
+    from .core.data.dataset import load_dataset
+    from .core.analysis.metrics import swd_of_generator
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
@@ -283,7 +283,7 @@ def cmd_swd(args) -> int:
 
 def cmd_import(args) -> int:
     from tqdm import tqdm
-    from .core.dataset import import_folder
+    from .core.data.dataset import import_folder
     bar = tqdm(desc="importing", unit="file")
 
     def progress(done, total):
@@ -310,11 +310,11 @@ def _parse_seeds(text: str) -> list[int]:
 
 def cmd_interpolate(args) -> int:
     from tqdm import tqdm
-    from .core.disk import ensure_writable
-    from .core.export import render_for_user, upscale_nearest, write_video
-    from .core.latents import interpolation_path, seeded_latents
+    from .core.storage.disk import ensure_writable
+    from .core.analysis.export import render_for_user, upscale_nearest, write_video
+    from .core.analysis.latents import interpolation_path, seeded_latents
     from .core.models import load_generator
-    from .core.style_space import interpolate_w, map_to_w, render_w
+    from .core.families.stylegan2.style_space import interpolate_w, map_to_w, render_w
 
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
@@ -344,9 +344,9 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_timelapse(args) -> int:
-    from .core.disk import ensure_writable
-    from .core.export import timelapse_frames, write_video
-    from .core.runfolder import RunFolder
+    from .core.storage.disk import ensure_writable
+    from .core.analysis.export import timelapse_frames, write_video
+    from .core.storage.runfolder import RunFolder
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
     ensure_writable(Path(args.out).parent)
@@ -360,7 +360,7 @@ def cmd_timelapse(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .core.export import export_generator
+    from .core.analysis.export import export_generator
     from .core.models import load_generator
     loaded = load_generator(args.source)
     _report_skipped(loaded)
@@ -386,7 +386,7 @@ def cmd_gui(args) -> int:
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .core.config import ARCHS, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
-    from .core.metrics import MIN_IMAGES
+    from .core.analysis.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _describe_os_error(exc: OSError) -> str:
-    from .core.disk import DiskWriteError
+    from .core.storage.disk import DiskWriteError
     if isinstance(exc, DiskWriteError):
         return str(exc)
     where = f"{exc.filename}: " if exc.filename else ""

@@ -50,7 +50,7 @@ def shapes_folder(tmp_path_factory) -> Path:
 def poison_generator_loss(monkeypatch, from_call: int):
     """From its ``from_call``-th call on (1-based), the generator loss is NaN, as in a blow-up.
     Returns the real loss function, to put back with monkeypatch.setattr."""
-    from pgstudio.core import losses
+    from pgstudio.core.training import losses
     real = losses.generator_loss
     calls = {"n": 0}
 

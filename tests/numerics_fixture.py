@@ -61,7 +61,7 @@ def make_data() -> None:
 
 
 def dataset():
-    from pgstudio.core.dataset import import_folder
+    from pgstudio.core.data.dataset import import_folder
     return import_folder(DATA, 8)
 
 
@@ -162,9 +162,9 @@ def cpu_identity() -> str:
 
 
 def write_fixtures() -> None:
-    from pgstudio.core.checkpoint import load_checkpoint
-    from pgstudio.core.runfolder import RunFolder
-    from pgstudio.core.trainer import Trainer
+    from pgstudio.core.storage.checkpoint import load_checkpoint
+    from pgstudio.core.storage.runfolder import RunFolder
+    from pgstudio.core.training.trainer import Trainer
 
     make_data()
     ds = dataset()

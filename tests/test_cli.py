@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from pgstudio.cli import main
-from pgstudio.core.runfolder import RunFolder
+from pgstudio.core.storage.runfolder import RunFolder
 
 
 def run_cli(*args):

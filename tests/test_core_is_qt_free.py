@@ -28,7 +28,7 @@ def _imports_in_a_fresh_process(modules: list[str]) -> list[str]:
 
 def test_core_imports_no_qt_and_nothing_of_the_gui():
     modules = _modules(CORE, "pgstudio.core")
-    assert {"pgstudio.core.trainer", "pgstudio.core.disk", "pgstudio.core.runlock"} <= set(modules)
+    assert {"pgstudio.core.training.trainer", "pgstudio.core.storage.disk", "pgstudio.core.storage.runlock"} <= set(modules)
     assert _imports_in_a_fresh_process(modules) == []
 
 

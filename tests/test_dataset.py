@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgstudio.core.dataset import DatasetError, import_folder, load_demo
+from pgstudio.core.data.dataset import DatasetError, import_folder, load_demo
 
 
 def _awkward_folder(root):
@@ -62,7 +62,7 @@ def test_awkward_folder(tmp_path):
 
 
 def _find(folder, ds, name):
-    from pgstudio.core.dataset import list_files, IMAGE_EXTENSIONS
+    from pgstudio.core.data.dataset import list_files, IMAGE_EXTENSIONS
     good = [p for p in list_files(folder) if p.suffix.lower() in IMAGE_EXTENSIONS
             and str(p.relative_to(folder)) not in dict(ds.report.skipped)]
     return ds.levels[8][[str(p.relative_to(folder)) for p in good].index(name)]

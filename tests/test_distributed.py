@@ -7,9 +7,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from pgstudio.core.checkpoint import load_checkpoint
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.storage.checkpoint import load_checkpoint
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
 
 

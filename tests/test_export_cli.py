@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from pgstudio.cli import main
-from pgstudio.core.directions import Directions, compute_directions
-from pgstudio.core.export import read_provenance, save_png
-from pgstudio.core.latents import interpolation_path, sample_latents, seeded_latents, slerp
+from pgstudio.core.analysis.directions import Directions, compute_directions
+from pgstudio.core.analysis.export import read_provenance, save_png
+from pgstudio.core.analysis.latents import interpolation_path, sample_latents, seeded_latents, slerp
 from pgstudio.core.models import load_generator
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
 
 
@@ -38,7 +38,7 @@ def test_interpolate_frame_count_and_size(run, tmp_path, ext):
 def test_timelapse(run, tmp_path):
     out = tmp_path / "t.gif"
     assert main(["timelapse", str(run), "--out", str(out)]) == 0
-    from pgstudio.core.runfolder import RunFolder
+    from pgstudio.core.storage.runfolder import RunFolder
     n = len(RunFolder(run).read_samples()[0])
     frames = _frames(out)
     assert frames.shape[0] == n and len({f.shape for f in frames}) == 1
@@ -91,7 +91,7 @@ def test_stylegan2_export_generate_and_interpolate(tmp_path, shapes_folder):
     """Exports carry the family; the CLI truncates StyleGAN2 in w and interpolates in w."""
     import json
     from PIL import Image
-    from pgstudio.core.style_space import map_to_w
+    from pgstudio.core.families.stylegan2.style_space import map_to_w
     run = tmp_path / "sg2"
     Trainer.new(run, tiny_config(shapes_folder, arch="stylegan2", loss="logistic", mapping_layers=2,
                                  max_kimg=0.1)).run()

@@ -10,9 +10,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
-from pgstudio.core.precision import resolve_precision
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.training.precision import resolve_precision
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
 from pgstudio.gui.main_window import MainWindow
 from pgstudio.gui.workers import running_threads, wait_for_threads
 from tests.conftest import poison_generator_loss, tiny_config
@@ -299,7 +299,7 @@ def test_layout_and_recent_runs_are_remembered(qtbot, tmp_path, shapes_folder):
 
 
 def test_worker_error_shows_dialog_and_keeps_saved_work(qtbot, window, tmp_path, monkeypatch):
-    from pgstudio.core import losses
+    from pgstudio.core.training import losses
     real = poison_generator_loss(monkeypatch, from_call=41)
     choose_demo_tiny(qtbot, window, tmp_path / "run", stabilize=50)
     window.setup_form.checkpoint.setValue(0.128)
@@ -327,7 +327,7 @@ def test_worker_error_shows_dialog_and_keeps_saved_work(qtbot, window, tmp_path,
 
 def test_import_can_be_cancelled(qtbot, window, tmp_path, monkeypatch):
     from PIL import Image
-    import pgstudio.core.dataset as dataset_module
+    import pgstudio.core.data.dataset as dataset_module
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(60):

@@ -4,9 +4,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from pgstudio.core.export import read_provenance
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.analysis.export import read_provenance
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
 from tests.test_gui import choose_demo_tiny, click
 

@@ -5,8 +5,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
 from tests.test_gui import click
 from tests.test_hardening import hold_lock
@@ -150,7 +150,7 @@ def test_exports_to_a_read_only_folder_say_so(qtbot, window, run_copy, tmp_path,
     import errno
     from pathlib import Path
     from PySide6.QtWidgets import QFileDialog
-    from pgstudio.core import disk
+    from pgstudio.core.storage import disk
     target = tmp_path / "ro"
     target.mkdir()
     real_open = disk.open_for_write
@@ -232,7 +232,7 @@ def test_run_states_say_what_they_are_and_continue_extends_a_completed_run(qtbot
     from tests.conftest import poison_generator_loss
     real = poison_generator_loss(monkeypatch, from_call=20)
     assert Trainer.new(failed, tiny_config(shapes_folder, checkpoint_kimg=0.064)).run().reason == "error"
-    from pgstudio.core import losses
+    from pgstudio.core.training import losses
     monkeypatch.setattr(losses, "generator_loss", real)
     window.open_run(str(failed))
     assert page.state_label.text().startswith("failed at ") and "non-finite generator loss" in page.state_label.text()

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pgstudio.core import events as ev
-from pgstudio.core.runfolder import SampleEntry
+from pgstudio.core.training import events as ev
+from pgstudio.core.storage.runfolder import SampleEntry
 from pgstudio.gui.mailbox import EventMailbox
 from pgstudio.gui.run_history import RunHistory, smooth
 from pgstudio.gui.setup_form import format_table, parse_table

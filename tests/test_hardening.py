@@ -17,13 +17,13 @@ import pytest
 import torch
 
 from pgstudio.cli import main
-from pgstudio.core import disk
-from pgstudio.core import events as ev
-from pgstudio.core.checkpoint import CheckpointError, load_checkpoint, non_finite_tensors
-from pgstudio.core.dataset import import_folder
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.runlock import RunLock, RunLockedError
-from pgstudio.core.trainer import STALL_FRACTION, Trainer
+from pgstudio.core.storage import disk
+from pgstudio.core.training import events as ev
+from pgstudio.core.storage.checkpoint import CheckpointError, load_checkpoint, non_finite_tensors
+from pgstudio.core.data.dataset import import_folder
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.storage.runlock import RunLock, RunLockedError
+from pgstudio.core.training.trainer import STALL_FRACTION, Trainer
 from tests.conftest import draw_shapes, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def test_a_non_finite_weight_is_caught_by_the_tick_check(tmp_path, tiny_cfg):
 
 
 def test_finite_watch_flags_each_group():
-    from pgstudio.core.health import FiniteWatch
+    from pgstudio.core.training.health import FiniteWatch
     nets = [torch.nn.Linear(3, 2), torch.nn.Linear(2, 2)]
     opts = [torch.optim.Adam(n.parameters()) for n in nets]
     for n, o in zip(nets, opts):
@@ -193,7 +193,7 @@ def test_weights_that_get_no_gradient_do_not_count_toward_a_stall(tmp_path, tiny
 # --------------------------------------------------------------------------- 2. one trainer a folder
 def hold_lock(folder: Path) -> subprocess.Popen:
     """Another process holding the run folder's lock, as a trainer does."""
-    code = ("import sys, time; from pgstudio.core.runlock import RunLock; "
+    code = ("import sys, time; from pgstudio.core.storage.runlock import RunLock; "
             "lock = RunLock.acquire(sys.argv[1]); print('held', flush=True); time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
@@ -436,7 +436,7 @@ def test_an_old_config_holding_nan_is_refused_with_a_way_out(run_copy, capsys):
 
 # --------------------------------------------------------------------------- 7. odd data folders
 def test_a_dangling_link_and_a_vanished_file_are_skipped(tmp_path, monkeypatch):
-    import pgstudio.core.dataset as dataset_module
+    import pgstudio.core.data.dataset as dataset_module
     folder = tmp_path / "data"
     folder.mkdir()
     for i, img in enumerate(draw_shapes(6, size=8)):

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pgstudio.core.metrics import laplacian_pyramid, ms_swd, pyramid_resolutions, swd_record
+from pgstudio.core.analysis.metrics import laplacian_pyramid, ms_swd, pyramid_resolutions, swd_record
 from tests.conftest import draw_shapes
 
 
@@ -29,7 +29,7 @@ def test_pyramid_levels_and_reconstruction():
     x = _set(4, 0).float()
     levels = laplacian_pyramid(x, 2)
     assert [l.shape[-1] for l in levels] == [32, 16]
-    from pgstudio.core.metrics import pyramid_up
+    from pgstudio.core.analysis.metrics import pyramid_up
     assert torch.allclose(levels[0] + pyramid_up(levels[1]), x, atol=1e-3)
 
 

@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pgstudio.core import layers
+from pgstudio.core.networks import layers
 from pgstudio.core.config import TrainConfig, preset_config
-from pgstudio.core.discriminator import ProgressiveDiscriminator
-from pgstudio.core.generator import ProgressiveGenerator
-from pgstudio.core.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm,
+from pgstudio.core.families.progressive.discriminator import ProgressiveDiscriminator
+from pgstudio.core.families.progressive.generator import ProgressiveGenerator
+from pgstudio.core.networks.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm,
                                   UpsampleConv2d, downsample2x, feature_maps, leaky_relu, upsample2x)
 from pgstudio.core.models import build_discriminator
 

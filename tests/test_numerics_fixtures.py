@@ -10,9 +10,9 @@ import shutil
 
 import pytest
 
-from pgstudio.core.checkpoint import load_checkpoint
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.storage.checkpoint import load_checkpoint
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
 from tests.numerics_fixture import (CASES, FIXTURES, case_config, cpu_identity, dataset, one_thread,
                                     out_of_memory_from_step, state_hash, state_summary)
 

@@ -4,12 +4,12 @@ import json
 import pytest
 import torch
 
-from pgstudio.core import precision
+from pgstudio.core.training import precision
 from pgstudio.core.config import TrainConfig
-from pgstudio.core.precision import describe_precision, resolve_precision
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.stylegan2_generator import StyleGAN2Generator
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.training.precision import describe_precision, resolve_precision
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator
+from pgstudio.core.training.trainer import Trainer
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from pgstudio.core.config import TrainConfig
-from pgstudio.core.layers import downsample2x, upsample2x
-from pgstudio.core.schedule import phases, preview, schedule_at, schedule_length_kimg, total_kimg
+from pgstudio.core.networks.layers import downsample2x, upsample2x
+from pgstudio.core.training.schedule import phases, preview, schedule_at, schedule_length_kimg, total_kimg
 
 
 def cfg(**kw):
@@ -73,8 +73,8 @@ def test_config_json_round_trip():
 def test_reals_are_cross_faded_like_the_generator(shapes_folder):
     """During a fade D's reals are lerp(up(down(x)), x, α), the same blend G outputs."""
     from tests.conftest import tiny_config
-    from pgstudio.core.dataset import import_folder
-    from pgstudio.core.trainer import Trainer
+    from pgstudio.core.data.dataset import import_folder
+    from pgstudio.core.training.trainer import Trainer
     import tempfile
     c = tiny_config(shapes_folder)
     ds = import_folder(shapes_folder, 8)

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from pgstudio.core import losses
-from pgstudio.core.fir import downsample_fir, upsample_fir
-from pgstudio.core.stylegan2_discriminator import StyleGAN2Discriminator
-from pgstudio.core.stylegan2_generator import StyleGAN2Generator
-from pgstudio.core.stylegan2_layers import ModulatedConv2d
+from pgstudio.core.training import losses
+from pgstudio.core.families.stylegan2.fir import downsample_fir, upsample_fir
+from pgstudio.core.families.stylegan2.discriminator import StyleGAN2Discriminator
+from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator
+from pgstudio.core.families.stylegan2.layers import ModulatedConv2d
 
 TAPS = np.array([1.0, 3.0, 3.0, 1.0])
 
@@ -178,9 +178,9 @@ def _sg2_cfg(tiny_cfg, **kw):
 
 def test_stylegan2_resume_equals_uninterrupted(tmp_path, tiny_cfg):
     """Stop at M, resume to N: the same weights, mean w and path-length mean as one run to N."""
-    from pgstudio.core.dataset import import_folder
-    from pgstudio.core.runfolder import RunFolder
-    from pgstudio.core.trainer import Trainer
+    from pgstudio.core.data.dataset import import_folder
+    from pgstudio.core.storage.runfolder import RunFolder
+    from pgstudio.core.training.trainer import Trainer
     cfg = _sg2_cfg(tiny_cfg, max_kimg=0.32)
     ds = import_folder(cfg.data, 8)
     straight = Trainer.new(tmp_path / "straight", cfg, dataset=ds)
@@ -202,7 +202,7 @@ def test_stylegan2_resume_equals_uninterrupted(tmp_path, tiny_cfg):
 
 def test_stylegan2_config_rules(tiny_cfg):
     from pgstudio.core.config import preset_config
-    from pgstudio.core.schedule import phases, total_kimg
+    from pgstudio.core.training.schedule import phases, total_kimg
     assert any("WGAN-GP" in p for p in tiny_cfg.replace(arch="stylegan2", loss="wgan-gp").validate())
     assert any("compile" in p for p in tiny_cfg.replace(arch="stylegan2", loss="logistic", compile=True).validate())
     cfg = preset_config("laptop", arch="stylegan2", demo=True)
@@ -215,7 +215,8 @@ def test_stylegan2_config_rules(tiny_cfg):
 def test_bf16_top_blocks_run_forward_backward_and_penalties(monkeypatch):
     """The CUDA mixed-precision path (bf16 in the top blocks), exercised with CPU autocast."""
     from contextlib import nullcontext
-    from pgstudio.core import stylegan2_discriminator, stylegan2_generator
+    from pgstudio.core.families.stylegan2 import discriminator as stylegan2_discriminator
+    from pgstudio.core.families.stylegan2 import generator as stylegan2_generator
     entered = []
 
     def cpu_bf16_region(x, enabled):
@@ -271,7 +272,7 @@ def test_sampling_weight_cache_follows_weight_changes():
 
 def test_fir_filter_is_built_once_per_device_and_dtype(monkeypatch):
     """A fresh filter per call meant a host-to-GPU copy, and so a host sync, ~50 times a step."""
-    from pgstudio.core import fir
+    from pgstudio.core.families.stylegan2 import fir
     built = []
     real = fir.fir_kernel
     monkeypatch.setattr(fir, "fir_kernel", lambda *a, **k: built.append(1) or real(*a, **k))

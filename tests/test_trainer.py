@@ -4,11 +4,11 @@ import pickle
 import pytest
 import torch
 
-from pgstudio.core import events as ev
-from pgstudio.core.checkpoint import CheckpointError, load_checkpoint
-from pgstudio.core.dataset import import_folder
-from pgstudio.core.runfolder import RunFolder
-from pgstudio.core.trainer import Trainer
+from pgstudio.core.training import events as ev
+from pgstudio.core.storage.checkpoint import CheckpointError, load_checkpoint
+from pgstudio.core.data.dataset import import_folder
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
 from tests.conftest import poison_generator_loss
 
 
@@ -168,7 +168,7 @@ def test_pause_stop_and_save_now(tmp_path, tiny_cfg):
 
 
 def test_disk_errors_are_reported(tmp_path, tiny_cfg, monkeypatch):
-    from pgstudio.core import trainer as trainer_module
+    from pgstudio.core.training import trainer as trainer_module
     seen = []
     t = Trainer.new(tmp_path / "run", tiny_cfg.replace(checkpoint_kimg=0.128), on_event=seen.append)
 
@@ -254,8 +254,8 @@ def test_run_from_before_the_fused_downsample_resumes_with_its_discriminator(tmp
 def test_mixed_precision_step_through_the_fused_convs(tmp_path, tiny_cfg, monkeypatch, loss):
     """The CUDA path (bf16 autocast around G and D, the penalty's pass in fp32) through the fused
     resampling convs, exercised with CPU autocast: finite losses, every grown weight moves."""
-    from pgstudio.core import layers
-    from pgstudio.core.schedule import schedule_at
+    from pgstudio.core.networks import layers
+    from pgstudio.core.training.schedule import schedule_at
     monkeypatch.setattr(layers, "FUSED_MIN_PIXELS", 0)
     cfg = tiny_cfg.replace(loss=loss, r1_interval=2, precision="bf16")    # what auto picks on CUDA
     trainer = Trainer.new(tmp_path / "run", cfg, dataset=import_folder(cfg.data, 8))

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, first_loadable, load_checkpoint
+from .storage.checkpoint import CheckpointError, first_loadable, load_checkpoint
 from .config import TrainConfig
-from .discriminator import ProgressiveDiscriminator
-from .generator import ProgressiveGenerator
-from .runfolder import RunFolder
-from .stylegan2_discriminator import StyleGAN2Discriminator
-from .stylegan2_generator import StyleGAN2Generator
+from .families.progressive.discriminator import ProgressiveDiscriminator
+from .families.progressive.generator import ProgressiveGenerator
+from .storage.runfolder import RunFolder
+from .families.stylegan2.discriminator import StyleGAN2Discriminator
+from .families.stylegan2.generator import StyleGAN2Generator
 
 Generator = ProgressiveGenerator | StyleGAN2Generator
 

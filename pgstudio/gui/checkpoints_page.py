@@ -17,13 +17,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QFile
                                QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from ..core.checkpoint import CheckpointError, load_checkpoint
+from ..core.storage.checkpoint import CheckpointError, load_checkpoint
 from ..core.config import TrainConfig
-from ..core.export import export_generator, render
-from ..core.images import make_grid
-from ..core.latents import seeded_latents
+from ..core.analysis.export import export_generator, render
+from ..core.data.images import make_grid
+from ..core.analysis.latents import seeded_latents
 from ..core.models import generator_from_state, load_generator
-from ..core.runfolder import RunFolder
+from ..core.storage.runfolder import RunFolder
 from .grid_view import GridView, to_qimage
 from .render_worker import RenderWorker
 from .workers import start_in_thread
@@ -75,8 +75,8 @@ class SwdWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from ..core.dataset import load_dataset
-        from ..core.metrics import swd_of_generator
+        from ..core.data.dataset import load_dataset
+        from ..core.analysis.metrics import swd_of_generator
         try:
             loaded = load_generator(self.path)
             cfg = TrainConfig.from_json(load_checkpoint(self.path)["config"])

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from ..core.images import make_grid
+from ..core.data.images import make_grid
 from .grid_view import GridView
 from .workers import ImportWorker, start_in_thread
 from .widgets import named

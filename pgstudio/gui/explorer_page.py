@@ -18,13 +18,13 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from ..core.directions import Directions, compute_directions
-from ..core.disk import write_atomic
-from ..core.export import render, save_png, upscale_nearest, write_video
-from ..core.images import make_grid
-from ..core.latents import interpolation_path, seeded_latents
+from ..core.analysis.directions import Directions, compute_directions
+from ..core.storage.disk import write_atomic
+from ..core.analysis.export import render, save_png, upscale_nearest, write_video
+from ..core.data.images import make_grid
+from ..core.analysis.latents import interpolation_path, seeded_latents
 from ..core.models import build_generator, load_generator
-from ..core.style_space import (compute_w_directions, interpolate_w, is_stylegan, layer_range, map_to_w, render_w,
+from ..core.families.stylegan2.style_space import (compute_w_directions, interpolate_w, is_stylegan, layer_range, map_to_w, render_w,
                                 style_mixing_grid)
 from .grid_view import GridView
 from .render_worker import RenderWorker
@@ -265,7 +265,7 @@ class ExplorerPage(QWidget):
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        from ..core.checkpoint import CheckpointError
+        from ..core.storage.checkpoint import CheckpointError
         try:
             loaded = load_generator(path)
         except CheckpointError as exc:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QS
 
 from .. import __version__
 from ..core.config import ADVISED_LR_SCALE
-from ..core.runfolder import RunFolder, RunFolderError
+from ..core.storage.runfolder import RunFolder, RunFolderError
 from .checkpoints_page import CheckpointsPage
 from .dataset_panel import DatasetPanel
 from .explorer_page import ExplorerPage
@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
             self.show_error("a training is running in this window: stop it before resuming another checkpoint")
             return
         from pathlib import Path
-        from ..core.checkpoint import CheckpointError, load_checkpoint
+        from ..core.storage.checkpoint import CheckpointError, load_checkpoint
         ckpt = Path(path)
         run_dir = ckpt.parent.parent
         scale = lr_scale if lr_scale != 1.0 else None          # 1: the run's rates as they are

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.config import LOSSES, PRECISIONS, TrainConfig, preset_values
-from ..core.precision import cpu_has_native_bf16
-from ..core.runfolder import RunFolder
-from ..core.schedule import estimate_seconds, preview, total_kimg
+from ..core.training.precision import cpu_has_native_bf16
+from ..core.storage.runfolder import RunFolder
+from ..core.training.schedule import estimate_seconds, preview, total_kimg
 from .settings import app_settings
 from .widgets import named
 

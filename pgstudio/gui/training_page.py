@@ -15,11 +15,11 @@ from PySide6.QtCore import QEventLoop, QThread, QTimer, Qt, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from ..core.disk import copy_file, ensure_writable, write_atomic
-from ..core.events import describe_ending
-from ..core.export import save_image
-from ..core.runfolder import RunFolder, SampleEntry
-from ..core.schedule import estimate_seconds, total_kimg
+from ..core.storage.disk import copy_file, ensure_writable, write_atomic
+from ..core.training.events import describe_ending
+from ..core.analysis.export import save_image
+from ..core.storage.runfolder import RunFolder, SampleEntry
+from ..core.training.schedule import estimate_seconds, total_kimg
 from .grid_view import png_bytes
 from .mailbox import EventMailbox
 from .plots import TrainingPlots
@@ -488,7 +488,7 @@ class TrainingPage(QWidget):
             self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
 
     def export_timelapse(self) -> None:
-        from ..core.export import timelapse_frames, write_video
+        from ..core.analysis.export import timelapse_frames, write_video
         path, _ = QFileDialog.getSaveFileName(self, "Export time-lapse", "timelapse.mp4",
                                               "MP4 video (*.mp4);;GIF (*.gif)")
         if not path:

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from .fir import upsample_fir
-from .layers import feature_maps
-from .stylegan2_layers import MappingNetwork, ModulatedConv2d, NoiseInjection, act
+from ...networks.layers import feature_maps
+from .layers import MappingNetwork, ModulatedConv2d, NoiseInjection, act
 
 NOISE_MODES = ("random", "const", "none")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .config import TrainConfig
+from ..config import TrainConfig
 from .disk import append_line, atomic_file, copy_file, make_folder, write_atomic, writing
 from .jsonl import NUMBER, JsonLines, fields_problem, read_jsonl, repair_torn_tail
 from .runlock import RunLockedError, live_holder  # noqa: F401  (RunLockedError: re-exported)

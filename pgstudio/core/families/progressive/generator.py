@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from .layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, fade_blend, feature_maps, leaky_relu,
+from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, fade_blend, feature_maps, leaky_relu,
                      upsample2x)
 
 

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 89_478_485          # Pillow's own decompression-bomb threshold
 CACHE_VERSION = 2
-DEMO_PATH = Path(__file__).resolve().parents[1] / "data" / "demo_emoji.png"   # package data: in every install
+DEMO_PATH = Path(__file__).resolve().parents[2] / "data" / "demo_emoji.png"   # package data: in every install
 
 
 class DatasetError(Exception):

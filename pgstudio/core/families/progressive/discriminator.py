@@ -6,8 +6,8 @@ import math
 import torch
 from torch import nn
 
-from .config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
-from .layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, downsample2x, fade_blend,
+from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
+from ...networks.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, downsample2x, fade_blend,
                      feature_maps, leaky_relu)
 
 

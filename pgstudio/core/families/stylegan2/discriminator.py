@@ -8,10 +8,10 @@ import math
 import torch
 from torch import nn
 
-from .discriminator import FinalBlock
+from ..progressive.discriminator import FinalBlock
 from .fir import downsample_fir
-from .layers import EqualConv2d, feature_maps, leaky_relu
-from .stylegan2_generator import bf16_region
+from ...networks.layers import EqualConv2d, feature_maps, leaky_relu
+from .generator import bf16_region
 
 
 class ResidualBlock(nn.Module):

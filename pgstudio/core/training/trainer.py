@@ -18,23 +18,23 @@ import numpy as np
 import torch
 
 from . import losses
-from .checkpoint import (FORMAT, RESUME_KEYS, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
+from ..storage.checkpoint import (FORMAT, RESUME_KEYS, VERSION, CheckpointError, atomic_torch_save, capture_rng_state,
                          describe_tensors, first_loadable, load_checkpoint, non_finite_tensors, restore_rng_state)
-from .config import ADVISED_LR_SCALE, MOVE_EPS, STALL_FRACTION, TrainConfig
-from .dataset import DatasetError, ImageDataset, load_dataset
+from ..config import ADVISED_LR_SCALE, MOVE_EPS, STALL_FRACTION, TrainConfig
+from ..data.dataset import DatasetError, ImageDataset, load_dataset
 from .distributed import DistContext
 from .events import (CheckpointEvent, ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, LogEvent, MetricEvent,
                      PausedEvent, PhaseEvent, SamplesEvent, TickEvent, TrainerControl, describe_ending,
                      frozen_array)
-from .export import render
+from ..analysis.export import render
 from .health import FiniteWatch, non_finite_state
-from .images import make_grid
-from .layers import downsample2x, fade_blend, upsample2x
-from .metrics import swd_of_generator
-from .models import build_discriminator, build_generator, generator_architecture
+from ..data.images import make_grid
+from ..networks.layers import downsample2x, fade_blend, upsample2x
+from ..analysis.metrics import swd_of_generator
+from ..models import build_discriminator, build_generator, generator_architecture
 from .precision import describe_precision, resolve_precision
-from .runfolder import RunFolder
-from .runlock import RunLock
+from ..storage.runfolder import RunFolder
+from ..storage.runlock import RunLock
 from .schedule import SchedulePoint, estimate_seconds, schedule_at, total_kimg
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .config import PRECISIONS
+from ..config import PRECISIONS
 
 
 def cpu_has_native_bf16() -> bool:

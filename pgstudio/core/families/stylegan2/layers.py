@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fir import upsample_fir
-from .layers import EqualLinear, PixelNorm
+from ...networks.layers import EqualLinear, PixelNorm
 
 ACT_GAIN = math.sqrt(2.0)        # leaky ReLU halves the variance; SG2 multiplies it back
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .disk import write_atomic
+from ..storage.disk import write_atomic
 
 
 @dataclass
