@@ -36,7 +36,7 @@ def stabilize_trainer(a: argparse.Namespace):
     cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device=a.device, precision=a.precision,
                         **preset_overrides(a.loss, a.batch))
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=synthetic_dataset(a.resolution))
-    trainer._reset_accumulators()
+    trainer.begin_tick()
     return trainer, schedule_at(cfg, _images_at(cfg, a.resolution.bit_length() - 1, "stabilize"))
 
 
@@ -51,7 +51,7 @@ def alternating_rounds(trainer, pt, variants: dict[str, Callable[[], None]], rou
             sync(trainer.device)
             t0 = time.perf_counter()
             for _ in range(steps):
-                trainer._train_step(pt)
+                trainer.train_step(pt)
             sync(trainer.device)
             if round_index:
                 img_per_s[name].append(pt.batch * steps / (time.perf_counter() - t0))

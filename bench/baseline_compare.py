@@ -210,10 +210,10 @@ def baseline_stepper(cfg, res, batch, loss="wgan-gp"):
 def ours_stepper(cfg, res):
     """Our Trainer's step (the code `pgstudio train` runs) and its batch."""
     trainer = Trainer.new(Path(__import__("tempfile").mkdtemp()) / "run", cfg, dataset=synthetic_dataset(res))
-    trainer._reset_accumulators()
+    trainer.begin_tick()
     p = next(p for p in phases(cfg) if p.resolution == res and p.kind == "stabilize")
     pt = schedule_at(cfg, int(p.start_kimg * 1000) + 1)
-    return (lambda: trainer._train_step(pt)), pt.batch
+    return (lambda: trainer.train_step(pt)), pt.batch
 
 
 def interleaved(ours, base, batch, rounds, steps, warmup) -> dict:

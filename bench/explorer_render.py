@@ -21,30 +21,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pgstudio.core.config import PRESETS  # noqa: E402
 from pgstudio.core.analysis.export import render  # noqa: E402
-from pgstudio.core.families.progressive.generator import ProgressiveGenerator  # noqa: E402
+from pgstudio.core.families import DEFAULT, FAMILIES, Architecture, family  # noqa: E402
 from pgstudio.core.analysis.latents import seeded_latents  # noqa: E402
 from pgstudio.core.families.stylegan2.style_space import map_to_w, render_w  # noqa: E402
-from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator  # noqa: E402
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--frames", type=int, default=50)
-    p.add_argument("--arch", default="progressive", choices=["progressive", "stylegan2"])
+    p.add_argument("--arch", default=DEFAULT, choices=list(FAMILIES))
     args = p.parse_args()
     out = {"arch": args.arch, "resolution": args.resolution, "threads": torch.get_num_threads(),
            "torch": torch.__version__, "presets": []}
     for name in ("laptop", "paper"):
         pr = PRESETS[name]
-        net = StyleGAN2Generator if args.arch == "stylegan2" else ProgressiveGenerator
-        G = net(args.resolution, 3, pr["latent_size"], pr["fmap_base"], pr["fmap_max"]).eval()
+        fam = family(args.arch)
+        G = fam.build_generator(Architecture.from_dict({
+            "arch": fam.name, "resolution": args.resolution, "image_channels": 3, "latent_size": pr["latent_size"],
+            "fmap_base": pr["fmap_base"], "fmap_max": pr["fmap_max"]})).eval()
         level = int(np.log2(args.resolution))
         times = []
         for i in range(args.frames + 3):
             z = seeded_latents([i], G.latent_size)
             t0 = time.perf_counter()
-            if args.arch == "stylegan2":
+            if fam.latent_space == "w":
                 render_w(G, map_to_w(G, z, 0.7))
             else:
                 render(G, z, level, 1.0)

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ab import alternating_rounds, parser, ratio_summary, stabilize_trainer  # noqa: E402
-from pgstudio.core import layers  # noqa: E402
+from pgstudio.core.networks import layers  # noqa: E402
 
 FORMS = {"fused": layers.FUSED_MIN_PIXELS, "two_step": 2**62}
 

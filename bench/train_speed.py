@@ -30,7 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pgstudio.core import losses  # noqa: E402
+from pgstudio.core.families import DEFAULT, FAMILIES, family  # noqa: E402
+from pgstudio.core.training import losses  # noqa: E402
 from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
 from pgstudio.core.data.dataset import ImageDataset, ImportReport, box_pyramid  # noqa: E402
 from pgstudio.core.training.precision import cpu_has_native_bf16  # noqa: E402
@@ -80,7 +81,7 @@ def bench(args) -> dict:
                         device=args.device, compile=args.compile, precision=args.precision, **overrides)
     ds = synthetic_dataset(args.resolution)
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=ds)
-    trainer._reset_accumulators()
+    trainer.begin_tick()
     device = trainer.device
     out = {"device": device.type, "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
            else platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
@@ -91,11 +92,11 @@ def bench(args) -> dict:
     peak = bf16_peak(out["device_name"]) if device.type == "cuda" else None
     top = int(math.log2(args.resolution))
     wanted = {int(r) for r in args.levels.split(",")} if args.levels else None
-    for level in range(2 if cfg.arch == "progressive" else top, top + 1):
+    for level in range(2 if family(cfg.arch).grows else top, top + 1):
         res = 2 ** level
         if wanted and res not in wanted:
             continue
-        for phase in (("stabilize",) if level == 2 or cfg.arch != "progressive" else ("fade", "stabilize")):
+        for phase in (("stabilize",) if level == 2 or not family(cfg.arch).grows else ("fade", "stabilize")):
             if args.phase != "both" and phase != args.phase and level > 2:
                 continue
             images = _images_at(cfg, level, phase)
@@ -104,11 +105,11 @@ def bench(args) -> dict:
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             def step():            # the step counter drives the lazy path-length regulariser
-                trainer._train_step(pt)
+                trainer.train_step(pt)
                 trainer.step += 1
             # the warm-up must include a lazy-R1 step: its double backward has shapes of its own
             # (cuDNN autotunes them on first use), which would otherwise land in the timed steps
-            interval = cfg.r1_interval if trainer._uses_r1() else 1
+            interval = cfg.r1_interval if trainer.recipe.uses_r1() else 1
             timed(step, device, max(args.warmup, interval + 1))
             sec = timed(step, device, args.steps)
             row = {"resolution": res, "phase": phase, "alpha": round(pt.alpha, 3), "batch": pt.batch,
@@ -140,7 +141,7 @@ def _host_syncs(trainer, pt) -> dict:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trainer._train_step(pt)
+            trainer.train_step(pt)
     finally:
         torch.cuda.set_sync_debug_mode(0)
     return {"host_syncs_per_step": len(caught),
@@ -177,22 +178,22 @@ class _FlopCount:
 
 def _step_flops(trainer, pt) -> float:
     """FLOPs of an average step, counted on the eager networks over one lazy-R1 interval."""
-    interval = trainer.cfg.r1_interval if trainer._uses_r1() else 1
-    fast = trainer.G_fast, trainer.D_fast
-    trainer.G_fast, trainer.D_fast = trainer.G, trainer.D
+    interval = trainer.cfg.r1_interval if trainer.recipe.uses_r1() else 1
+    fast = trainer.recipe.G_fast, trainer.recipe.D_fast
+    trainer.recipe.G_fast, trainer.recipe.D_fast = trainer.G, trainer.D
     try:
         with _FlopCount() as counter:
             for _ in range(interval):
-                trainer._train_step(pt)
+                trainer.train_step(pt)
     finally:
-        trainer.G_fast, trainer.D_fast = fast
+        trainer.recipe.G_fast, trainer.recipe.D_fast = fast
     return counter.total / interval
 
 
 def _schedule_average(cfg, rows) -> float:
     from pgstudio.core.training.schedule import phases
     rate = {(r["resolution"], r["phase"]): r["img_per_s"] for r in rows}
-    if cfg.arch != "progressive":
+    if not family(cfg.arch).grows:
         return rows[-1]["img_per_s"]
     images = seconds = 0.0
     for p in phases(cfg):
@@ -213,7 +214,7 @@ def _split(trainer, pt, device, steps) -> dict:
     cfg, G, D = trainer.cfg, trainer.G, trainer.D
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=trainer.amp)
     critic = lambda x: D(x, pt.level, pt.alpha)
-    reals = trainer._reals(pt)
+    reals = trainer.stepper.reals(pt)
     z = torch.randn(pt.batch, cfg.latent_size, device=device)
 
     def d_part():
@@ -255,7 +256,7 @@ def main() -> None:
                    help="auto: bf16 on CUDA and on CPUs with native bf16, fp32 elsewhere")
     p.add_argument("--resolution", type=int, default=32)
     p.add_argument("--preset", default="laptop")
-    p.add_argument("--arch", default="progressive", choices=["progressive", "stylegan2"])
+    p.add_argument("--arch", default=DEFAULT, choices=list(FAMILIES))
     p.add_argument("--loss", default=None)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)

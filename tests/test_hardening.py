@@ -23,7 +23,8 @@ from pgstudio.core.storage.checkpoint import CheckpointError, load_checkpoint, n
 from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.storage.runlock import RunLock, RunLockedError
-from pgstudio.core.training.trainer import STALL_FRACTION, Trainer
+from pgstudio.core.config import STALL_FRACTION
+from pgstudio.core.training.trainer import Trainer
 from tests.conftest import draw_shapes, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]

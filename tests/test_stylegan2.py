@@ -193,7 +193,7 @@ def test_stylegan2_resume_equals_uninterrupted(tmp_path, tiny_cfg):
         a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
         for k in a:
             assert torch.equal(a[k], b[k]), f"{name}.{k}"
-    assert torch.equal(straight.pl_mean, resumed.pl_mean) and float(straight.pl_mean) > 0
+    assert torch.equal(straight.recipe.pl_mean, resumed.recipe.pl_mean) and float(straight.recipe.pl_mean) > 0
     assert torch.count_nonzero(straight.G_ema.w_avg) > 0          # the mean w reached the EMA copy
     ticks = [r for r in RunFolder(tmp_path / "straight").read_metrics()[0] if r["kind"] == "tick"]
     assert {(t["resolution"], t["phase"], t["alpha"]) for t in ticks} == {(8, "stabilize", 1.0)}

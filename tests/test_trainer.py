@@ -1,3 +1,4 @@
+import math
 import os
 import pickle
 
@@ -168,7 +169,7 @@ def test_pause_stop_and_save_now(tmp_path, tiny_cfg):
 
 
 def test_disk_errors_are_reported(tmp_path, tiny_cfg, monkeypatch):
-    from pgstudio.core.training import trainer as trainer_module
+    from pgstudio.core.training import outputs as trainer_module
     seen = []
     t = Trainer.new(tmp_path / "run", tiny_cfg.replace(checkpoint_kimg=0.128), on_event=seen.append)
 
@@ -260,7 +261,7 @@ def test_mixed_precision_step_through_the_fused_convs(tmp_path, tiny_cfg, monkey
     cfg = tiny_cfg.replace(loss=loss, r1_interval=2, precision="bf16")    # what auto picks on CUDA
     trainer = Trainer.new(tmp_path / "run", cfg, dataset=import_folder(cfg.data, 8))
     assert trainer.amp
-    trainer._reset_accumulators()
+    trainer.begin_tick()
     pt = schedule_at(cfg, int(0.64 * 1000))             # 8x8, stabilize: one G and one D block grown
     assert pt.resolution == 8 and pt.phase == "stabilize"
     def grown():         # the 8x8 blocks and their toRGB / fromRGB, in G and in D
@@ -269,8 +270,9 @@ def test_mixed_precision_step_through_the_fused_convs(tmp_path, tiny_cfg, monkey
     before = {n: p.detach().clone() for n, p in grown().items()}
     assert len(before) == 12
     for _ in range(3):
-        trainer._train_step(pt)
-    assert torch.isfinite(trainer._acc_d).all() and torch.isfinite(trainer._acc_g).all()
-    assert torch.isfinite(trainer._acc_pen).all() and trainer._acc_pen.item() > 0
+        trainer.train_step(pt)
+    means = trainer.stats.means()
+    assert math.isfinite(means["loss_d"]) and math.isfinite(means["loss_g"])
+    assert math.isfinite(means["penalty"]) and means["penalty"] > 0
     still = [n for n, p in grown().items() if torch.equal(p.detach(), before[n])]
     assert not still, still

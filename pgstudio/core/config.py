@@ -6,7 +6,10 @@ import json
 import math
 from dataclasses import dataclass, field
 
-ARCHS = ("progressive", "stylegan2")
+from .families import DEFAULT, FAMILIES, family
+from .networks.layers import resolution_problem
+
+ARCHS = tuple(FAMILIES)                          # the model families (families/__init__.py)
 LOSSES = ("wgan-gp", "logistic", "hinge")
 MODES = ("crop", "pad", "stretch")
 CHANNELS = ("auto", "gray", "rgb")
@@ -32,7 +35,7 @@ class TrainConfig:
     channels: str = "auto"            # auto, gray or rgb
     mirror_augment: bool = False
     # network
-    arch: str = "progressive"         # progressive (PGGAN, grows) or stylegan2 (fixed resolution)
+    arch: str = DEFAULT               # the model family: progressive (PGGAN, grows) or stylegan2 (fixed resolution)
     resolution: int = 32
     latent_size: int = 64
     fmap_base: int = 256
@@ -91,20 +94,12 @@ class TrainConfig:
         odd = self.non_finite_fields()
         if odd:
             problems.append(f"{', '.join(odd)} must be finite numbers (not NaN or infinity)")
-        r = self.resolution
-        if r < 4 or r > 1024 or r & (r - 1):
-            problems.append(f"resolution must be a power of two from 4 to 1024 (got {r})")
+        if resolution_problem(self.resolution):
+            problems.append(resolution_problem(self.resolution))
         if self.arch not in ARCHS:
             problems.append(f"architecture must be one of {', '.join(ARCHS)} (got {self.arch!r})")
-        if self.arch == "stylegan2":
-            if self.loss == "wgan-gp":
-                problems.append("StyleGAN2 trains with the logistic (or hinge) loss and R1, not WGAN-GP")
-            if self.compile:    # measured: its noise generator and mixing inputs make dynamo retrace every step
-                problems.append("--compile is for the progressive family; StyleGAN2 trains eagerly")
-            if not 0 <= self.style_mixing <= 1:
-                problems.append("style mixing probability must lie in [0, 1]")
-            if self.pl_weight < 0 or self.pl_interval < 1 or self.pl_batch_shrink < 1 or self.mapping_layers < 1:
-                problems.append("path-length weight ≥ 0, its interval, batch shrink and mapping layers ≥ 1")
+        else:
+            problems += family(self.arch).config_problems(self)
         if self.d_downsample not in D_DOWNSAMPLE:
             problems.append(f"discriminator downsampling must be one of {', '.join(D_DOWNSAMPLE)} "
                             f"(got {self.d_downsample!r})")
@@ -118,9 +113,6 @@ class TrainConfig:
             problems.append(f"device must be one of {', '.join(DEVICES)}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
-        if self.arch == "stylegan2" and self.precision == "bf16":
-            problems.append("StyleGAN2 picks bf16 per block itself (top blocks on CUDA): use precision auto, "
-                            "or fp32 to turn it off")
         if self.stabilize_kimg <= 0 or self.fade_kimg <= 0:
             problems.append("phase lengths (kimg) must be positive")
         if self.max_kimg is not None and self.max_kimg <= 0:
@@ -218,28 +210,17 @@ PRESETS: dict[str, dict] = {
 }
 
 
-# What changes when a preset trains StyleGAN2: its loss, R1 weight and averaging. Laptop γ = 1:
-# on the demo set at 180 kimg it gave MS-SWD 37.0 against 40.4 with stylegan2-ada's CIFAR-10
-# value 0.01 (one run each; cleaner, smoother samples). Paper γ = 10, the FFHQ setting.
-STYLEGAN2_OVERRIDES: dict[str, dict] = {
-    "laptop": dict(loss="logistic", r1_gamma=1.0, lr_default=0.002),
-    "paper": dict(loss="logistic", r1_gamma=10.0, lr_default=0.002, lr={}, ema_halflife_kimg=10.0,
-                  batch={r: 32 for r in (4, 8, 16, 32, 64, 128, 256, 512, 1024)}, batch_default=32),
-}
-
-
-def preset_values(name: str, arch: str = "progressive") -> dict:
-    """A preset's settings for an architecture (StyleGAN2 swaps in its loss and R1 weight)."""
+def preset_values(name: str, arch: str = DEFAULT) -> dict:
+    """A preset's settings for a family (each family swaps in what it trains with, e.g. its loss)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     values = dict(PRESETS[name])
-    if arch == "stylegan2":
-        values.update(STYLEGAN2_OVERRIDES.get(name, STYLEGAN2_OVERRIDES["laptop"]))
+    values.update(family(arch).preset_values(name))
     values["arch"] = arch
     return values
 
 
 def preset_config(name: str, **overrides) -> TrainConfig:
-    values = preset_values(name, overrides.get("arch", "progressive"))
+    values = preset_values(name, overrides.get("arch", DEFAULT))
     values.update(overrides)
     return TrainConfig(**values)

@@ -7,45 +7,28 @@ from pathlib import Path
 
 import torch
 
-from .storage.checkpoint import CheckpointError, first_loadable, load_checkpoint
 from .config import TrainConfig
-from .families.progressive.discriminator import ProgressiveDiscriminator
-from .families.progressive.generator import ProgressiveGenerator
+from .families import Architecture, Family, family, family_of_generator
+from .storage.checkpoint import CheckpointError, first_loadable, load_checkpoint
+from .storage.records import SchedulePosition
 from .storage.runfolder import RunFolder
-from .families.stylegan2.discriminator import StyleGAN2Discriminator
-from .families.stylegan2.generator import StyleGAN2Generator
 
-Generator = ProgressiveGenerator | StyleGAN2Generator
+Generator = torch.nn.Module      # a generator of any family (see families/)
 
 
-def build_generator(architecture: dict) -> Generator:
+def build_generator(architecture: dict | Architecture) -> Generator:
     """Either family from the ``architecture`` dict that checkpoints and exports carry."""
-    arch = architecture.get("arch", "progressive")
-    common = dict(resolution=architecture["resolution"], image_channels=architecture["image_channels"],
-                  latent_size=architecture["latent_size"], fmap_base=architecture["fmap_base"],
-                  fmap_max=architecture["fmap_max"])
-    if arch == "progressive":
-        return ProgressiveGenerator(**common)
-    if arch == "stylegan2":
-        return StyleGAN2Generator(**common, mapping_layers=int(architecture.get("mapping_layers", 8)),
-                                  demodulate=bool(architecture.get("demodulate", True)))
-    raise ValueError(f"unknown architecture {arch!r}")
+    if not isinstance(architecture, Architecture):
+        architecture = Architecture.from_dict(architecture)
+    return family(architecture.family).build_generator(architecture)
 
 
 def generator_architecture(cfg: TrainConfig, image_channels: int) -> dict:
-    arch = {"arch": cfg.arch, "resolution": cfg.resolution, "image_channels": image_channels,
-            "latent_size": cfg.latent_size, "fmap_base": cfg.fmap_base, "fmap_max": cfg.fmap_max}
-    if cfg.arch == "stylegan2":
-        arch.update(mapping_layers=cfg.mapping_layers, demodulate=cfg.demodulate)
-    return arch
+    return family(cfg.arch).architecture(cfg, image_channels).to_dict()
 
 
-def build_discriminator(cfg: TrainConfig, image_channels: int) -> ProgressiveDiscriminator | StyleGAN2Discriminator:
-    common = dict(resolution=cfg.resolution, image_channels=image_channels, fmap_base=cfg.fmap_base,
-                  fmap_max=cfg.fmap_max, mbstd_group_size=cfg.mbstd_group_size)
-    if cfg.arch == "stylegan2":
-        return StyleGAN2Discriminator(**common)
-    return ProgressiveDiscriminator(**common, downsample=cfg.d_downsample)
+def build_discriminator(cfg: TrainConfig, image_channels: int):
+    return family(cfg.arch).build_discriminator(cfg, image_channels)
 
 
 @dataclass
@@ -66,8 +49,16 @@ class LoadedGenerator:
         return 2 ** self.level
 
     @property
+    def family(self) -> Family:
+        return family_of_generator(self.generator)
+
+    @property
     def arch(self) -> str:
-        return getattr(self.generator, "family", "progressive")
+        return self.family.name
+
+    @property
+    def position(self) -> SchedulePosition:
+        return SchedulePosition(self.kimg, self.level, self.alpha, self.phase, self.arch)
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
@@ -132,7 +123,6 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
         return load_exported(p, device)
     state, ckpt_path, skipped = load_newest_checkpoint(p)
     G = generator_from_state(state, ckpt_path).to(device)
-    stats = state.get("stats", {})
-    return LoadedGenerator(G, int(state["level"]), float(stats.get("alpha", 1.0)),
-                           float(state["images_seen"]) / 1000.0, str(stats.get("phase", "stabilize")),
-                           ckpt_path, state.get("fixed_latents"), tuple(skipped))
+    where = SchedulePosition.of_checkpoint(state)
+    return LoadedGenerator(G, where.level, where.alpha, where.kimg, where.phase, ckpt_path,
+                           state.get("fixed_latents"), tuple(skipped))

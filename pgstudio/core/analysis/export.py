@@ -38,10 +38,8 @@ def render_for_user(G, z: torch.Tensor, level: int, alpha: float, psi: float | N
                     noise_mode: str = "const") -> np.ndarray:
     """What the CLI shows for latents: the progressive family's z are used as given (truncated
     when drawn); StyleGAN2 maps them to w and pulls w toward the mean by ψ."""
-    from ..families.stylegan2.style_space import is_stylegan, map_to_w, render_w
-    if is_stylegan(G):
-        return render_w(G, map_to_w(G, z, 1.0 if psi is None else psi), noise_mode)
-    return render(G, z, level, alpha)
+    from ..families import family_of_generator
+    return family_of_generator(G).render_latents(G, z, level, alpha, psi, noise_mode)
 
 
 def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64) -> np.ndarray:

@@ -159,3 +159,38 @@ def fade_blend(old: torch.Tensor, new: torch.Tensor, alpha: float | torch.Tensor
 def feature_maps(stage: int, fmap_base: int, fmap_max: int) -> int:
     """nf(stage) = min(fmap_base / 2^stage, fmap_max); stage 1 is the 4x4 stage."""
     return max(1, int(min(fmap_base // (2 ** stage), fmap_max)))
+
+
+def resolution_problem(resolution) -> str | None:
+    """The one rule for a network's resolution, in words when it is broken."""
+    r = resolution
+    if not isinstance(r, int) or r < 4 or r > 1024 or r & (r - 1):
+        return f"resolution must be a power of two from 4 to 1024 (got {r})"
+    return None
+
+
+def check_resolution(resolution: int) -> None:
+    problem = resolution_problem(resolution)
+    if problem:
+        raise ValueError(problem)
+
+
+def width_at(level: int, fmap_base: int, fmap_max: int) -> int:
+    """Feature maps of the blocks working at 2^level pixels: the width rule of both families."""
+    return feature_maps(level - 1, fmap_base, fmap_max)
+
+
+class FinalBlock(nn.Module):
+    """4x4 head of both families' discriminators: minibatch stddev, 3x3 conv, dense, dense → one score."""
+
+    def __init__(self, channels: int, group_size: int):
+        super().__init__()
+        self.mbstd = MinibatchStddev(group_size)
+        self.conv = EqualConv2d(channels + 1, channels, 3)
+        self.dense = EqualLinear(channels * 16, channels)
+        self.out = EqualLinear(channels, 1, gain=1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = leaky_relu(self.conv(self.mbstd(x)))
+        x = leaky_relu(self.dense(x.flatten(1)))
+        return self.out(x).squeeze(1)

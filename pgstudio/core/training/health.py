@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import torch
 
+from ..config import ADVISED_LR_SCALE, MOVE_EPS, STALL_FRACTION
+from ..storage.checkpoint import describe_tensors
+
 INF = float("inf")
+
+
+class NonFiniteTraining(Exception):
+    """A loss, a weight or an optimizer moment went NaN/inf: training stops, nothing of it is saved."""
 
 
 class FiniteWatch:
@@ -64,3 +71,108 @@ def non_finite_state(net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> 
             if key != "step" and isinstance(value, torch.Tensor) and not bool(torch.isfinite(value).all()):
                 bad.append(f"{key} of {names.get(id(p), '?')}")
     return bad
+
+
+# what the first non-finite step is kept for, in the order the error message lists them
+LOSS_D, LOSS_G = "discriminator loss", "generator loss"
+STATE_D, STATE_G = "discriminator weights or optimizer state", "generator weights or optimizer state"
+
+
+class NonFiniteMonitor:
+    """The first step at which D's or G's loss, weights or optimizer state stopped being finite,
+    kept on the device (no host sync a step) and read once per tick."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.bind([])
+        self.reset()
+
+    def bind(self, groups: list[tuple[str, torch.nn.Module, torch.optim.Optimizer]]) -> None:
+        """The (name, network, optimizer) pairs to watch; again whenever the optimizers are new."""
+        self.groups = groups
+        pairs = [(net, opt) for _, net, opt in groups]
+        self._per_step = FiniteWatch(pairs)                      # every step: the second moments
+        self._per_tick = FiniteWatch(pairs, moments_only=False)  # every tick: everything
+
+    def reset(self) -> None:
+        self.first_bad = {what: torch.full((), -1, dtype=torch.long, device=self.device)
+                          for what in (LOSS_D, LOSS_G, STATE_D, STATE_G)}
+
+    def step_tensor(self, step: int) -> torch.Tensor:
+        return torch.full((), step, dtype=torch.long, device=self.device)    # a fill, no copy
+
+    def watch(self, what: str, value: torch.Tensor, step: torch.Tensor) -> None:
+        first = self.first_bad[what]
+        self.first_bad[what] = torch.where((first < 0) & ~torch.isfinite(value), step, first)
+
+    def watch_state(self, step: torch.Tensor, everything: bool = False) -> None:
+        """Adam's second moments after the update (everything at a tick): one gone inf keeps the
+        losses finite while it freezes the step, so it is watched like a loss."""
+        flags = (self._per_tick if everything else self._per_step).finite()
+        for (name, _, _), finite in zip(self.groups, flags):
+            what = STATE_D if name == "discriminator" else STATE_G
+            first = self.first_bad[what]
+            self.first_bad[what] = torch.where((first < 0) & ~finite, step, first)
+
+    def problem(self, step: int, where: str, dist) -> str | None:
+        """What went non-finite this tick, in words (None when nothing did); every rank agrees."""
+        with torch.no_grad():
+            self.watch_state(self.step_tensor(step - 1), everything=True)
+        steps = {what: int(first) for what, first in self.first_bad.items()}
+        if not dist.any(any(v >= 0 for v in steps.values()), self.device):
+            return None
+        bad = sorted((s, what) for what, s in steps.items() if s >= 0)      # the first comes first
+        if not bad:
+            return f"non-finite values on another process before step {step}{where}"
+        details = []
+        for name, net, opt in sorted(self.groups, key=lambda g: g[0] != "discriminator"):
+            if any(name in what and "state" in what for _, what in bad):
+                details.append(f"{name}: {describe_tensors(non_finite_state(net, opt))}")
+        return ("non-finite " + " and ".join(f"{what} at step {s}" for s, what in bad) + where
+                + (f" [{'; '.join(details)}]" if details else ""))
+
+
+class StallWatch:
+    """Per network, the share of the weights that received gradients which changed over a tick.
+
+    Only parameters with a gradient count: blocks not grown yet, the fromRGB layer left behind
+    after a fade, and anything frozen on purpose have none. Fewer than STALL_FRACTION moving is a
+    stall (Adam's step vanished, e.g. under an overflowing exp_avg_sq).
+    """
+
+    def __init__(self, networks: dict[str, torch.nn.Module], device: torch.device):
+        self.networks, self.device = networks, device
+        self.stalled: set[str] = set()
+        self.start()
+
+    def start(self) -> None:
+        self._before = {name: [p.detach().clone() for p in net.parameters()] for name, net in self.networks.items()}
+
+    def changed(self) -> dict[str, float]:
+        out = {}
+        with torch.no_grad():
+            for name, net in self.networks.items():
+                moved = torch.zeros((), dtype=torch.long, device=self.device)
+                total = 0
+                for p, before in zip(net.parameters(), self._before[name]):
+                    if p.grad is None:
+                        continue
+                    moved += ((p - before).abs() > MOVE_EPS).sum()
+                    total += p.numel()
+                if total:
+                    out[name] = int(moved) / total
+        return out
+
+    def transitions(self, changed: dict[str, float], stalled: list[str], kimg: float) -> list[str]:
+        """Log lines for networks that stalled or recovered in this tick."""
+        now, lines = set(stalled), []
+        for name in sorted(now - self.stalled):
+            lines.append(f"warning: the {name} has stalled: only {changed[name]:.2%} of its trained weights changed "
+                         f"over the tick to kimg {kimg:.3f} (a stall is under {STALL_FRACTION:.0%}); its optimizer "
+                         "has stopped moving it, usually because the learning rate is too high. Stop and resume "
+                         f"from an earlier checkpoint with a lower one (--lr-scale {ADVISED_LR_SCALE:g})")
+        for name in sorted(self.stalled - now):
+            lines.append(f"the {name} is training again ({changed[name]:.1%} of its weights "
+                         f"changed over the tick to kimg {kimg:.3f})")
+        self.stalled = now
+        return lines

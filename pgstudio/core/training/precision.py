@@ -19,16 +19,11 @@ def cpu_has_native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
-def resolve_precision(name: str, device: torch.device, arch: str = "progressive") -> str:
-    """``"bf16"`` or ``"fp32"`` for a config's ``precision`` on ``device``.
-
-    StyleGAN2's networks choose bf16 per block, and only on CUDA (its official mixed precision):
-    there ``auto`` means those blocks, and a CPU trains it in fp32.
-    """
+def resolve_autocast_precision(name: str, device: torch.device) -> str:
+    """``"bf16"`` or ``"fp32"`` for a config's ``precision`` on ``device``, for a family trained
+    under autocast (a family with its own rules overrides Family.resolve_precision)."""
     if name not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {name!r})")
-    if arch == "stylegan2":
-        return "bf16" if name == "auto" and device.type == "cuda" else "fp32"
     if name != "auto":
         return name
     if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()):
@@ -36,12 +31,21 @@ def resolve_precision(name: str, device: torch.device, arch: str = "progressive"
     return "fp32"
 
 
-def describe_precision(resolved: str, device: torch.device, arch: str = "progressive") -> str:
+def describe_autocast_precision(resolved: str, device: torch.device) -> str:
     """A few words for the log: what runs in which precision, and a warning where it will be slow."""
     if resolved == "fp32":
         return "fp32"
-    if arch == "stylegan2":
-        return "bf16 in the top four blocks"
     if device.type == "cpu" and not cpu_has_native_bf16():
         return "bf16 autocast on a CPU without native bf16: expect steps about 10x slower than fp32"
     return "bf16 autocast, penalties in fp32"
+
+
+def resolve_precision(name: str, device: torch.device, arch: str | None = None) -> str:
+    """What the family ``arch`` trains in for the setting ``name`` on ``device``."""
+    from ..families import family
+    return family(arch).resolve_precision(name, device)
+
+
+def describe_precision(resolved: str, device: torch.device, arch: str | None = None) -> str:
+    from ..families import family
+    return family(arch).describe_precision(resolved, device)

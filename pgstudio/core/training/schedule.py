@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import TrainConfig
+from ..families import family
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class SchedulePoint:
 
 def phases(cfg: TrainConfig) -> list[Phase]:
     top = int(math.log2(cfg.resolution))
-    if cfg.arch == "stylegan2":         # no growing: one phase at full resolution
+    if not family(cfg.arch).grows:      # no growing: one phase at full resolution
         return [Phase(0, top, cfg.resolution, "stabilize", 0.0, math.inf)]
     out = [Phase(0, 2, 4, "stabilize", 0.0, cfg.stabilize_kimg)]
     t = cfg.stabilize_kimg

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
-from ...networks.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, downsample2x, fade_blend,
-                     feature_maps, leaky_relu)
+from ...networks.layers import (ConvDownsample2d, EqualConv2d, FinalBlock, check_resolution, downsample2x, fade_blend,
+                                leaky_relu, width_at)
 
 
 class FromRGB(nn.Module):
@@ -45,22 +45,6 @@ class ShrinkBlock(nn.Module):
         return downsample2x(leaky_relu(self.conv2(x)))
 
 
-class FinalBlock(nn.Module):
-    """4x4 head: minibatch stddev, 3x3 conv, dense, dense → one score per image."""
-
-    def __init__(self, channels: int, group_size: int):
-        super().__init__()
-        self.mbstd = MinibatchStddev(group_size)
-        self.conv = EqualConv2d(channels + 1, channels, 3)
-        self.dense = EqualLinear(channels * 16, channels)
-        self.out = EqualLinear(channels, 1, gain=1.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = leaky_relu(self.conv(self.mbstd(x)))
-        x = leaky_relu(self.dense(x.flatten(1)))
-        return self.out(x).squeeze(1)
-
-
 class ProgressiveDiscriminator(nn.Module):
     """While a block fades in, its input path is ``(1-α)·fromRGB_old(down(x)) + α·block(fromRGB_new(x))``."""
 
@@ -70,8 +54,10 @@ class ProgressiveDiscriminator(nn.Module):
         self.resolution = resolution
         self.max_level = int(math.log2(resolution))
 
+        check_resolution(resolution)
+
         def nf(level: int) -> int:
-            return feature_maps(level - 1, fmap_base, fmap_max)
+            return width_at(level, fmap_base, fmap_max)
 
         self.from_rgb = nn.ModuleDict({str(l): FromRGB(image_channels, nf(l))
                                        for l in range(2, self.max_level + 1)})

@@ -6,7 +6,8 @@ import math
 import torch
 from torch import nn
 
-from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, fade_blend, feature_maps, leaky_relu,
+from ..base import Architecture
+from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, check_resolution, fade_blend, leaky_relu, width_at,
                      upsample2x)
 
 
@@ -63,8 +64,7 @@ class ProgressiveGenerator(nn.Module):
     def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 512,
                  fmap_base: int = 8192, fmap_max: int = 512):
         super().__init__()
-        if resolution < 4 or resolution & (resolution - 1) or resolution > 1024:
-            raise ValueError(f"resolution must be a power of two from 4 to 1024, got {resolution}")
+        check_resolution(resolution)
         self.resolution = resolution
         self.image_channels = image_channels
         self.latent_size = latent_size
@@ -73,7 +73,7 @@ class ProgressiveGenerator(nn.Module):
         self.max_level = int(math.log2(resolution))
 
         def nf(level: int) -> int:
-            return feature_maps(level - 1, fmap_base, fmap_max)
+            return width_at(level, fmap_base, fmap_max)
 
         self.first = FirstBlock(latent_size, nf(2))
         self.blocks = nn.ModuleDict({str(l): GrowBlock(nf(l - 1), nf(l))
@@ -82,9 +82,8 @@ class ProgressiveGenerator(nn.Module):
                                      for l in range(2, self.max_level + 1)})
 
     def architecture(self) -> dict:
-        return {"arch": "progressive", "resolution": self.resolution,
-                "image_channels": self.image_channels, "latent_size": self.latent_size,
-                "fmap_base": self.fmap_base, "fmap_max": self.fmap_max}
+        return Architecture("progressive", self.resolution, self.image_channels, self.latent_size,
+                            self.fmap_base, self.fmap_max).to_dict()
 
     def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
         level = self.max_level if level is None else level

@@ -8,9 +8,8 @@ import math
 import torch
 from torch import nn
 
-from ..progressive.discriminator import FinalBlock
 from .fir import downsample_fir
-from ...networks.layers import EqualConv2d, feature_maps, leaky_relu
+from ...networks.layers import EqualConv2d, FinalBlock, check_resolution, leaky_relu, width_at
 from .generator import bf16_region
 
 
@@ -36,8 +35,10 @@ class StyleGAN2Discriminator(nn.Module):
         self.max_level = int(math.log2(resolution))
         self.bf16_blocks = bf16_blocks
 
+        check_resolution(resolution)
+
         def nf(level: int) -> int:
-            return feature_maps(level - 1, fmap_base, fmap_max)
+            return width_at(level, fmap_base, fmap_max)
 
         self.from_rgb = EqualConv2d(image_channels, nf(self.max_level), 1)
         self.blocks = nn.ModuleDict({str(l): ResidualBlock(nf(l), nf(l - 1))

@@ -14,8 +14,9 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from ..base import Architecture
 from .fir import upsample_fir
-from ...networks.layers import feature_maps
+from ...networks.layers import check_resolution, width_at
 from .layers import MappingNetwork, ModulatedConv2d, NoiseInjection, act
 
 NOISE_MODES = ("random", "const", "none")
@@ -71,14 +72,11 @@ class SynthesisBlock(nn.Module):
 
 
 class StyleGAN2Generator(nn.Module):
-    family = "stylegan2"
-
     def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 512,
                  fmap_base: int = 8192, fmap_max: int = 512, mapping_layers: int = 8,
                  demodulate: bool = True, bf16_blocks: int = 4):
         super().__init__()
-        if resolution < 4 or resolution & (resolution - 1) or resolution > 1024:
-            raise ValueError(f"StyleGAN2 resolution must be a power of two from 4 to 1024, got {resolution}")
+        check_resolution(resolution)
         self.resolution, self.image_channels, self.latent_size = resolution, image_channels, latent_size
         self.fmap_base, self.fmap_max, self.mapping_layers = fmap_base, fmap_max, mapping_layers
         self.demodulate, self.bf16_blocks = demodulate, bf16_blocks
@@ -88,7 +86,7 @@ class StyleGAN2Generator(nn.Module):
         self.num_ws = 2 * self.max_level - 2
 
         def nf(level: int) -> int:
-            return feature_maps(level - 1, fmap_base, fmap_max)
+            return width_at(level, fmap_base, fmap_max)
 
         self.mapping = MappingNetwork(latent_size, latent_size, mapping_layers)
         self.const = nn.Parameter(torch.randn(1, nf(2), 4, 4))
@@ -99,9 +97,8 @@ class StyleGAN2Generator(nn.Module):
                                      for l in range(3, self.max_level + 1)})
 
     def architecture(self) -> dict:
-        return {"arch": "stylegan2", "resolution": self.resolution, "image_channels": self.image_channels,
-                "latent_size": self.latent_size, "fmap_base": self.fmap_base, "fmap_max": self.fmap_max,
-                "mapping_layers": self.mapping_layers, "demodulate": self.demodulate}
+        return Architecture("stylegan2", self.resolution, self.image_channels, self.latent_size, self.fmap_base,
+                            self.fmap_max, self.mapping_layers, self.demodulate).to_dict()
 
     @property
     def w_avg(self) -> torch.Tensor:

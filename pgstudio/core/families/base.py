@@ -1,0 +1,131 @@
+"""What a model family is: the one object the trainer, the checkpoint code, the explorer and the
+studio ask instead of testing a family's name.
+
+A family owns its networks, its architecture record, its training recipe (the random draws of a
+step and its D/G phases, see training/recipe.py), its precision rules, its explorer space and its
+preset defaults. Families override only what differs from this base.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..networks.layers import check_resolution, width_at
+
+if TYPE_CHECKING:                 # the config imports the registry; the families only read configs
+    from ..config import TrainConfig
+    from ..training.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What a generator is built from, as checkpoints (``"architecture"``) and exports carry it.
+
+    Serialises to exactly the dict pgstudio has always written ("arch" names the family; the
+    StyleGAN2 keys only for StyleGAN2), because checkpoints load with ``weights_only=True`` and
+    exports are JSON: it is never pickled.
+    """
+    family: str
+    resolution: int
+    image_channels: int
+    latent_size: int
+    fmap_base: int
+    fmap_max: int
+    mapping_layers: int | None = None     # StyleGAN2
+    demodulate: bool | None = None        # StyleGAN2
+
+    def __post_init__(self):
+        check_resolution(self.resolution)
+
+    @property
+    def max_level(self) -> int:
+        return int(math.log2(self.resolution))
+
+    def width(self, level: int) -> int:
+        return width_at(level, self.fmap_base, self.fmap_max)
+
+    def to_dict(self) -> dict:
+        out = {"arch": self.family}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "family" and value is not None:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Architecture":
+        """A checkpoint's or an export's dict; keys it lacks mean what the code that wrote it did."""
+        from . import family                 # the registry knows each family's defaults
+        fam = family(d.get("arch", "progressive"))
+        values = {**fam.architecture_defaults, **{k: v for k, v in d.items() if k != "arch"}}
+        known = {f.name for f in fields(cls)}
+        return cls(family=fam.name, **{k: v for k, v in values.items() if k in known})
+
+
+class Family:
+    """The behaviour both families share; a family subclasses it and overrides what differs."""
+    name: str = ""
+    title: str = ""                       # for people: the run form, the window, the explorer
+    grows: bool = True                    # progressive growing: a schedule of fades from 4x4
+    latent_space: str = "z"               # the explorer's space: "z" or "w"
+    # settings of TrainConfig only this family reads (the run form shows their rows for it)
+    own_settings: tuple[str, ...] = ()
+    # values of the family's own architecture keys for records that lack them
+    architecture_defaults: dict = {}
+    # what a preset changes when it trains this family, per preset name ("*": any other)
+    preset_overrides: dict[str, dict] = {}
+
+    def __repr__(self) -> str:
+        return f"<family {self.name}>"
+
+    # --- networks
+    def architecture(self, cfg: "TrainConfig", image_channels: int) -> Architecture:
+        return Architecture(self.name, cfg.resolution, image_channels, cfg.latent_size, cfg.fmap_base,
+                            cfg.fmap_max, **{k: getattr(cfg, k) for k in self.architecture_defaults})
+
+    def build_generator(self, architecture: Architecture) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def build_discriminator(self, cfg: "TrainConfig", image_channels: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    # --- training
+    def config_problems(self, cfg: "TrainConfig") -> list[str]:
+        return []
+
+    def resolve_precision(self, name: str, device: torch.device) -> str:
+        from ..training.precision import resolve_autocast_precision
+        return resolve_autocast_precision(name, device)
+
+    def describe_precision(self, resolved: str, device: torch.device) -> str:
+        from ..training.precision import describe_autocast_precision
+        return describe_autocast_precision(resolved, device)
+
+    def uses_autocast(self) -> bool:
+        """Whether bf16 training wraps the whole of G and D in autocast (else the nets choose)."""
+        return True
+
+    def prepare_networks(self, G: torch.nn.Module, D: torch.nn.Module, precision: str) -> None:
+        """Adjust freshly built networks to the run's precision (nothing to do by default)."""
+
+    def recipe(self, cfg: "TrainConfig", **parts) -> "Recipe":
+        from ..training.recipe import Recipe
+        return Recipe(cfg, **parts)
+
+    def preset_values(self, preset: str) -> dict:
+        return dict(self.preset_overrides.get(preset, self.preset_overrides.get("*", {})))
+
+    # --- exploring a generator
+    def render_latents(self, G, z: torch.Tensor, level: int, alpha: float, psi: float | None = None,
+                       noise_mode: str = "const"):
+        """uint8 images for latents as the CLI and exports show them (z used as given)."""
+        from ..analysis.export import render
+        return render(G, z, level, alpha)
+
+    # --- showing a run
+    def status_line(self, stats: dict) -> str:
+        """The phase label of the window's status bar for a tick's statistics."""
+        return str(stats.get("phase", ""))

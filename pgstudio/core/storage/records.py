@@ -1,0 +1,98 @@
+"""The typed records of a run folder, each declared once.
+
+- ``TickRecord``: a metrics.jsonl "tick" line, written by the trainer and read by the run
+  history, the CSV export, the status bar and the CLI's progress line. Its dict form is exactly
+  the line pgstudio has always written (keys are added, never renamed); lines from older runs
+  lack some keys, which read as None.
+- ``SchedulePosition``: where a checkpoint stands in its run's schedule (kimg, level, α, phase,
+  family), read from the checkpoint in one place.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class TickRecord:
+    kimg: float
+    step: int
+    wall_s: float
+    resolution: int
+    alpha: float
+    phase: str
+    batch: int
+    micro_batches: int
+    lr: float
+    loss_d: float
+    loss_g: float
+    penalty: float
+    img_per_s: float
+    sec_per_kimg: float | None
+    device: str
+    precision: str
+    ram_mb: float | None
+    weights_changed: dict = field(default_factory=dict)     # network → share of its weights that moved
+    stalled: tuple = ()                                     # networks under the stall threshold
+    family_stats: dict = field(default_factory=dict)        # a family's own curves (pl_penalty, pl_mean)
+    gpu_mem_mb: float | None = None                         # CUDA only
+    kind: str = "tick"
+
+    def to_dict(self) -> dict:
+        out = {"kind": self.kind}
+        for f in fields(self):
+            if f.name in ("kind", "family_stats", "gpu_mem_mb"):
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if f.name == "stalled" else value
+        out.update(self.family_stats)
+        if self.gpu_mem_mb is not None:
+            out["gpu_mem_mb"] = self.gpu_mem_mb
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TickRecord":
+        """A tick line as read; any key an older pgstudio did not write reads as None."""
+        names = {f.name for f in fields(cls)}
+        values = {k: d.get(k) for k in names if k not in ("family_stats", "kind")}
+        values["weights_changed"] = dict(d.get("weights_changed") or {})
+        values["stalled"] = tuple(d.get("stalled") or ())
+        values["family_stats"] = {k: v for k, v in d.items() if k not in names}
+        return cls(**values)
+
+    def number(self, name: str) -> float:
+        """A curve's value (a field or a family statistic), NaN where the line has none."""
+        value = getattr(self, name) if name in self.__dataclass_fields__ else self.family_stats.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+    def progress_line(self, total_kimg: float, eta: str | None = None) -> str:
+        """The one-line summary of the CLI's progress output and the log."""
+        line = (f"kimg {self.kimg:8.3f}/{total_kimg:g}  {self.resolution}x{self.resolution} α {self.alpha:.2f} "
+                f"{self.phase:9s} loss_d {self.loss_d:+.4f} loss_g {self.loss_g:+.4f}  {self.img_per_s:.0f} img/s")
+        return line + (f"  ETA {eta}" if eta else "")
+
+
+@dataclass(frozen=True)
+class SchedulePosition:
+    """Where a checkpoint's generator stands: what it was trained to render when saved."""
+    kimg: float
+    level: int
+    alpha: float
+    phase: str
+    family: str
+
+    @property
+    def resolution(self) -> int:
+        return 2 ** self.level
+
+    @classmethod
+    def of_checkpoint(cls, state: dict) -> "SchedulePosition":
+        from ..families import family_of
+        stats = state.get("stats", {})
+        return cls(kimg=float(state["images_seen"]) / 1000.0, level=int(state["level"]),
+                   alpha=float(stats.get("alpha", 1.0)), phase=str(stats.get("phase", "stabilize")),
+                   family=family_of(state.get("architecture", {})).name)
+
+    def describe(self) -> str:
+        fade = f", α {self.alpha:.2f}" if self.alpha < 1.0 else ""
+        return f"{self.kimg:.1f} kimg, {self.resolution}x{self.resolution} {self.phase}{fade}"

@@ -1,0 +1,142 @@
+"""A family's training maths: the random draws of a step and its phases (D main with its
+penalty, G main, G regularisation), in the manner of stylegan2-ada's ``loss.py``.
+
+The step (step.py) calls the phases in order and owns what is the same for every family
+(learning rates, memory retry, optimizer steps, gradient averaging, the EMA); this base class
+holds the maths both families share — the loss chosen by name, R1 (lazy) or the WGAN gradient
+penalty — and a family subclasses it to add its own draws, inputs and regularisers.
+
+Every random number of a step is drawn in ``draw``, for the global batch and in a fixed order,
+before any network runs: a rank keeps its slice, a memory split cuts the slice into
+micro-batches, and the run stays on one trajectory either way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from . import losses
+from .schedule import SchedulePoint
+from .tick_stats import TickStats
+
+
+@dataclass
+class StepDraws:
+    """Everything random in one step, for this rank's share of the batch."""
+    reals: torch.Tensor
+    z_d: torch.Tensor
+    eps: torch.Tensor | None          # WGAN-GP's interpolation weights
+    z_g: torch.Tensor
+    with_r1: bool
+    extra: dict = field(default_factory=dict)     # a family's own draws
+
+
+class Recipe:
+    def __init__(self, cfg, *, G, D, G_fast, D_fast, device: torch.device, dist, rng: torch.Generator,
+                 precision: str, stats: TickStats, autocast: bool = True):
+        self.cfg, self.G, self.D, self.G_fast, self.D_fast = cfg, G, D, G_fast, D_fast
+        self.device, self.dist, self.rng, self.stats = device, dist, rng, stats
+        self.autocast_on = precision == "bf16" and autocast
+
+    # --- lazy regularisation (StyleGAN2's Adam correction for a term run every N steps)
+    def uses_r1(self) -> bool:
+        return self.cfg.loss in ("logistic", "hinge") and self.cfg.r1_gamma > 0
+
+    def d_interval(self) -> int:
+        return self.cfg.r1_interval if self.uses_r1() else 1
+
+    def g_interval(self) -> int:
+        return 1
+
+    # --- the step's inputs
+    def prepare_reals(self, reals: torch.Tensor, pt: SchedulePoint) -> torch.Tensor:
+        """Real images as D must see them at this point of the schedule."""
+        return reals
+
+    def draw(self, pt: SchedulePoint, reals: torch.Tensor, step: int, d_steps: int) -> StepDraws:
+        cfg, batch = self.cfg, pt.batch
+        mine = self.dist.local_slice(batch)      # every rank draws the global batch, trains its slice
+        z_d = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
+        eps = (torch.rand(batch, 1, 1, 1, device=self.device, generator=self.rng)[mine]
+               if cfg.loss == "wgan-gp" else None)
+        z_g = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
+        with_r1 = self.uses_r1() and d_steps % cfg.r1_interval == 0
+        draws = StepDraws(reals, z_d, eps, z_g, with_r1)
+        draws.extra = self.draw_extra(pt, mine, step)   # after the shared draws: their order never moves
+        return draws
+
+    def draw_extra(self, pt: SchedulePoint, mine: slice, step: int) -> dict:
+        return {}
+
+    def generator_inputs(self, draws: StepDraws, which: str, i: int, parts: int) -> dict:
+        """Extra keyword arguments of G for micro-batch i of the "d" or "g" pass."""
+        return {}
+
+    def begin_step(self, step: int) -> None:
+        """Before the first pass of a step (after its draws)."""
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast_on)
+
+    def alpha_input(self, pt: SchedulePoint):
+        """α as the networks take it: a tensor while fading under torch.compile, so that it does
+        not recompile for every new α."""
+        return torch.full((), pt.alpha, device=self.device) if self.cfg.compile and pt.alpha < 1.0 else pt.alpha
+
+    # --- phases
+    def d_main(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's loss and penalty over ``parts`` micro-batches, gradients accumulated; returns both means."""
+        cfg, level, alpha_in = self.cfg, pt.level, self.alpha_input(pt)
+
+        def critic(x):               # eager: the penalties need a double backward
+            return self.D(x, level, pt.alpha)
+        autocast = self.autocast()
+        loss_sum = pen_sum = torch.zeros((), device=self.device)
+        eps_parts = draws.eps.chunk(parts) if draws.eps is not None else [None] * parts
+        for i, (r, zd, e) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts), eps_parts)):
+            with torch.no_grad(), autocast:
+                fakes = self.G_fast(zd, level, alpha_in, **self.generator_inputs(draws, "d", i, parts))
+            with autocast:
+                scores_real, scores_fake = self.D_fast(r, level, alpha_in), self.D_fast(fakes, level, alpha_in)
+            loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
+                                             cfg.drift if cfg.loss == "wgan-gp" else 0.0)
+            pen = torch.zeros((), device=self.device)
+            if e is not None:
+                pen = cfg.gp_lambda * losses.gradient_penalty(critic, r, fakes, eps=e)
+            elif draws.with_r1:
+                pen = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, r) * cfg.r1_interval
+            ((loss + pen) / parts).backward()
+            loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
+        return loss_sum / parts, pen_sum / parts
+
+    def after_d_main(self) -> None:
+        """After D's passes, before its gradients are averaged across ranks."""
+
+    def g_main(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> torch.Tensor:
+        level, alpha_in, autocast = pt.level, self.alpha_input(pt), self.autocast()
+        loss_sum = torch.zeros((), device=self.device)
+        for i, zg in enumerate(draws.z_g.chunk(parts)):
+            with autocast:
+                fakes = self.G_fast(zg, level, alpha_in, **self.generator_inputs(draws, "g", i, parts))
+                loss = losses.generator_loss(self.cfg.loss, self.D_fast(fakes, level, alpha_in))
+            (loss / parts).backward()
+            loss_sum = loss_sum + loss.detach()
+        return loss_sum / parts
+
+    def g_regularize(self, draws: StepDraws, pt: SchedulePoint) -> torch.Tensor | None:
+        """A regulariser added to G's gradients after its main pass (its value, or None)."""
+        return None
+
+    def after_ema(self, G_ema: torch.nn.Module) -> None:
+        """After the EMA update of the weights: buffers the average must follow."""
+
+    # --- what a tick and a checkpoint carry besides the shared statistics
+    def tick_fields(self, means: dict) -> dict:
+        return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
