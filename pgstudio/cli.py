@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from .core.formatting import format_duration
+
 
 class UserError(Exception):
     """Shown as one line, exit code 2, no traceback."""
@@ -62,13 +64,12 @@ class ProgressPrinter:
     def __call__(self, event) -> None:
         from .core.training import events as ev
         if isinstance(event, ev.TickEvent):
-            r = event.record
-            self.bar.update(max(0.0, r["kimg"] - self.kimg))
-            self.kimg = r["kimg"]
-            eta = _format_duration(event.eta_s) if event.eta_s is not None else "?"
-            self.bar.set_postfix_str(f"{r['resolution']}x{r['resolution']} {r['phase']} α={r['alpha']:.2f} "
-                                     f"D={r['loss_d']:.3f} G={r['loss_g']:.3f} {r['img_per_s']:.0f} img/s ETA {eta}",
-                                     refresh=True)
+            tick = event.tick
+            self.bar.update(max(0.0, tick.kimg - self.kimg))
+            self.kimg = tick.kimg
+            self.bar.set_postfix_str(f"{tick.resolution}x{tick.resolution} {tick.phase} α={tick.alpha:.2f} "
+                                     f"D={tick.loss_d:.3f} G={tick.loss_g:.3f} {tick.img_per_s:.0f} img/s "
+                                     f"ETA {format_duration(event.eta_s)}", refresh=True)
         elif isinstance(event, (ev.LogEvent, ev.CheckpointEvent)):
             msg = event.message if isinstance(event, ev.LogEvent) else f"checkpoint {event.path}"
             self.bar.write(msg)
@@ -76,13 +77,6 @@ class ProgressPrinter:
 
     def close(self) -> None:
         self.bar.close()
-
-
-def _format_duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _drive(trainer, printer) -> int:
@@ -196,6 +190,16 @@ def cmd_resume(args) -> int:
     return _drive(trainer, printer)
 
 
+def cmd_branch(args) -> int:
+    from .core.storage.continuing import branch_from, run_of
+    if not Path(args.checkpoint).is_file():
+        raise UserError(f"{args.checkpoint}: no such checkpoint file")
+    parent = args.into or run_of(args.checkpoint).path.parent
+    plan = branch_from(args.checkpoint, parent, args.name)
+    print(f"branched run: {plan.run.path}\ncontinue it with: pgstudio resume {plan.run.path}")
+    return 0
+
+
 def _print_note(event) -> None:
     message = getattr(event, "message", None)
     if message:
@@ -235,8 +239,8 @@ def cmd_generate(args) -> int:
 
 
 def _z_truncation(loaded, psi: float | None) -> float | None:
-    """ψ truncates z for the progressive family; StyleGAN2 applies it in w instead."""
-    if loaded.arch == "stylegan2":
+    """ψ truncates z for a family explored in z; one explored in w (StyleGAN2) applies it in w instead."""
+    if loaded.family.latent_space == "w":
         return None
     if psi is not None and psi <= 0:
         raise UserError("--truncation must be positive for a progressive generator")
@@ -245,33 +249,25 @@ def _z_truncation(loaded, psi: float | None) -> float | None:
 
 def cmd_swd(args) -> int:
     from tqdm import tqdm
-    from .core.storage.checkpoint import load_checkpoint
-    from .core.config import TrainConfig
-    from .core.data.dataset import load_dataset
-    from .core.analysis.metrics import swd_of_generator
+    from .core.analysis.checkpoint_swd import score_checkpoint
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
     _report_skipped(loaded)
-    cfg = TrainConfig.from_json(load_checkpoint(loaded.source)["config"]) if loaded.source.suffix == ".pt" else None
-    resolution = cfg.resolution if cfg else loaded.resolution
-    data = load_dataset(args.data, args.demo, resolution, cfg.mode if cfg else "crop",
-                        cfg.channels if cfg else "auto")
-    images = data.levels[loaded.resolution]
-    if images.shape[0] < 2 * args.n:
-        print(f"note: the data set has {images.shape[0]} images; using n={images.shape[0] // 2} so that the "
-              "real-vs-real floor uses a disjoint second set", file=sys.stderr)
-    n = min(args.n, images.shape[0] // 2)
-    bar = tqdm(total=4 * ((n + 1023) // 1024), desc="MS-SWD", disable=args.json, unit="chunk")
+    bar = tqdm(total=None, desc="MS-SWD", disable=args.json, unit="chunk")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(1)
     try:
-        record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, images, args.n, seed=args.seed,
-                                  progress=lambda: bar.update(1))
+        record = score_checkpoint(loaded.source, args.n, args.seed, args.data, args.demo, progress)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     finally:
         bar.close()
-    record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "checkpoint": str(loaded.source),
-                   "recipe": "PGGAN MS-SWD: Laplacian levels to 16x16, 128 7x7 patches/image, 4x128 directions, x1000"})
+    if record["n"] < args.n:
+        print(f"note: the data set has fewer than {2 * args.n} images; used n={record['n']} so that the "
+              "real-vs-real floor uses a disjoint second set", file=sys.stderr)
     if args.json:
         print(json.dumps(record))
     else:
@@ -322,7 +318,7 @@ def cmd_interpolate(args) -> int:
     loaded = load_generator(args.source)
     _report_skipped(loaded)
     G = loaded.generator
-    if args.space == "w" and loaded.arch != "stylegan2":
+    if args.space == "w" and loaded.family.latent_space != "w":
         raise UserError("--space w needs a StyleGAN2 generator (the progressive family has only z)")
     keys = seeded_latents(_parse_seeds(args.seeds), G.latent_size, _z_truncation(loaded, args.truncation))
     if args.space == "w":       # lerp between the keyframes' w
@@ -431,6 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar (notes and errors are still printed)")
     r.add_argument("--gpus", type=number(int, 1), help="resume on N processes/GPUs (any number works)")
     r.set_defaults(func=cmd_resume)
+
+    b = sub.add_parser("branch", help="a new run folder that starts from one of a run's checkpoints")
+    b.add_argument("checkpoint", metavar="CKPT")
+    b.add_argument("--into", metavar="FOLDER", help="where the new run folder goes (default: beside the run)")
+    b.add_argument("--name", help="the new folder's name (default: RUN-branch-<kimg>kimg)")
+    b.set_defaults(func=cmd_branch)
 
     g = sub.add_parser("generate", help="images from a checkpoint or a run's newest checkpoint")
     g.add_argument("source", metavar="CKPT|RUN")

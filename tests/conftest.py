@@ -84,7 +84,7 @@ def tiny_cfg(shapes_folder):
 def window(qtbot):
     """The studio window, shown; at the end it is closed and no QThread may be left running."""
     from pgstudio.gui.main_window import MainWindow
-    from pgstudio.gui.workers import running_threads, wait_for_threads
+    from pgstudio.gui.common.workers import running_threads, wait_for_threads
     w = MainWindow()
     qtbot.addWidget(w)
     w.resize(1300, 850)

@@ -14,7 +14,7 @@ from pgstudio.core.training.precision import resolve_precision
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.training.trainer import Trainer
 from pgstudio.gui.main_window import MainWindow
-from pgstudio.gui.workers import running_threads, wait_for_threads
+from pgstudio.gui.common.workers import running_threads, wait_for_threads
 from tests.conftest import poison_generator_loss, tiny_config
 
 
@@ -353,7 +353,7 @@ def test_finished_workers_are_released_in_the_gui_thread(qtbot):
     thread (a worker deleted there deadlocked the GUI thread against PySide's destructor)."""
     import threading
     from PySide6.QtCore import QObject, Signal, Slot
-    from pgstudio.gui import workers
+    from pgstudio.gui.common import workers
 
     released_in = []
 

@@ -61,7 +61,7 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
         qtbot.mouseClick(ex.seed_grid, Qt.LeftButton, pos=rect.topLeft() + (rect.bottomRight() - rect.topLeft()) * 0.9)
     assert ex.seed.value() == ex.first_seed.value() + 15
     # a render that fails (here: the generator raises) is reported in the status bar
-    import pgstudio.gui.explorer_page as explorer_module
+    import pgstudio.gui.explorer.page as explorer_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("generator exploded")

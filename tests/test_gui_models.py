@@ -8,9 +8,9 @@ import pytest
 
 from pgstudio.core.training import events as ev
 from pgstudio.core.storage.runfolder import SampleEntry
-from pgstudio.gui.mailbox import EventMailbox
-from pgstudio.gui.run_history import RunHistory, smooth
-from pgstudio.gui.setup_form import format_table, parse_table
+from pgstudio.gui.common.mailbox import EventMailbox
+from pgstudio.gui.training.run_history import RunHistory, smooth
+from pgstudio.gui.setup.form import format_table, parse_table
 
 
 def tick(kimg, resolution=4, phase="stabilize", alpha=1.0, img_per_s=100.0, **extra):
@@ -24,9 +24,9 @@ def test_history_keeps_ticks_in_order_and_drops_repeats():
         h.add_tick(tick(k))
     assert h.kimg == [0.1, 0.2, 0.3] and h.version == 3
     assert h.loss_d == [1.1, 1.2, 1.3] and h.last_tick["kimg"] == 0.3
-    assert math.isnan(h.pl_mean[0]) and not h.is_stylegan2
+    assert math.isnan(h.pl_mean[0]) and not h.shows_regularisers
     h.add_tick(tick(0.4, pl_mean=0.5, pl_penalty=0.1))
-    assert h.is_stylegan2
+    assert h.shows_regularisers
 
 
 def test_history_phase_spans_throughput_and_wall_interpolation():

@@ -66,3 +66,28 @@ def test_the_old_run_folder_reads_as_it_was_written(case):
     assert ticks and ticks[-1]["kimg"] == EXPECTED["cases"][case]["m_kimg"]
     assert [RunFolder.checkpoint_images(p) for p in run.checkpoints()] == [64]
     assert run.read_config().arch == CASES[case][0]["arch"]
+
+
+@pytest.mark.parametrize("case", ["progressive-logistic", "stylegan2"])
+def test_the_old_run_folder_opens_in_the_studio(qtbot, window, tmp_path, case):
+    """The studio shows a run folder the code before the refactor wrote: curves, grids,
+    its checkpoint on the Checkpoints page, and that checkpoint in the explorer."""
+    from PySide6.QtCore import Qt
+    from tests.test_gui import click
+    run = tmp_path / "old"
+    shutil.copytree(FIXTURES / case / "run", run)
+    page = window.checkpoints_page
+    with qtbot.waitSignal(page.listed, timeout=20000):
+        window.open_run(str(run))
+    history = window.training_page.history
+    assert history.kimg[-1] == EXPECTED["cases"][case]["m_kimg"] and len(history.samples) == 2
+    assert history.shows_regularisers == (case == "stylegan2")
+    window.tabs.setCurrentWidget(page)
+    assert page.table.rowCount() == 1 and page.row_status(0) == "ok"
+    rect = page.table.visualItemRect(page.table.item(0, 2))
+    qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    click(qtbot, page.buttons["explore"])
+    explorer = window.explorer_page
+    qtbot.waitUntil(lambda: explorer.source is not None, timeout=10000)
+    assert explorer.source.kimg == pytest.approx(EXPECTED["cases"][case]["m_kimg"])
+    assert ("StyleGAN2" if case == "stylegan2" else "Progressive GAN") in explorer.source_label.text()

@@ -116,13 +116,20 @@ def generator_from_state(state: dict, path: Path) -> Generator:
     return G.eval().requires_grad_(False)
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedGenerator:
-    """From a checkpoint file, a run folder (newest checkpoint) or a generator export folder."""
+def load_generator_and_state(path: str | os.PathLike,
+                             device: str | torch.device = "cpu") -> tuple[LoadedGenerator, dict | None]:
+    """A generator with its schedule position, and the checkpoint state it came from (None for an
+    export folder), from one read of the file."""
     p = Path(path).expanduser()
     if p.is_dir() and (p / "generator.json").exists():
-        return load_exported(p, device)
+        return load_exported(p, device), None
     state, ckpt_path, skipped = load_newest_checkpoint(p)
     G = generator_from_state(state, ckpt_path).to(device)
     where = SchedulePosition.of_checkpoint(state)
     return LoadedGenerator(G, where.level, where.alpha, where.kimg, where.phase, ckpt_path,
-                           state.get("fixed_latents"), tuple(skipped))
+                           state.get("fixed_latents"), tuple(skipped)), state
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedGenerator:
+    """From a checkpoint file, a run folder (newest checkpoint) or a generator export folder."""
+    return load_generator_and_state(path, device)[0]

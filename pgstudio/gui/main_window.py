@@ -10,15 +10,18 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QS
 
 from .. import __version__
 from ..core.config import ADVISED_LR_SCALE
-from ..core.storage.runfolder import RunFolder, RunFolderError
-from .checkpoints_page import CheckpointsPage
-from .dataset_panel import DatasetPanel
-from .explorer_page import ExplorerPage
-from .settings import add_recent_run, app_settings, recent_runs
-from .setup_form import SetupForm
-from .training_page import TrainingPage
-from .widgets import guard_wheel, named
-from .workers import collect_garbage_in_gui_thread
+from ..core.families import family
+from ..core.storage.checkpoint import CheckpointError
+from ..core.storage.continuing import branch_from, resume_from
+from ..core.storage.runfolder import RunFolderError
+from .checkpoints.page import CheckpointsPage
+from .dataset.panel import DatasetPanel
+from .explorer.page import ExplorerPage
+from .common.settings import add_recent_run, app_settings, recent_runs
+from .setup.form import SetupForm
+from .training.page import TrainingPage
+from .common.widgets import guard_wheel, named
+from .common.workers import collect_garbage_in_gui_thread
 
 
 class MainWindow(QMainWindow):
@@ -155,10 +158,10 @@ class MainWindow(QMainWindow):
     def _show_status(self, s: dict) -> None:
         L = self.status_labels
         L["resolution"].setText(f"{s['resolution']}×{s['resolution']}")
-        stylegan2 = s.get("pl_mean") is not None          # no growing: no α, no phases to show
-        L["alpha"].setText("" if stylegan2 else f"α {s['alpha']:.2f}")
-        L["alpha"].setVisible(not stylegan2)
-        L["phase"].setText(f"StyleGAN2 · path length {s['pl_mean']:.3f}" if stylegan2 else s["phase"])
+        fam = family(s.get("family"))                     # a family that does not grow has no α to show
+        L["alpha"].setText(f"α {s['alpha']:.2f}" if fam.grows else "")
+        L["alpha"].setVisible(fam.grows)
+        L["phase"].setText(fam.status_line(s))
         L["kimg"].setText(f"{s['kimg']:.1f} / {s.get('total_kimg', 0):g} kimg")
         spk = s.get("sec_per_kimg")
         L["speed"].setText(f"{s.get('img_per_s', 0):.0f} img/s · {spk:.1f} s/kimg" if spk else "")
@@ -228,40 +231,21 @@ class MainWindow(QMainWindow):
         if page.is_training():
             self.show_error("a training is running in this window: stop it before resuming another checkpoint")
             return
-        from pathlib import Path
-        from ..core.storage.checkpoint import CheckpointError, load_checkpoint
-        ckpt = Path(path)
-        run_dir = ckpt.parent.parent
         scale = lr_scale if lr_scale != 1.0 else None          # 1: the run's rates as they are
-        holder = RunFolder(run_dir).active_trainer_pid()
-        if not branch and holder is not None:        # a branch goes into a new folder: that one is free
-            self.show_error(f"{run_dir} is being trained by process {holder}: stop that training before "
-                            "resuming it here (File → Open run follows it meanwhile)")
-            return
-        if branch:
-            # the trainer names its checkpoints by images seen; a file named otherwise is read for it
-            images = RunFolder.checkpoint_images(ckpt)
-            if images is None:
-                try:
-                    images = int(load_checkpoint(ckpt)["images_seen"])
-                except CheckpointError as exc:
-                    self.show_error(str(exc))
+        try:
+            if branch:              # a branch goes into a new folder: that one is free
+                parent = QFileDialog.getExistingDirectory(self, "Folder for the branched run")
+                if not parent:
                     return
-            parent = QFileDialog.getExistingDirectory(self, "Folder for the branched run")
-            if not parent:
-                return
-            target = os.path.join(parent, f"{run_dir.name}-branch-{images / 1000:.1f}kimg")
-            try:
-                RunFolder(run_dir).branch(ckpt, target, images)
-            except (RunFolderError, OSError) as exc:
-                self.show_error(str(exc))
-                return
-            self.open_run(target)
-            page.resume_current(lr_scale=scale)
-        else:
-            if page.run is None or page.run.path.resolve() != run_dir.resolve():
-                self.open_run(str(run_dir))
-            page.resume_current(checkpoint=path, lr_scale=scale)
+                plan = branch_from(path, parent)
+            else:
+                plan = resume_from(path)
+        except (RunFolderError, CheckpointError, OSError) as exc:
+            self.show_error(str(exc))
+            return
+        if page.run is None or page.run.path.resolve() != plan.run.path.resolve():
+            self.open_run(str(plan.run.path))
+        page.resume_current(checkpoint=str(plan.checkpoint) if plan.checkpoint else None, lr_scale=scale)
         self.tabs.setCurrentWidget(page)
 
     def _run_opened(self, path: str) -> None:

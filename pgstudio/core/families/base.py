@@ -69,6 +69,7 @@ class Family:
     """The behaviour both families share; a family subclasses it and overrides what differs."""
     name: str = ""
     title: str = ""                       # for people: the run form, the window, the explorer
+    description: str = ""                 # a few words beside the title in the run form
     grows: bool = True                    # progressive growing: a schedule of fades from 4x4
     latent_space: str = "z"               # the explorer's space: "z" or "w"
     # settings of TrainConfig only this family reads (the run form shows their rows for it)

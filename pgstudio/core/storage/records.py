@@ -55,8 +55,9 @@ class TickRecord:
         """A tick line as read; any key an older pgstudio did not write reads as None."""
         names = {f.name for f in fields(cls)}
         values = {k: d.get(k) for k in names if k not in ("family_stats", "kind")}
-        values["weights_changed"] = dict(d.get("weights_changed") or {})
-        values["stalled"] = tuple(d.get("stalled") or ())
+        changed, stalled = d.get("weights_changed"), d.get("stalled")
+        values["weights_changed"] = dict(changed) if isinstance(changed, dict) else {}
+        values["stalled"] = tuple(stalled) if isinstance(stalled, (list, tuple)) else ()
         values["family_stats"] = {k: v for k, v in d.items() if k not in names}
         return cls(**values)
 
@@ -64,12 +65,6 @@ class TickRecord:
         """A curve's value (a field or a family statistic), NaN where the line has none."""
         value = getattr(self, name) if name in self.__dataclass_fields__ else self.family_stats.get(name)
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-
-    def progress_line(self, total_kimg: float, eta: str | None = None) -> str:
-        """The one-line summary of the CLI's progress output and the log."""
-        line = (f"kimg {self.kimg:8.3f}/{total_kimg:g}  {self.resolution}x{self.resolution} α {self.alpha:.2f} "
-                f"{self.phase:9s} loss_d {self.loss_d:+.4f} loss_g {self.loss_g:+.4f}  {self.img_per_s:.0f} img/s")
-        return line + (f"  ETA {eta}" if eta else "")
 
 
 @dataclass(frozen=True)

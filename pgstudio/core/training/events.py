@@ -15,6 +15,12 @@ class TickEvent:
     total_kimg: float
     eta_s: float | None
 
+    @property
+    def tick(self):
+        """The record, typed (storage/records.py)."""
+        from ..storage.records import TickRecord
+        return TickRecord.from_dict(self.record)
+
 
 @dataclass(frozen=True)
 class SamplesEvent:

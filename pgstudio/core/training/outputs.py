@@ -14,7 +14,7 @@ import numpy as np
 
 from ..storage.checkpoint import atomic_torch_save
 from ..storage.runfolder import RunFolder
-from .events import CheckpointEvent, LogEvent, MetricEvent, SamplesEvent, frozen_array
+from .events import CheckpointEvent, GeneratorSnapshotEvent, LogEvent, MetricEvent, SamplesEvent, frozen_array
 from .schedule import SchedulePoint
 
 
@@ -79,6 +79,11 @@ class RunOutputs:
         self.run.append_metrics(record)
         self.emit(MetricEvent(record))
         return record
+
+    def snapshot(self, G_ema, architecture: dict, pt: SchedulePoint, images_seen: int) -> None:
+        """A CPU copy of the EMA generator for a viewer of the live run (the driver asked for it)."""
+        sd = {k: v.detach().to("cpu", copy=True) for k, v in G_ema.state_dict().items()}
+        self.emit(GeneratorSnapshotEvent(dict(architecture), sd, pt.level, pt.alpha, images_seen / 1000.0))
 
     def checkpoints_on_disk(self) -> list[tuple[int, Path]]:
         """(images seen, path) of the run's checkpoints, oldest first."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ..storage.checkpoint import FORMAT, VERSION, capture_rng_state, restore_rng_state
+from ..storage.checkpoint import FORMAT, VERSION, capture_rng_state, describe_tensors, non_finite_tensors, restore_rng_state
+from .health import NonFiniteTraining
 
 
 def capture(trainer) -> dict:
@@ -29,6 +30,17 @@ def capture(trainer) -> dict:
         "pl_mean": torch.zeros(()),
     }
     state.update(t.recipe.state_dict())
+    return state
+
+
+def capture_finite(trainer) -> dict:
+    """The state, refused when anything in it (networks, EMA, both optimizers' moments) is not
+    finite: a checkpoint that could only resume into the same blow-up is never written."""
+    state = capture(trainer)
+    bad = non_finite_tensors(state)
+    if bad:
+        raise NonFiniteTraining(f"non-finite values in {describe_tensors(bad)} at step {trainer.step}: "
+                                f"checkpoint not written{trainer.advice()}")
     return state
 
 

@@ -7,6 +7,8 @@ resolution's batch cut into more micro-batches (see ``_with_memory_retry``).
 """
 from __future__ import annotations
 
+import copy
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -30,6 +32,16 @@ class Networks:
     opt_g: torch.optim.Optimizer | None = None
     opt_d: torch.optim.Optimizer | None = None
 
+    @classmethod
+    def build(cls, fam, cfg, image_channels: int, device: torch.device, precision: str) -> "Networks":
+        """A family's G and D for the config (initialised from the global RNG, seeded by the caller)."""
+        # channels_last: 5-25% more img/s than NCHW for these convolutions on a 2-core CPU
+        # (bench/train_speed.py, laptop preset, 4² to 32²); the layout CUDA's tensor cores want too
+        G = fam.build_generator(fam.architecture(cfg, image_channels)).to(device).to(memory_format=torch.channels_last)
+        D = fam.build_discriminator(cfg, image_channels).to(device).to(memory_format=torch.channels_last)
+        fam.prepare_networks(G, D, precision)
+        return cls(G, D, copy.deepcopy(G).eval().requires_grad_(False))
+
     def make_optimizers(self, cfg, recipe: Recipe, device: torch.device) -> None:
         extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
         betas = (cfg.beta1, cfg.beta2)
@@ -42,14 +54,29 @@ class Networks:
         return [("discriminator", self.D, self.opt_d), ("generator", self.G, self.opt_g)]
 
 
+def compiled_view(net: torch.nn.Module, compile: bool) -> torch.nn.Module:
+    """With ``compile`` on, a torch.compile view of ``net`` (same parameters) for the loss passes.
+
+    Dynamo specialises on the level, so each growth step compiles once more (the cost is
+    logged); α goes in as a tensor while fading so that it does not recompile every step.
+    The gradient penalty and R1 keep the eager network: compiled graphs have no double backward.
+    """
+    if not compile:
+        return net
+    import torch._dynamo
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+    # PGSTUDIO_COMPILE_BACKEND=eager lets the tests trace the graphs without a C++ compile
+    return torch.compile(net, backend=os.environ.get("PGSTUDIO_COMPILE_BACKEND", "inductor"))
+
+
 class TrainingStep:
     def __init__(self, cfg, nets: Networks, recipe: Recipe, sampler: RealSampler, dist, device: torch.device,
-                 stats: TickStats, monitor: NonFiniteMonitor, accum: dict[int, int],
-                 on_split: Callable[[SchedulePoint, int], None]):
+                 stats: TickStats, monitor: NonFiniteMonitor, accum: dict[int, int], out,
+                 kimg: Callable[[], float]):
         self.cfg, self.nets, self.recipe, self.sampler = cfg, nets, recipe, sampler
         self.dist, self.device, self.stats, self.monitor = dist, device, stats, monitor
         self.accum = accum                  # resolution → micro-batches per pass, after an OOM
-        self.on_split = on_split
+        self.out, self.kimg = out, kimg     # where splits and compilations are reported, and when
         self._compiled_shapes: set = set()
 
     def reals(self, pt: SchedulePoint) -> torch.Tensor:
@@ -100,19 +127,24 @@ class TrainingStep:
         self.monitor.watch(LOSS_G, loss_g, at)
         self.monitor.watch_state(at)
 
-    def run_timing_compilation(self, pt: SchedulePoint, step: int, d_steps: int) -> float | None:
-        """A step; the first one of each level and phase (a compilation) is timed and its seconds
-        returned, so that the tick's img/s leaves them out (None for every other step)."""
+    def run_timing_compilation(self, pt: SchedulePoint, step: int, d_steps: int) -> float:
+        """A step; the first one of each level and phase (a compilation) is timed, logged and its
+        seconds returned, so that the tick's img/s leaves them out (0 for every other step)."""
         key = (pt.level, pt.alpha < 1.0)
         if key in self._compiled_shapes:
             self.run(pt, step, d_steps)
-            return None
+            return 0.0
         t0 = time.perf_counter()
         self.run(pt, step, d_steps)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self._compiled_shapes.add(key)
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        self.out.log(f"compiled for {pt.resolution}x{pt.resolution} {'fade' if key[1] else 'stabilize'}: "
+                     f"first step took {seconds:.1f} s")
+        self.out.record({"kind": "event", "event": "compile", "kimg": round(self.kimg(), 3),
+                         "resolution": pt.resolution, "fade": key[1], "seconds": round(seconds, 2)})
+        return seconds
 
     def _with_memory_retry(self, pt: SchedulePoint, phase, optimizer):
         """Run one phase; on CUDA out-of-memory, split this resolution's batch in two and retry.
@@ -132,4 +164,9 @@ class TrainingStep:
                 if parts * 2 > pt.batch // self.dist.world:
                     raise
                 self.accum[pt.resolution] = parts * 2
-                self.on_split(pt, parts * 2)
+                local = pt.batch // self.dist.world
+                self.out.log(f"out of memory at {pt.resolution}x{pt.resolution} with {local // parts} images per "
+                             f"pass: continuing with {parts * 2} micro-batches of {local // (parts * 2)} "
+                             f"(gradient accumulation keeps the batch at {pt.batch})")
+                self.out.record({"kind": "event", "event": "batch_split", "kimg": round(self.kimg(), 3),
+                                 "resolution": pt.resolution, "micro_batches": parts * 2})

@@ -8,7 +8,6 @@ polls a TrainerControl between steps.
 """
 from __future__ import annotations
 
-import copy
 import os
 import traceback
 from dataclasses import dataclass
@@ -18,21 +17,20 @@ import numpy as np
 import torch
 
 from ..analysis.export import render
-from ..data.dataset import DatasetError
 from ..data.images import make_grid
 from ..families import family
-from ..storage.checkpoint import describe_tensors, non_finite_tensors
 from . import state as state_io
 from .advice import recovery_advice
 from .clock import Every, TickClock
 from .distributed import DistContext
-from .events import ErrorEvent, FinishedEvent, GeneratorSnapshotEvent, PausedEvent, PhaseEvent, TrainerControl, describe_ending
+from .events import ErrorEvent, FinishedEvent, PausedEvent, PhaseEvent, TrainerControl, describe_ending
 from .health import NonFiniteMonitor, NonFiniteTraining, StallWatch
 from .opening import OpenedRun, open_new, open_resume
 from .outputs import RunOutputs
 from .sampler import RealSampler
 from .schedule import SchedulePoint, schedule_at, total_kimg
-from .step import Networks, TrainingStep
+from .device import configure_device, training_device
+from .step import Networks, TrainingStep, compiled_view
 from .tick_stats import TickStats
 from .ticks import TickReporter
 
@@ -48,14 +46,6 @@ class RunResult:
     error_kind: str | None = None   # with an error: "nonfinite", "disk", "out_of_memory", "internal"
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DatasetError("device cuda was asked for but no CUDA GPU is available")
-    return torch.device(name)
-
-
 class Trainer:
     """Create with :meth:`new` (a fresh run folder) or :meth:`resume` (newest good checkpoint)."""
 
@@ -63,31 +53,19 @@ class Trainer:
                  control: TrainerControl | None = None):
         cfg = self.cfg = opened.cfg
         self.run_folder, self.lock, self.dataset = opened.run, opened.lock, opened.dataset
-        self.on_event = on_event or (lambda event: None)
-        self.out = RunOutputs(opened.run, opened.writes, self.on_event)
+        self.out = RunOutputs(opened.run, opened.writes, on_event or (lambda event: None))
         self.control = control or TrainerControl()
         self.dist = DistContext.detect()
-        self.device = resolve_device(cfg.device)
-        if self.dist.active and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
+        self.device = training_device(cfg.device, self.dist)
         self.family = family(cfg.arch)
         self.precision = self.family.resolve_precision(cfg.precision, self.device)
-        if self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = self.amp      # "fp32" asks for full fp32 matmuls
-            torch.backends.cudnn.allow_tf32 = self.amp
-            torch.backends.cudnn.benchmark = True
+        configure_device(self.device, self.amp)
 
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % 2**32)
         self.architecture = self.family.architecture(cfg, self.dataset.channels).to_dict()
-        # channels_last: 5-25% more img/s than NCHW for these convolutions on a 2-core CPU
-        # (bench/train_speed.py, laptop preset, 4² to 32²); the layout CUDA's tensor cores want too
-        G = self.family.build_generator(self.family.architecture(cfg, self.dataset.channels))
-        G = G.to(self.device).to(memory_format=torch.channels_last)
-        D = self.family.build_discriminator(cfg, self.dataset.channels).to(self.device)
-        D = D.to(memory_format=torch.channels_last)
-        self.family.prepare_networks(G, D, self.precision)
-        self.nets = Networks(G, D, copy.deepcopy(G).eval().requires_grad_(False))
+        self.nets = Networks.build(self.family, cfg, self.dataset.channels, self.device, self.precision)
+        G, D = self.nets.G, self.nets.D
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
                                          generator=torch.Generator().manual_seed(cfg.seed + 1))
@@ -98,13 +76,14 @@ class Trainer:
         self.clock = TickClock(0)
         self.stats = TickStats(self.device)
         self.monitor = NonFiniteMonitor(self.device)
-        self.recipe = self.family.recipe(cfg, G=G, D=D, G_fast=self._compiled(G), D_fast=self._compiled(D),
+        self.recipe = self.family.recipe(cfg, G=G, D=D, G_fast=compiled_view(G, cfg.compile),
+                                         D_fast=compiled_view(D, cfg.compile),
                                          device=self.device, dist=self.dist, rng=self.rng,
                                          precision=self.precision, stats=self.stats,
                                          autocast=self.family.uses_autocast())
         self.stepper = TrainingStep(cfg, self.nets, self.recipe, RealSampler(
             self.dataset, self.device, self.dist, self.rng, cfg.mirror_augment), self.dist, self.device,
-            self.stats, self.monitor, self.accum, self._report_split)
+            self.stats, self.monitor, self.accum, self.out, lambda: self.images_seen / 1000.0)
         self.ticks = TickReporter(self, StallWatch({"generator": G, "discriminator": D}, self.device))
         self._make_optimizers()
         self._stop_agreed = False
@@ -141,20 +120,6 @@ class Trainer:
         if self.lock is not None:
             self.lock.release()
 
-    def _compiled(self, net: torch.nn.Module) -> torch.nn.Module:
-        """With ``compile`` on, a torch.compile view of ``net`` (same parameters) for the loss passes.
-
-        Dynamo specialises on the level, so each growth step compiles once more (the cost is
-        logged); α goes in as a tensor while fading so that it does not recompile every step.
-        The gradient penalty and R1 keep the eager network: compiled graphs have no double backward.
-        """
-        if not self.cfg.compile:
-            return net
-        import torch._dynamo
-        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-        # PGSTUDIO_COMPILE_BACKEND=eager lets the tests trace the graphs without a C++ compile
-        return torch.compile(net, backend=os.environ.get("PGSTUDIO_COMPILE_BACKEND", "inductor"))
-
     def _make_optimizers(self) -> None:
         self.nets.make_optimizers(self.cfg, self.recipe, self.device)
         self.monitor.bind(self.nets.watched())
@@ -166,6 +131,15 @@ class Trainer:
     opt_g = property(lambda self: self.nets.opt_g)
     opt_d = property(lambda self: self.nets.opt_d)
     wall_s = property(lambda self: self.clock.wall_s)
+
+    @property
+    def on_event(self) -> Callable[[object], None]:
+        return self.out.on_event
+
+    @on_event.setter
+    def on_event(self, listener: Callable[[object], None] | None) -> None:
+        """A driver may attach its listener after construction (the CLI's progress bar does)."""
+        self.out.on_event = listener or (lambda event: None)
 
     @property
     def amp(self) -> bool:
@@ -189,27 +163,12 @@ class Trainer:
 
     def _train_one(self, pt: SchedulePoint) -> None:
         if self.cfg.compile:     # compilation time is reported on its own, not as slow training
-            seconds = self.stepper.run_timing_compilation(pt, self.step, self.d_steps)
-            if seconds is not None:
-                self.clock.exclude(seconds)
-                fade = pt.alpha < 1.0
-                self.out.log(f"compiled for {pt.resolution}x{pt.resolution} {'fade' if fade else 'stabilize'}: "
-                             f"first step took {seconds:.1f} s")
-                self.out.record({"kind": "event", "event": "compile", "kimg": round(self.images_seen / 1000.0, 3),
-                                 "resolution": pt.resolution, "fade": fade, "seconds": round(seconds, 2)})
+            self.clock.exclude(self.stepper.run_timing_compilation(pt, self.step, self.d_steps))
             self.d_steps += 1
         else:
             self.train_step(pt)
         self.images_seen += pt.batch
         self.step += 1
-
-    def _report_split(self, pt: SchedulePoint, parts: int) -> None:
-        local = pt.batch // self.dist.world
-        self.out.log(f"out of memory at {pt.resolution}x{pt.resolution} with {local // (parts // 2)} images per "
-                     f"pass: continuing with {parts} micro-batches of {local // parts} "
-                     f"(gradient accumulation keeps the batch at {pt.batch})")
-        self.out.record({"kind": "event", "event": "batch_split", "kimg": round(self.images_seen / 1000.0, 3),
-                         "resolution": pt.resolution, "micro_batches": parts})
 
     def _close_tick(self, pt: SchedulePoint, at: float | None = None) -> None:
         images, seconds = self.clock.lap(self.images_seen, at)
@@ -223,15 +182,7 @@ class Trainer:
         self.out.samples(lambda: self.render_fixed(pt), self.images_seen, pt)
 
     def save_checkpoint(self):
-        return self.out.checkpoint(self._checked_state, self.images_seen)
-
-    def _checked_state(self) -> dict:
-        state = self.state_dict()
-        bad = non_finite_tensors(state)     # networks, EMA and both optimizers' moments
-        if bad:
-            raise NonFiniteTraining(f"non-finite values in {describe_tensors(bad)} at step {self.step}: "
-                                    f"checkpoint not written{self.advice()}")
-        return state
+        return self.out.checkpoint(lambda: state_io.capture_finite(self), self.images_seen)
 
     def advice(self) -> str:
         return recovery_advice(self.run_folder, self.cfg.tick_kimg, self._tick_start_images,
@@ -242,9 +193,6 @@ class Trainer:
         if record is not None:
             self.last_stats["swd"] = record["mean"]
 
-    def _emit_snapshot(self, pt: SchedulePoint) -> None:
-        sd = {k: v.detach().to("cpu", copy=True) for k, v in self.G_ema.state_dict().items()}
-        self.out.emit(GeneratorSnapshotEvent(dict(self.architecture), sd, pt.level, pt.alpha, self.images_seen / 1000.0))
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> RunResult:
@@ -316,7 +264,7 @@ class Trainer:
                     self.save_checkpoint()
                     ckpt.advance(self.images_seen)
                 if control.take_snapshot_request():
-                    self._emit_snapshot(pt)
+                    self.out.snapshot(self.G_ema, self.architecture, pt, self.images_seen)
                 if self.dist.active:        # all ranks must leave the loop at the same step
                     self._stop_agreed = self.dist.any(control.stop_requested, self.device)
                 self.clock.restart()      # reporting time is not training time

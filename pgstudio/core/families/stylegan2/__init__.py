@@ -10,6 +10,7 @@ from ..base import Architecture, Family
 class StyleGAN2Family(Family):
     name = "stylegan2"
     title = "StyleGAN2"
+    description = "fixed resolution"
     grows = False
     latent_space = "w"
     own_settings = ("mapping_layers", "demodulate", "style_mixing", "pl_weight", "pl_interval", "pl_decay",

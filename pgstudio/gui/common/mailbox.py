@@ -10,7 +10,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..core.training import events as ev
+from ...core.training import events as ev
 
 
 @dataclass

@@ -15,30 +15,22 @@ from PySide6.QtCore import QEventLoop, QThread, QTimer, Qt, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from ..core.storage.disk import copy_file, ensure_writable, write_atomic
-from ..core.training.events import describe_ending
-from ..core.analysis.export import save_image
-from ..core.storage.runfolder import RunFolder, SampleEntry
-from ..core.training.schedule import estimate_seconds, total_kimg
-from .grid_view import png_bytes
-from .mailbox import EventMailbox
+from ...core.formatting import format_duration
+from ...core.storage.disk import copy_file, ensure_writable, write_atomic
+from ...core.training.events import describe_ending
+from ...core.analysis.export import save_image
+from ...core.storage.runfolder import RunFolder, SampleEntry
+from ...core.training.schedule import estimate_seconds, total_kimg
+from ..common.grid_view import png_bytes
+from ..common.mailbox import EventMailbox
 from .plots import TrainingPlots
 from .run_history import RunHistory
 from .sample_browser import SampleBrowser
-from .setup_form import remember_throughput
-from .workers import TrainingWorker, start_in_thread
-from .widgets import exported, named
+from ..common.workers import TrainingWorker, start_in_thread
+from ..common.settings import remember_throughput
+from ..common.widgets import exported, named
 
 UI_HZ = 30
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "–"
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
 class TrainingPage(QWidget):
@@ -396,6 +388,7 @@ class TrainingPage(QWidget):
     def _emit_status(self, record: dict, eta_s: float | None) -> None:
         status = dict(record)
         status["total_kimg"] = self._total_kimg
+        status["family"] = self.cfg.arch if self.cfg is not None else None
         status["eta"] = format_duration(eta_s)
         self.status_changed.emit(status)
 
@@ -488,7 +481,7 @@ class TrainingPage(QWidget):
             self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
 
     def export_timelapse(self) -> None:
-        from ..core.analysis.export import timelapse_frames, write_video
+        from ...core.analysis.export import timelapse_frames, write_video
         path, _ = QFileDialog.getSaveFileName(self, "Export time-lapse", "timelapse.mp4",
                                               "MP4 video (*.mp4);;GIF (*.gif)")
         if not path:

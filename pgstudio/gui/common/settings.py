@@ -1,6 +1,7 @@
 """QSettings in one place; PGSTUDIO_SETTINGS points it at a folder (tests, portable installs)."""
 from __future__ import annotations
 
+import json
 import os
 
 from PySide6.QtCore import QSettings
@@ -26,3 +27,23 @@ def add_recent_run(path: str) -> None:
     path = os.path.abspath(path)
     runs = [path] + [r for r in recent_runs() if r != path]
     app_settings().setValue("recent_runs", runs[:MAX_RECENT])
+
+
+# measured img/s per resolution for a network and device, so that a new run's duration estimate
+# starts from what this machine did last time
+def throughput_key(cfg) -> str:
+    return (f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
+            f"-{cfg.precision}")
+
+
+def remember_throughput(cfg, measured: dict[int, float]) -> None:
+    if measured:
+        app_settings().setValue(throughput_key(cfg), json.dumps({str(k): v for k, v in measured.items()}))
+
+
+def recall_throughput(cfg) -> dict[int, float]:
+    raw = app_settings().value(throughput_key(cfg), "")
+    try:
+        return {int(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
+    except (ValueError, TypeError):
+        return {}

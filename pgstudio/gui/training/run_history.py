@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.config import ADVISED_LR_SCALE, STALL_FRACTION
+from ...core.config import ADVISED_LR_SCALE, STALL_FRACTION
+from ...core.storage.records import TickRecord
 
 
 @dataclass
@@ -46,23 +47,23 @@ class RunHistory:
     version: int = 0                                  # bumps on every change; views redraw when it moves
 
     def add_tick(self, r: dict) -> None:
-        if self.kimg and r["kimg"] <= self.kimg[-1]:
+        tick = TickRecord.from_dict(r)
+        if self.kimg and tick.kimg <= self.kimg[-1]:
             return                                   # duplicate (e.g. a live event also read from disk)
-        if self.ending is not None and r["kimg"] > self.ending["kimg"]:
+        if self.ending is not None and tick.kimg > self.ending["kimg"]:
             self.ending = None                       # trained on after it: resumed since
-        self.kimg.append(float(r["kimg"]))
-        self.wall.append(float(r.get("wall_s", 0.0)))
-        self.loss_d.append(float(r["loss_d"]))
-        self.loss_g.append(float(r["loss_g"]))
-        self.alpha.append(float(r["alpha"]))
-        self.resolution.append(int(r["resolution"]))
-        self.img_per_s.append(float(r.get("img_per_s") or 0.0))
-        self.phase.append(r["phase"])
-        self.penalty.append(float(r.get("penalty") or 0.0))
-        self.pl_penalty.append(_number(r.get("pl_penalty")))
-        self.pl_mean.append(_number(r.get("pl_mean")))
-        stalled = r.get("stalled") if isinstance(r.get("stalled"), list) else []
-        self.stalled_since = {name: self.stalled_since.get(name, float(r["kimg"])) for name in stalled}
+        self.kimg.append(float(tick.kimg))
+        self.wall.append(float(tick.wall_s or 0.0))
+        self.loss_d.append(float(tick.loss_d))
+        self.loss_g.append(float(tick.loss_g))
+        self.alpha.append(float(tick.alpha))
+        self.resolution.append(int(tick.resolution))
+        self.img_per_s.append(float(tick.img_per_s or 0.0))
+        self.phase.append(tick.phase)
+        self.penalty.append(float(tick.penalty or 0.0))
+        self.pl_penalty.append(tick.number("pl_penalty"))
+        self.pl_mean.append(tick.number("pl_mean"))
+        self.stalled_since = {name: self.stalled_since.get(name, float(tick.kimg)) for name in tick.stalled}
         self.last_tick = r
         self.version += 1
 
@@ -113,8 +114,8 @@ class RunHistory:
                 f"CKPT --lr-scale {ADVISED_LR_SCALE:g}).")
 
     @property
-    def is_stylegan2(self) -> bool:
-        """A StyleGAN2 run's ticks carry its path-length statistics."""
+    def shows_regularisers(self) -> bool:
+        """Whether the ticks carry a family's regulariser curves (StyleGAN2's path length)."""
         return bool(self.pl_mean) and not np.isnan(self.pl_mean[-1])
 
     def wall_at(self, kimg: float) -> float:
@@ -154,10 +155,6 @@ class RunHistory:
                        self.loss_g, self.img_per_s, self.penalty, self.pl_penalty, self.pl_mean):
             lines.append(",".join(str(v) for v in row))
         return "\n".join(lines) + "\n"
-
-
-def _number(value) -> float:
-    return float("nan") if value is None else float(value)
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:

@@ -1,7 +1,6 @@
 """Run setup: every training setting in a form, with presets, validation and a schedule preview."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -12,12 +11,14 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.config import LOSSES, PRECISIONS, TrainConfig, preset_values
-from ..core.training.precision import cpu_has_native_bf16
-from ..core.storage.runfolder import RunFolder
-from ..core.training.schedule import estimate_seconds, preview, total_kimg
-from .settings import app_settings
-from .widgets import named
+from ...core.formatting import format_duration
+from ...core.config import LOSSES, PRECISIONS, TrainConfig, preset_values
+from ...core.families import FAMILIES, family
+from ...core.training.precision import cpu_has_native_bf16
+from ...core.storage.runfolder import RunFolder
+from ...core.training.schedule import estimate_seconds, preview, total_kimg
+from ..common.settings import recall_throughput
+from ..common.widgets import named
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
 
@@ -56,24 +57,6 @@ def _spin(lo, hi, value, step=1, decimals=None, name=None):
     return box
 
 
-def throughput_key(cfg: TrainConfig) -> str:
-    return (f"throughput/{cfg.arch}-{cfg.latent_size}-{cfg.fmap_base}-{cfg.fmap_max}-{cfg.loss}-{cfg.device}"
-            f"-{cfg.precision}")
-
-
-def remember_throughput(cfg: TrainConfig, measured: dict[int, float]) -> None:
-    if measured:
-        app_settings().setValue(throughput_key(cfg), json.dumps({str(k): v for k, v in measured.items()}))
-
-
-def recall_throughput(cfg: TrainConfig) -> dict[int, float]:
-    raw = app_settings().value(throughput_key(cfg), "")
-    try:
-        return {int(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
-    except (ValueError, TypeError):
-        return {}
-
-
 class SetupForm(QWidget):
     start_requested = Signal()
     changed = Signal()
@@ -90,8 +73,8 @@ class SetupForm(QWidget):
         self.preset.addItem("laptop CPU", "laptop")
         self.preset.addItem("paper (GPU)", "paper")
         self.arch = named(QComboBox(), "arch")
-        self.arch.addItem("Progressive GAN (grows 4x4 → target)", "progressive")
-        self.arch.addItem("StyleGAN2 (fixed resolution)", "stylegan2")
+        for fam in FAMILIES.values():
+            self.arch.addItem(f"{fam.title} ({fam.description})", fam.name)
         self.mapping_layers = _spin(1, 16, 8, name="mapping_layers")
         self.style_mixing = _spin(0, 1, 0.9, 0.05, 2, "style_mixing")
         self.pl_weight = _spin(0, 100, 2, 0.5, 2, "pl_weight")
@@ -148,10 +131,11 @@ class SetupForm(QWidget):
         form.addRow("latent size", self.latent)
         form.addRow("fmap base / max", self._row(self.fmap_base, self.fmap_max))
         form.addRow("loss", self.loss)
-        self.stylegan2_rows = [self._row(self.mapping_layers, self.style_mixing),
-                               self._row(self.pl_weight, self.demodulate)]
-        form.addRow("mapping layers / mixing p", self.stylegan2_rows[0])
-        form.addRow("path-length weight", self.stylegan2_rows[1])
+        # rows of settings that only some families read, shown for those: row → its settings
+        self.family_rows = {self._row(self.mapping_layers, self.style_mixing): ("mapping_layers", "style_mixing"),
+                            self._row(self.pl_weight, self.demodulate): ("pl_weight", "demodulate")}
+        for row, label in zip(self.family_rows, ("mapping layers / mixing p", "path-length weight")):
+            form.addRow(label, row)
         self.form = form
         self.phase_pair = self._row(self.stabilize, self.fade)
         form.addRow("kimg per stabilize / fade", self.phase_pair)
@@ -229,15 +213,16 @@ class SetupForm(QWidget):
     def apply_preset(self, name: str) -> None:
         """The preset's settings for the chosen architecture (StyleGAN2 brings its own loss and R1)."""
         arch = self.arch.currentData()
+        fam = family(arch)
         p = preset_values(name, arch)
-        for row in self.stylegan2_rows:
-            self.form.setRowVisible(row, arch == "stylegan2")
-        fade_tip = ("StyleGAN2 does not grow: the run lasts the image budget of the progressive schedule "
-                    "at this resolution, or 'stop after'" if arch == "stylegan2" else "")
+        for row, settings in self.family_rows.items():
+            self.form.setRowVisible(row, any(s in fam.own_settings for s in settings))
+        fade_tip = (f"{fam.title} does not grow: the run lasts the image budget of the progressive schedule "
+                    "at this resolution, or 'stop after'" if not fam.grows else "")
         self.stabilize.setToolTip(fade_tip)
         self.fade.setToolTip(fade_tip)
         label = self.form.labelForField(self.phase_pair)
-        label.setText("length, as progressive: stabilize / fade kimg" if arch == "stylegan2"
+        label.setText("length, as progressive: stabilize / fade kimg" if not fam.grows
                       else "kimg per stabilize / fade")
         label.setToolTip(fade_tip)
         widgets = [self.latent, self.fmap_base, self.fmap_max, self.loss, self.stabilize, self.fade, self.batch,
@@ -359,4 +344,4 @@ class SetupForm(QWidget):
         else:
             secs, approx = est
             self.estimate.setText(f"{total:g} kimg in all; estimated duration {'≈' if approx else ''}"
-                                  f"{secs / 60:.0f} min (from measured img/s)")
+                                  f"{format_duration(secs)} (from measured img/s)")

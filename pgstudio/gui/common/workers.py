@@ -12,7 +12,7 @@ import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.training.events import TrainerControl
+from ...core.training.events import TrainerControl
 from .mailbox import EventMailbox
 
 
@@ -109,7 +109,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from ..core.training.trainer import RunResult, Trainer
+        from ...core.training.trainer import RunResult, Trainer
         try:
             if self.resume:
                 self.trainer = Trainer.resume(self.run_dir, checkpoint=self.checkpoint, dataset=self.dataset,
@@ -153,7 +153,7 @@ class ImportWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from ..core.data.dataset import ImportCancelled, load_dataset
+        from ...core.data.dataset import ImportCancelled, load_dataset
         try:
             ds = load_dataset(self.source, self.demo, self.resolution, self.mode, self.channels,
                               **({} if self.demo else {"progress": self._progress,

@@ -8,10 +8,10 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from ..core.data.images import make_grid
-from .grid_view import GridView
-from .workers import ImportWorker, start_in_thread
-from .widgets import named
+from ...core.data.images import make_grid
+from ..common.grid_view import GridView
+from ..common.workers import ImportWorker, start_in_thread
+from ..common.widgets import named
 
 RESOLUTIONS = [2 ** i for i in range(2, 11)]
 

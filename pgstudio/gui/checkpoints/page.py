@@ -17,17 +17,17 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QFile
                                QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from ..core.storage.checkpoint import CheckpointError, load_checkpoint
-from ..core.config import TrainConfig
-from ..core.analysis.export import export_generator, render
-from ..core.data.images import make_grid
-from ..core.analysis.latents import seeded_latents
-from ..core.models import generator_from_state, load_generator
-from ..core.storage.runfolder import RunFolder
-from .grid_view import GridView, to_qimage
-from .render_worker import RenderWorker
-from .workers import start_in_thread
-from .widgets import named
+from ...core.storage.checkpoint import CheckpointError, load_checkpoint
+from ...core.analysis.export import export_generator, render
+from ...core.data.images import make_grid
+from ...core.analysis.latents import seeded_latents
+from ...core.analysis.checkpoint_swd import DEFAULT_SEED
+from ...core.models import generator_from_state, load_generator
+from ...core.storage.runfolder import RunFolder
+from ..common.grid_view import GridView, to_qimage
+from ..common.render_worker import RenderWorker
+from ..common.workers import start_in_thread
+from ..common.widgets import named
 
 COLUMNS = ["", "file", "kimg", "res", "α", "phase", "D loss", "G loss", "MS-SWD", "size", "date", "status"]
 
@@ -62,7 +62,7 @@ def inspect_checkpoint(path: Path) -> CheckpointInfo:
                           stats.get("phase", ""), stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb)
 
 
-SWD_SEED = 0        # the CLI's `pgstudio swd` default: the page and the command give the same number
+SWD_SEED = DEFAULT_SEED      # the CLI's `pgstudio swd` default: the page and the command give the same number
 
 
 class SwdWorker(QObject):
@@ -75,24 +75,12 @@ class SwdWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from ..core.data.dataset import load_dataset
-        from ..core.analysis.metrics import swd_of_generator
+        from ...core.analysis.checkpoint_swd import score_checkpoint
         try:
-            loaded = load_generator(self.path)
-            cfg = TrainConfig.from_json(load_checkpoint(self.path)["config"])
-            data = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels).levels[loaded.resolution]
-            total = 4 * ((min(self.n, data.shape[0] // 2) + 1023) // 1024)   # 2 sets x 2 comparisons
-            count = [0]
-
-            def step():
-                count[0] += 1
-                self.progress.emit(count[0], total)
-            record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, data, self.n, seed=SWD_SEED,
-                                      progress=step)
+            record = score_checkpoint(self.path, self.n, SWD_SEED, progress=self.progress.emit)
             # the same record the trainer writes, plus where it came from (it differs from the trainer's
             # own: another n and seed, and it scores a checkpoint, not the generator at a tick)
-            record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "seed": SWD_SEED,
-                           "source": "checkpoints_page", "checkpoint": self.path.name})
+            record.update({"source": "checkpoints_page", "checkpoint": self.path.name})
             self.done.emit(self.path, record)
         except Exception as exc:
             self.done.emit(self.path, f"{type(exc).__name__}: {exc}")

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from .run_history import RunHistory, smooth
-from .widgets import named
+from ..common.widgets import named
 
 D_COLOR, G_COLOR = (31, 119, 180), (255, 127, 14)
 FADE_BRUSH = pg.mkBrush(255, 200, 80, 45)
@@ -198,8 +198,8 @@ class TrainingPlots(QWidget):
         self.curve_g_raw.setData(x, g)
         self.curve_d.setData(x, smooth(d, w))
         self.curve_g.setData(x, smooth(g, w))
-        self._show_second_row("regularisers" if history.is_stylegan2 else "alpha")
-        if history.is_stylegan2:
+        self._show_second_row("regularisers" if history.shows_regularisers else "alpha")
+        if history.shows_regularisers:
             pl = np.asarray(history.pl_penalty)
             have = ~np.isnan(pl)
             self.curve_r1.setData(x, smooth(np.asarray(history.penalty), w))

@@ -18,18 +18,19 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from ..core.analysis.directions import Directions, compute_directions
-from ..core.storage.disk import write_atomic
-from ..core.analysis.export import render, save_png, upscale_nearest, write_video
-from ..core.data.images import make_grid
-from ..core.analysis.latents import interpolation_path, seeded_latents
-from ..core.models import build_generator, load_generator
-from ..core.families.stylegan2.style_space import (compute_w_directions, interpolate_w, is_stylegan, layer_range, map_to_w, render_w,
+from ...core.analysis.directions import Directions, compute_directions
+from ...core.storage.disk import write_atomic
+from ...core.analysis.export import render, save_png, upscale_nearest, write_video
+from ...core.data.images import make_grid
+from ...core.analysis.latents import interpolation_path, seeded_latents
+from ...core.families import family_of_generator, uses_w_space
+from ...core.models import build_generator, load_generator
+from ...core.families.stylegan2.style_space import (compute_w_directions, interpolate_w, layer_range, map_to_w, render_w,
                                 style_mixing_grid)
-from .grid_view import GridView
-from .render_worker import RenderWorker
-from .workers import start_in_thread
-from .widgets import exported, named
+from ..common.grid_view import GridView
+from ..common.render_worker import RenderWorker
+from ..common.workers import start_in_thread
+from ..common.widgets import exported, named
 
 GRID_SIDE = 4
 N_DIRECTIONS = 6
@@ -265,7 +266,7 @@ class ExplorerPage(QWidget):
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        from ..core.storage.checkpoint import CheckpointError
+        from ...core.storage.checkpoint import CheckpointError
         try:
             loaded = load_generator(path)
         except CheckpointError as exc:
@@ -278,13 +279,13 @@ class ExplorerPage(QWidget):
     def set_source(self, source: Source) -> None:
         old = self.source.generator if self.source is not None else None
         new = source.generator
-        same_arch = old is not None and old.latent_size == new.latent_size and is_stylegan(old) == is_stylegan(new)
+        same_arch = old is not None and old.latent_size == new.latent_size and uses_w_space(old) == uses_w_space(new)
         self.source = source
         if not same_arch:
             self.directions = None
             self._reset_directions(render=False)       # set_source renders once, below
-            self._show_family(is_stylegan(new))
-        family = "StyleGAN2" if self.stylegan else "progressive"
+            self._show_family(uses_w_space(new))
+        family = family_of_generator(new).title
         place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
         self.source_label.setText(f"{Path(source.label).name if '/' in source.label else source.label} · "
                                   f"{family} · {place} · {source.kimg:.1f} kimg")
@@ -303,7 +304,7 @@ class ExplorerPage(QWidget):
 
     @property
     def stylegan(self) -> bool:
-        return self.source is not None and is_stylegan(self.source.generator)
+        return self.source is not None and uses_w_space(self.source.generator)
 
     def _show_family(self, stylegan: bool) -> None:
         """StyleGAN2 controls appear for StyleGAN2 generators; ψ changes meaning with the family."""
@@ -588,7 +589,7 @@ class ExplorerPage(QWidget):
     def provenance(self) -> dict:
         p = {"checkpoint": self.source.label, "kimg": round(self.source.kimg, 3), "resolution": 2 ** self.source.level,
              "alpha": self.source.alpha, "psi": self.psi_value(),
-             "arch": "stylegan2" if self.stylegan else "progressive"}
+             "arch": family_of_generator(self.source.generator).name}
         if self.stylegan:
             p["truncation"] = "toward mean w"
             p["noise"] = self.noise_mode.currentData()

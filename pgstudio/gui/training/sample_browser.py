@@ -8,9 +8,9 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSlider, QVBoxLayout,
                                QWidget)
 
-from .grid_view import EnlargedGrid, GridView, read_grid
+from ..common.grid_view import EnlargedGrid, GridView, read_grid
 from .run_history import RunHistory
-from .widgets import named
+from ..common.widgets import named
 
 
 def caption(entry) -> str:

@@ -1,0 +1,52 @@
+"""MS-SWD of a checkpoint (or an export) against real images: the one implementation behind
+`pgstudio swd` and the Checkpoints page, so both give the same number for the same n and seed."""
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from ..config import TrainConfig
+from ..data.dataset import load_dataset
+from ..models import load_generator_and_state
+from .metrics import swd_of_generator
+
+DEFAULT_SEED = 0
+RECIPE = "PGGAN MS-SWD: Laplacian levels to 16x16, 128 7x7 patches/image, 4x128 directions, x1000"
+
+
+def chunks_for(n: int, available: int) -> int:
+    """How many progress steps a score takes: two sets of min(n, half the reals), two comparisons."""
+    return 4 * ((min(n, available // 2) + 1023) // 1024)
+
+
+def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAULT_SEED,
+                     data: str | None = None, demo: bool = False,
+                     progress: Callable[[int, int], None] | None = None, loaded=None) -> dict:
+    """The EMA generator of ``source`` (a checkpoint, a run folder's newest, an export) scored on
+    the reals its run trained on, or on ``data``/``demo`` when given (an export names no data).
+
+    ``progress(done, total)`` is called per chunk. Returns the metrics.jsonl "swd" record with
+    kimg, checkpoint, n and seed; ValueError when the data cannot give two disjoint sets.
+    """
+    if loaded is None:
+        loaded, state = load_generator_and_state(source)
+    else:
+        state = None
+    cfg = TrainConfig.from_json(state["config"]) if state is not None else None
+    if data is None and not demo:
+        if cfg is None:
+            raise ValueError(f"{source}: an export names no training data; give a folder of real images")
+        data, demo = cfg.data, cfg.demo
+    resolution = cfg.resolution if cfg is not None else loaded.resolution
+    images = load_dataset(data, demo, resolution, cfg.mode if cfg else "crop",
+                          cfg.channels if cfg else "auto").levels[loaded.resolution]
+    total, done = chunks_for(n, images.shape[0]), [0]
+
+    def step():
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+    record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, images, n, seed=seed, progress=step)
+    record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "checkpoint": str(loaded.source), "seed": seed,
+                   "recipe": RECIPE})
+    return record
