@@ -44,7 +44,7 @@ def main() -> None:
         loop.exec()
     w.setup_form.out_dir.setText(str(Path(tempfile.mkdtemp()) / "run"))
     w.setup_form.device.setCurrentText("cpu")
-    w.start_from_setup()
+    w.setup_form.submit()
 
     lateness, ticks = [], []
     last = [time.perf_counter()]

@@ -1,3 +1,4 @@
+"""`python -m pgstudio`: the same as the `pgstudio` command."""
 import sys
 
 from .cli import main

@@ -109,3 +109,12 @@ def test_the_training_loop_names_no_family_and_reads_like_a_page():
     assert not any(re.search(name, text, re.IGNORECASE) for name in FAMILIES)
     assert not re.search(r"\.arch\s*==|stylegan|pl_mean", text, re.IGNORECASE)
     assert len(text.splitlines()) <= 320
+
+
+def test_the_studio_state_is_plain_python():
+    """The pages observe a Qt-free model; only its adapter (gui/common/studio.py) knows Qt."""
+    path = PACKAGE / "gui" / "common" / "studio_state.py"
+    assert not {m for m in imported_modules(path) if m.split(".")[0] in ("PySide6", "pyqtgraph")}
+    window = (PACKAGE / "gui" / "main_window.py").read_text()
+    # the window wires pages; it does not reach into their private parts
+    assert not re.search(r"self\.(training_page|setup_form|dataset_panel|checkpoints_page|explorer_page)\._", window)

@@ -79,13 +79,18 @@ def test_demo_training_pause_resume_stop(qtbot, window, tmp_path, arch):
 
     click(qtbot, page.pause_button)
     qtbot.waitUntil(lambda: "paused" in page.state_label.text(), timeout=10000)
+    # what the GUI thread knows (the trainer's own attributes belong to its thread): where it
+    # reported pausing, and the ticks that reached the page
+    qtbot.waitUntil(lambda: page.paused_kimg is not None, timeout=10000)     # the trainer's PausedEvent
+    paused_at = page.paused_kimg
+    assert f"paused at {paused_at:.3f} kimg" in page.state_label.text()
     qtbot.wait(300)
-    paused_at = page.worker.trainer.images_seen
+    ticks = len(page.history.kimg)
     qtbot.wait(700)
-    assert page.worker.trainer.images_seen == paused_at
+    assert len(page.history.kimg) == ticks and page.history.kimg[-1] <= paused_at + 1e-9
     assert page.pause_button.text() == "Resume"
     click(qtbot, page.pause_button)
-    qtbot.waitUntil(lambda: page.worker.trainer.images_seen > paused_at, timeout=10000)
+    qtbot.waitUntil(lambda: page.history.kimg[-1] > paused_at, timeout=10000)
 
     click(qtbot, page.save_button)
     qtbot.waitUntil(lambda: bool(RunFolder(tmp_path / "run").checkpoints()), timeout=20000)

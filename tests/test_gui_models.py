@@ -135,3 +135,20 @@ def test_the_qt_binding_keeps_none_alive(qtbot):
         label.setToolTip(str(i))
     gc.collect()
     assert sys.getrefcount(None) - before > -100, "this PySide6 leaks references to None: use another release"
+
+
+def test_the_studio_state_announces_each_change_once():
+    from pgstudio.gui.common.studio_state import DataChoice, StartRequest, StudioState
+    state, heard = StudioState(), []
+    state.subscribe(heard.append)
+    data = object()
+    state.choose_data(DataChoice("/x", False, {"resolution": 16}, data))
+    state.choose_data(DataChoice("/x", False, {"resolution": 16}, data))      # the same choice: silent
+    state.choose_data(DataChoice("/x", False, {"resolution": 16}, object()))  # another import: news
+    state.set_training(True)
+    state.set_training(True)
+    state.measured_throughput({8: 100.0})
+    state.request_start(StartRequest("cfg", data, "/out"))
+    assert heard == ["data", "data", "training", "throughput", "start_requested"]
+    assert state.take_start_request().out_dir == "/out" and state.take_start_request() is None
+    assert state.data.ready and state.training and state.live_throughput == {8: 100.0}

@@ -154,3 +154,20 @@ def test_only_rank_zero_writes(tmp_path, tiny_cfg, monkeypatch):
     assert not (tmp_path / "silent").exists()
     for k, v in writer.G.state_dict().items():
         assert torch.equal(v, silent.G.state_dict()[k]), k
+
+
+def test_config_problems_name_their_setting(tiny_cfg):
+    problems = tiny_cfg.replace(fade_kimg=0.0, tick_kimg=0.0, lr={8: -1.0}).problems()
+    assert {p.field for p in problems} == {"fade_kimg", "tick_kimg", "lr"}
+    assert tiny_cfg.replace(fade_kimg=0.0).validate() == ["phase lengths (kimg) must be positive"]
+    sg2 = {p.field for p in tiny_cfg.replace(arch="stylegan2", loss="wgan-gp", pl_interval=0).problems()}
+    assert sg2 == {"loss", "pl_interval"}
+
+
+def test_the_run_form_outlines_the_field_a_problem_concerns(qtbot, window):
+    form = window.setup_form
+    form.fade.setValue(0)
+    assert "border" in form.fade.styleSheet() and form.stabilize.styleSheet() == ""
+    assert "phase lengths" in form.problems_text()
+    form.fade.setValue(20)
+    assert form.fade.styleSheet() == ""

@@ -1,1 +1,2 @@
-"""Qt-free core: networks, losses, schedule, data, run folder, checkpoints, metrics, trainer."""
+"""Qt-free core: model families, training, data, storage (the run folder) and analysis; the
+README's Layout section is the map."""

@@ -26,6 +26,13 @@ STALL_FRACTION = 0.01
 MOVE_EPS = 1e-10
 
 
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a config: the setting it concerns and what to do about it."""
+    field: str
+    message: str
+
+
 @dataclass
 class TrainConfig:
     # data
@@ -89,59 +96,71 @@ class TrainConfig:
 
     def validate(self) -> list[str]:
         """Every problem with the settings, as short human messages (empty when valid)."""
-        problems = []
+        return [p.message for p in self.problems()]
+
+    def problems(self) -> list["ConfigProblem"]:
+        """Every problem with the settings, each tied to the setting it concerns (the run form
+        outlines that field)."""
+        out: list[ConfigProblem] = []
+
+        def add(field_name: str, message: str) -> None:
+            out.append(ConfigProblem(field_name, message))
         # NaN compares False with everything, so the range checks below would let it through
         odd = self.non_finite_fields()
         if odd:
-            problems.append(f"{', '.join(odd)} must be finite numbers (not NaN or infinity)")
+            add(odd[0].split("[")[0], f"{', '.join(odd)} must be finite numbers (not NaN or infinity)")
         if resolution_problem(self.resolution):
-            problems.append(resolution_problem(self.resolution))
+            add("resolution", resolution_problem(self.resolution))
         if self.arch not in ARCHS:
-            problems.append(f"architecture must be one of {', '.join(ARCHS)} (got {self.arch!r})")
+            add("arch", f"architecture must be one of {', '.join(ARCHS)} (got {self.arch!r})")
         else:
-            problems += family(self.arch).config_problems(self)
+            out += family(self.arch).config_problems(self)
         if self.d_downsample not in D_DOWNSAMPLE:
-            problems.append(f"discriminator downsampling must be one of {', '.join(D_DOWNSAMPLE)} "
-                            f"(got {self.d_downsample!r})")
+            add("d_downsample", f"discriminator downsampling must be one of {', '.join(D_DOWNSAMPLE)} "
+                                f"(got {self.d_downsample!r})")
         if self.loss not in LOSSES:
-            problems.append(f"loss must be one of {', '.join(LOSSES)} (got {self.loss!r})")
+            add("loss", f"loss must be one of {', '.join(LOSSES)} (got {self.loss!r})")
         if self.mode not in MODES:
-            problems.append(f"mode must be one of {', '.join(MODES)} (got {self.mode!r})")
+            add("mode", f"mode must be one of {', '.join(MODES)} (got {self.mode!r})")
         if self.channels not in CHANNELS:
-            problems.append(f"channels must be one of {', '.join(CHANNELS)}")
+            add("channels", f"channels must be one of {', '.join(CHANNELS)}")
         if self.device not in DEVICES:
-            problems.append(f"device must be one of {', '.join(DEVICES)}")
+            add("device", f"device must be one of {', '.join(DEVICES)}")
         if self.precision not in PRECISIONS:
-            problems.append(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
+            add("precision", f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
         if self.stabilize_kimg <= 0 or self.fade_kimg <= 0:
-            problems.append("phase lengths (kimg) must be positive")
+            add("stabilize_kimg" if self.stabilize_kimg <= 0 else "fade_kimg", "phase lengths (kimg) must be positive")
         if self.max_kimg is not None and self.max_kimg <= 0:
-            problems.append("max kimg must be positive")
+            add("max_kimg", "max kimg must be positive")
         if self.latent_size < 1 or self.fmap_base < 4 or self.fmap_max < 1:
-            problems.append("latent size and widths must be positive")
+            add("latent_size" if self.latent_size < 1 else "fmap_base" if self.fmap_base < 4 else "fmap_max",
+                "latent size and widths must be positive")
         if any(b < 1 for b in self.batch.values()) or self.batch_default < 1:
-            problems.append("batch sizes must be at least 1")
+            add("batch" if any(b < 1 for b in self.batch.values()) else "batch_default",
+                "batch sizes must be at least 1")
         if any(v <= 0 or not math.isfinite(v) for v in list(self.lr.values()) + [self.lr_default]):
-            problems.append("learning rates must be positive")
+            add("lr" if any(v <= 0 or not math.isfinite(v) for v in self.lr.values()) else "lr_default",
+                "learning rates must be positive")
         if not self.lr_scale > 0:
-            problems.append("the learning-rate scale must be positive")
+            add("lr_scale", "the learning-rate scale must be positive")
         if not 0 <= self.beta1 < 1 or not 0 <= self.beta2 < 1:
-            problems.append("Adam betas must lie in [0, 1)")
+            add("beta1" if not 0 <= self.beta1 < 1 else "beta2", "Adam betas must lie in [0, 1)")
         if self.ema_halflife_kimg < 0:
-            problems.append("EMA half-life must not be negative")
+            add("ema_halflife_kimg", "EMA half-life must not be negative")
         if self.tick_kimg <= 0 or self.sample_kimg <= 0 or self.checkpoint_kimg <= 0:
-            problems.append("tick, sample and checkpoint intervals must be positive")
+            add(next(n for n in ("tick_kimg", "sample_kimg", "checkpoint_kimg") if getattr(self, n) <= 0),
+                "tick, sample and checkpoint intervals must be positive")
         if self.metric_kimg < 0 or self.metric_n < 16:
-            problems.append("metric interval must be ≥ 0 and metric n ≥ 16")
+            add("metric_kimg" if self.metric_kimg < 0 else "metric_n", "metric interval must be ≥ 0 and metric n ≥ 16")
         if self.grid_size < 1 or self.grid_size > 256:
-            problems.append("grid size must be 1..256")
+            add("grid_size", "grid size must be 1..256")
         if self.r1_gamma < 0 or self.gp_lambda < 0:
-            problems.append("penalty weights (R1 γ, GP λ) must not be negative")
+            add("r1_gamma" if self.r1_gamma < 0 else "gp_lambda", "penalty weights (R1 γ, GP λ) must not be negative")
         if self.r1_interval < 1:
-            problems.append("R1 interval must be at least 1")
+            add("r1_interval", "R1 interval must be at least 1")
         if not self.demo and not self.data:
-            problems.append("choose an image folder or the demo data set")
-        return problems
+            add("data", "choose an image folder or the demo data set")
+        return out
 
     def non_finite_fields(self) -> list[str]:
         return sorted(name for name, value in self._numbers() if not math.isfinite(value))

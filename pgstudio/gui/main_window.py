@@ -20,6 +20,7 @@ from .explorer.page import ExplorerPage
 from .common.settings import add_recent_run, app_settings, recent_runs
 from .setup.form import SetupForm
 from .training.page import TrainingPage
+from .common.studio import Studio
 from .common.widgets import guard_wheel, named
 from .common.workers import collect_garbage_in_gui_thread
 
@@ -31,8 +32,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("pgstudio")
         self.error_box: QMessageBox | None = None
 
-        self.dataset_panel = DatasetPanel()
-        self.setup_form = SetupForm()
+        # the pages share one studio state; the window wires them to it and to its own chrome
+        self.studio = Studio()
+        self.dataset_panel = DatasetPanel(self.studio)
+        self.setup_form = SetupForm(self.studio)
         self.dataset_split = named(QSplitter(Qt.Horizontal), "dataset_splitter")
         self.dataset_split.addWidget(self.dataset_panel)
         setup_scroll = QScrollArea()
@@ -41,8 +44,7 @@ class MainWindow(QMainWindow):
         self.dataset_split.addWidget(setup_scroll)
         self.dataset_split.setStretchFactor(0, 3)
         self.dataset_split.setStretchFactor(1, 2)
-        self.training_page = TrainingPage()
-        self.training_page.start_handler = self.start_from_setup
+        self.training_page = TrainingPage(self.studio)
 
         self.tabs = named(QTabWidget(), "pages")
         self.tabs.addTab(self.dataset_split, "Dataset")
@@ -56,14 +58,12 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
 
-        self.dataset_panel.options_changed.connect(self._sync_setup)
-        self.dataset_panel.dataset_ready.connect(lambda ds: self._sync_setup())
-        self.setup_form.start_requested.connect(self.start_from_setup)
+        self.studio.changed.connect(self._studio_changed)
+        self.setup_form.start_refused.connect(self._start_refused)
         self.training_page.status_changed.connect(self._show_status)
         self.training_page.error_occurred.connect(self.show_error)
         self.training_page.blew_up.connect(self.offer_lower_learning_rate)
         self.training_page.run_opened.connect(self._run_opened)
-        self.training_page.training_state_changed.connect(self._training_state)
         self.training_page.checkpoint_written.connect(lambda p: self.checkpoints_page.refresh())
         self.training_page.snapshot_ready.connect(self.explorer_page.take_snapshot)
         self.explorer_page.follow_live.toggled.connect(self._follow_live)
@@ -72,7 +72,6 @@ class MainWindow(QMainWindow):
         self.checkpoints_page.open_in_explorer.connect(self._explore_checkpoint)
         self.checkpoints_page.resume_requested.connect(self._resume_from_checkpoint)
         self.checkpoints_page.metric_recorded.connect(self.training_page.add_metric_record)
-        self._sync_setup()
         self._restore_layout()
         guard_wheel(self)            # a wheel over an unclicked field scrolls the page, not the value
 
@@ -105,7 +104,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
 
         train_menu = self.menuBar().addMenu("&Training")
-        self.start_action = self._action("Start / Resume", self.training_page._start_clicked, "Ctrl+Return", "start_action")
+        self.start_action = self._action("Start / Resume", self.training_page.start_or_resume, "Ctrl+Return", "start_action")
         self.pause_action = self._action("Pause / Resume", self.training_page.toggle_pause, "Ctrl+P", "pause_action")
         self.stop_action = self._action("Stop", self.training_page.stop, "Ctrl+.", "stop_action")
         self.save_action = self._action("Save checkpoint now", self.training_page.save_now, QKeySequence.Save,
@@ -173,13 +172,13 @@ class MainWindow(QMainWindow):
         L["memory"].setText(mem)
 
     # -------------------------------------------------------------- actions
-    def _sync_setup(self) -> None:
-        panel = self.dataset_panel
-        self.setup_form.data_options = panel.options()
-        self.setup_form.data_source = (panel.source, panel.demo)
-        self.setup_form.data_ready = panel.dataset is not None
-        self.setup_form.data_busy = panel.importing()
-        self.setup_form.refresh()
+    def _studio_changed(self, what: str) -> None:
+        if what == "start_requested":         # the Training page has started it
+            self.tabs.setCurrentWidget(self.training_page)
+
+    def _start_refused(self, message: str) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.show_error(message)
 
     def new_run_from_folder(self) -> None:
         self.tabs.setCurrentIndex(0)
@@ -188,17 +187,6 @@ class MainWindow(QMainWindow):
     def use_demo(self) -> None:
         self.tabs.setCurrentIndex(0)
         self.dataset_panel.use_demo()
-
-    def start_from_setup(self) -> None:
-        cfg, problems = self.setup_form.build()
-        if problems:
-            self.tabs.setCurrentIndex(0)
-            self.show_error("Cannot start yet:\n" + "\n".join(m for _, m in problems))
-            return
-        out = self.setup_form.out_dir.text().strip()
-        self.training_page.start_new(cfg, self.dataset_panel.dataset, out)
-        add_recent_run(out)
-        self.tabs.setCurrentIndex(1)
 
     def open_run_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a run folder")
@@ -253,21 +241,10 @@ class MainWindow(QMainWindow):
         add_recent_run(path)
         self._fill_recent()            # a menu disabled while empty never shows, so never refills itself
         self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")
-        if self.training_page.cfg is not None:
-            self.setup_form.live_throughput = self.training_page.history.throughput_by_resolution()
-
-    def _training_state(self, running: bool) -> None:
-        self.setup_form.start_button.setEnabled(not running and not self.setup_form.problems_text())
-        if not running:
-            self.setup_form.live_throughput = self.training_page.history.throughput_by_resolution()
-            # a finished run's folder is taken: point the form at a fresh one
-            from time import strftime
-            base = os.path.dirname(self.setup_form.out_dir.text().strip()) or os.path.expanduser("~")
-            self.setup_form.out_dir.setText(os.path.join(base, strftime("run-%Y%m%d-%H%M%S")))
 
     def show_error(self, message: str) -> None:
         """Non-blocking dialog, also written to the log: the app stays usable."""
-        self.training_page._append_log(f"error: {message}")
+        self.training_page.append_log(f"error: {message}")
         box = QMessageBox(QMessageBox.Warning, "pgstudio", message, QMessageBox.Ok, self)
         box.setObjectName("error_dialog")
         box.setWindowModality(Qt.WindowModal)
@@ -277,7 +254,7 @@ class MainWindow(QMainWindow):
     def offer_lower_learning_rate(self, message: str) -> None:
         """Training blew up: say where, and offer the way past it (the same step comes again with the
         same settings, since training is deterministic)."""
-        self.training_page._append_log(f"error: {message}")
+        self.training_page.append_log(f"error: {message}")
         box = QMessageBox(QMessageBox.Warning, "pgstudio — training stopped", message, QMessageBox.Close, self)
         box.setObjectName("blew_up_dialog")
         button = box.addButton(f"Resume with the learning rate ×{ADVISED_LR_SCALE:g}", QMessageBox.AcceptRole)

@@ -1,0 +1,1 @@
+"""Analysis and export: MS-SWD, latent math, principal directions, images and videos."""

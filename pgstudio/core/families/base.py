@@ -94,7 +94,8 @@ class Family:
         raise NotImplementedError
 
     # --- training
-    def config_problems(self, cfg: "TrainConfig") -> list[str]:
+    def config_problems(self, cfg: "TrainConfig") -> list:
+        """ConfigProblems of the settings only this family reads."""
         return []
 
     def resolve_precision(self, name: str, device: torch.device) -> str:

@@ -1,0 +1,1 @@
+"""Layers both families build on."""

@@ -23,6 +23,7 @@ from ...core.data.images import make_grid
 from ...core.analysis.latents import seeded_latents
 from ...core.analysis.checkpoint_swd import DEFAULT_SEED
 from ...core.models import generator_from_state, load_generator
+from ...core.storage.records import SchedulePosition
 from ...core.storage.runfolder import RunFolder
 from ..common.grid_view import GridView, to_qimage
 from ..common.render_worker import RenderWorker
@@ -53,13 +54,10 @@ def inspect_checkpoint(path: Path) -> CheckpointInfo:
         G = generator_from_state(state, path)
     except (CheckpointError, KeyError) as exc:
         return CheckpointInfo(path, False, str(exc).replace(f"{path}: ", ""))
-    stats = state.get("stats", {})
-    level = int(state["level"])
-    alpha = float(stats.get("alpha", 1.0))
-    z = state["fixed_latents"][:4]
-    thumb = make_grid(render(G, z, level, alpha), cols=2, pad=1)
-    return CheckpointInfo(path, True, "", state["images_seen"] / 1000, 2 ** level, alpha,
-                          stats.get("phase", ""), stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb)
+    stats, where = state.get("stats", {}), SchedulePosition.of_checkpoint(state)
+    thumb = make_grid(render(G, state["fixed_latents"][:4], where.level, where.alpha), cols=2, pad=1)
+    return CheckpointInfo(path, True, "", where.kimg, where.resolution, where.alpha, where.phase,
+                          stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb)
 
 
 SWD_SEED = DEFAULT_SEED      # the CLI's `pgstudio swd` default: the page and the command give the same number

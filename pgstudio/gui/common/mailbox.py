@@ -3,14 +3,41 @@
 The worker puts events in; a GUI timer takes a snapshot at most ~30 times a second. Tick
 records are small and each one is a point on a curve, so they are kept (bounded); a sample
 grid is large, so only the newest is kept and older ones are read from the run folder.
+
+Where each event goes is one table, ROUTES: a new event type is one line there and one field
+of Drained.
 """
 from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ...core.training import events as ev
+
+LATEST = 0          # keep only the newest of these
+MAX_ITEMS = 10_000  # ticks, metrics and phases kept between two drains
+
+
+def _same(event):
+    return event
+
+
+# event type → (Drained field, how many are kept or LATEST, what of the event is kept)
+ROUTES = {
+    ev.TickEvent: ("ticks", MAX_ITEMS, _same),
+    ev.MetricEvent: ("metrics", MAX_ITEMS, lambda e: e.record),
+    ev.SamplesEvent: ("samples", 64, _same),          # metadata of grids; the newest keeps its pixels
+    ev.PhaseEvent: ("phases", MAX_ITEMS, _same),
+    ev.LogEvent: ("logs", 500, lambda e: e.message),
+    ev.ErrorEvent: ("errors", 50, _same),
+    ev.CheckpointEvent: ("checkpoints", 500, _same),
+    ev.PausedEvent: ("paused", LATEST, lambda e: e.paused),
+    ev.FinishedEvent: ("finished", LATEST, _same),
+    ev.GeneratorSnapshotEvent: ("snapshot", LATEST, _same),
+}
+# the last PausedEvent's kimg rides along with its flag
+EXTRA = {ev.PausedEvent: ("paused_kimg", lambda e: e.kimg)}
 
 
 @dataclass
@@ -23,60 +50,40 @@ class Drained:
     errors: list = field(default_factory=list)
     checkpoints: list = field(default_factory=list)
     paused: bool | None = None
+    paused_kimg: float | None = None
     finished: ev.FinishedEvent | None = None
     snapshot: ev.GeneratorSnapshotEvent | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.ticks or self.metrics or self.samples or self.phases or self.logs or self.errors
-                    or self.checkpoints or self.paused is not None or self.finished or self.snapshot)
+        return any(getattr(self, f.name) not in (None, []) for f in fields(self))
 
 
 class EventMailbox:
-    MAX_ITEMS = 10_000
+    MAX_ITEMS = MAX_ITEMS
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._ticks: deque = deque(maxlen=self.MAX_ITEMS)
-        self._metrics: deque = deque(maxlen=self.MAX_ITEMS)
-        self._samples: deque = deque(maxlen=64)       # metadata of grids; the newest keeps its pixels
-        self._phases: deque = deque(maxlen=self.MAX_ITEMS)
-        self._logs: deque = deque(maxlen=500)
-        self._errors: deque = deque(maxlen=50)
-        self._checkpoints: deque = deque(maxlen=500)
-        self._paused = None
-        self._finished = None
-        self._snapshot = None
+        self._queues = {name: deque(maxlen=keep) for name, keep, _ in ROUTES.values() if keep != LATEST}
+        self._latest: dict[str, object] = {}
 
     def put(self, event) -> None:
+        route = ROUTES.get(type(event))
+        if route is None:
+            return
+        name, keep, what = route
         with self._lock:
-            if isinstance(event, ev.TickEvent):
-                self._ticks.append(event)
-            elif isinstance(event, ev.SamplesEvent):
-                self._samples.append(event)
-            elif isinstance(event, ev.MetricEvent):
-                self._metrics.append(event.record)
-            elif isinstance(event, ev.PhaseEvent):
-                self._phases.append(event)
-            elif isinstance(event, ev.LogEvent):
-                self._logs.append(event.message)
-            elif isinstance(event, ev.ErrorEvent):
-                self._errors.append(event)
-            elif isinstance(event, ev.CheckpointEvent):
-                self._checkpoints.append(event)
-            elif isinstance(event, ev.PausedEvent):
-                self._paused = event.paused
-            elif isinstance(event, ev.FinishedEvent):
-                self._finished = event
-            elif isinstance(event, ev.GeneratorSnapshotEvent):
-                self._snapshot = event          # latest wins
+            if keep == LATEST:
+                self._latest[name] = what(event)
+            else:
+                self._queues[name].append(what(event))
+            if type(event) in EXTRA:
+                extra, read = EXTRA[type(event)]
+                self._latest[extra] = read(event)
 
     def drain(self) -> Drained:
         with self._lock:
-            out = Drained(list(self._ticks), list(self._metrics), list(self._samples), list(self._phases),
-                          list(self._logs), list(self._errors), list(self._checkpoints), self._paused,
-                          self._finished, self._snapshot)
-            for q in (self._ticks, self._metrics, self._samples, self._phases, self._logs, self._errors,
-                      self._checkpoints):
+            out = Drained(**{name: list(q) for name, q in self._queues.items()}, **self._latest)
+            for q in self._queues.values():
                 q.clear()
-            self._paused = self._finished = self._snapshot = None
+            self._latest = {}
         return out

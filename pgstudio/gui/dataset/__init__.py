@@ -1,0 +1,1 @@
+"""The Dataset page: choosing and importing the images a run trains on."""

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 from ...core.data.images import make_grid
 from ..common.grid_view import GridView
 from ..common.workers import ImportWorker, start_in_thread
+from ..common.studio import Studio
+from ..common.studio_state import DataChoice
 from ..common.widgets import named
 
 RESOLUTIONS = [2 ** i for i in range(2, 11)]
@@ -20,8 +22,9 @@ class DatasetPanel(QWidget):
     dataset_ready = Signal(object)          # ImageDataset
     options_changed = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, studio: Studio | None = None, parent=None):
         super().__init__(parent)
+        self.studio = studio or Studio()
         self.source: str | None = None
         self.demo = False
         self.dataset = None
@@ -97,6 +100,15 @@ class DatasetPanel(QWidget):
             combo.currentIndexChanged.connect(self._options_changed)
 
     # -------------------------------------------------------------- options
+        self.options_changed.connect(self._publish)
+        self.dataset_ready.connect(self._publish)
+        self._publish()
+
+    def _publish(self, *args) -> None:
+        """The data choice as the studio's state has it (the setup form reads it from there)."""
+        self.studio.state.choose_data(DataChoice(self.source, self.demo, self.options(), self.dataset,
+                                                 self.importing()))
+
     def options(self) -> dict:
         return {"resolution": self.resolution.currentData(), "mode": self.mode.currentData(),
                 "channels": self.channels.currentData()}

@@ -18,6 +18,8 @@ from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
 from ..common.settings import recall_throughput
+from ..common.studio import Studio
+from ..common.studio_state import StartRequest
 from ..common.widgets import named
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
@@ -58,16 +60,13 @@ def _spin(lo, hi, value, step=1, decimals=None, name=None):
 
 
 class SetupForm(QWidget):
-    start_requested = Signal()
+    start_refused = Signal(str)     # Start was asked for while the settings have problems: which
     changed = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, studio: Studio | None = None, parent=None):
         super().__init__(parent)
-        self.data_options: dict = {"resolution": 32, "mode": "crop", "channels": "auto"}
-        self.data_source: tuple[str | None, bool] = (None, False)
-        self.data_ready = False
-        self.data_busy = False
-        self.live_throughput: dict[int, float] = {}
+        self.studio = studio or Studio()
+        self.studio.changed.connect(self._studio_changed)
 
         self.preset = named(QComboBox(), "preset")
         self.preset.addItem("laptop CPU", "laptop")
@@ -193,7 +192,7 @@ class SetupForm(QWidget):
             w.textChanged.connect(self._changed)
         for w in (self.loss, self.device, self.precision):
             w.currentIndexChanged.connect(self._changed)
-        self.start_button.clicked.connect(self.start_requested)
+        self.start_button.clicked.connect(self.submit)
         self._changed()
 
     @staticmethod
@@ -262,14 +261,16 @@ class SetupForm(QWidget):
         except ValueError as exc:
             lr_table = {}
             problems.append((self.lr_table, f"lr table: {exc}"))
-        source, demo = self.data_source
+        data = self.studio.state.data
+        options = {"resolution": 32, "mode": "crop", "channels": "auto", **data.options}
+        source, demo = data.source, data.demo
         preset = preset_values(self.preset.currentData(), self.arch.currentData())
         cfg = TrainConfig(
             arch=self.arch.currentData(), mapping_layers=self.mapping_layers.value(),
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
             demodulate=self.demodulate.isChecked(), compile=self.compile.isChecked(),
-            data=source, demo=demo, mode=self.data_options["mode"], channels=self.data_options["channels"],
-            resolution=self.data_options["resolution"], latent_size=self.latent.value(),
+            data=source, demo=demo, mode=options["mode"], channels=options["channels"],
+            resolution=options["resolution"], latent_size=self.latent.value(),
             fmap_base=self.fmap_base.value(), fmap_max=self.fmap_max.value(), loss=self.loss.currentText(),
             stabilize_kimg=self.stabilize.value(), fade_kimg=self.fade.value(),
             max_kimg=self.max_kimg.value() or None, batch=batch, batch_default=self.batch_default.value(),
@@ -277,14 +278,11 @@ class SetupForm(QWidget):
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
             metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
             precision=self.precision.currentText(), preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
-        field_of = [("batch", self.batch), ("learning", self.lr), ("phase", self.stabilize), ("latent", self.latent),
-                    ("tick", self.tick), ("metric", self.metric_kimg), ("EMA", self.ema), ("max kimg", self.max_kimg), ("wgan-gp", self.loss), ("path-length", self.pl_weight),
-                    ("mixing", self.style_mixing), ("compile", self.compile), ("precision", self.precision)]
-        for message in cfg.validate():
-            if "image folder" in message:
+        widget_of = self.widget_for_setting()
+        for problem in cfg.problems():
+            if problem.field == "data":
                 continue                          # reported below, with the import state
-            widget = next((w for key, w in field_of if key.lower() in message.lower()), None)
-            problems.append((widget, message))
+            problems.append((widget_of.get(problem.field), problem.message))
         if cfg.device == "cuda":
             import torch
             if not torch.cuda.is_available():
@@ -294,27 +292,53 @@ class SetupForm(QWidget):
             problems.append((self.out_dir, "choose an output folder"))
         elif RunFolder(out).is_run():
             problems.append((self.out_dir, "the output folder already holds a run"))
-        if self.data_busy:
+        if data.importing:
             problems.append((None, "the data set is still importing"))
-        elif not self.data_ready:
+        elif not data.ready:
             problems.append((None, "choose an image folder or the demo data set on the left"))
         return cfg, problems
+
+    def widget_for_setting(self) -> dict:
+        """TrainConfig field → the widget that edits it, for outlining a problem's field."""
+        return {"batch": self.batch, "batch_default": self.batch_default, "lr": self.lr_table, "lr_default": self.lr,
+                "stabilize_kimg": self.stabilize, "fade_kimg": self.fade, "latent_size": self.latent,
+                "fmap_base": self.fmap_base, "fmap_max": self.fmap_max, "tick_kimg": self.tick,
+                "sample_kimg": self.sample, "checkpoint_kimg": self.checkpoint, "metric_kimg": self.metric_kimg,
+                "ema_halflife_kimg": self.ema, "max_kimg": self.max_kimg, "loss": self.loss,
+                "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
+                "compile": self.compile, "precision": self.precision, "device": self.device}
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()
         bad = {id(w) for w, _ in problems if w is not None}
-        for w in (self.batch, self.lr_table, self.lr, self.stabilize, self.latent, self.tick, self.metric_kimg,
-                  self.ema, self.max_kimg, self.out_dir, self.device, self.loss, self.pl_weight, self.style_mixing,
-                  self.compile, self.precision):
+        for w in {id(w): w for w in [*self.widget_for_setting().values(), self.out_dir]}.values():
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
-        self.start_button.setEnabled(not problems)
+        self.start_button.setEnabled(not problems and not self.studio.state.training)
         self.start_button.setToolTip("" if not problems else problems[0][1])
         self._draw_schedule(cfg)
         self.changed.emit()
 
     def refresh(self) -> None:
         self._changed()
+
+    def _studio_changed(self, what: str) -> None:
+        if what == "training" and not self.studio.state.training:
+            # the run that ended took its folder: point the form at a fresh one
+            base = os.path.dirname(self.out_dir.text().strip()) or os.path.expanduser("~")
+            self.out_dir.setText(os.path.join(base, time.strftime("run-%Y%m%d-%H%M%S")))
+        if what in ("data", "throughput", "training"):
+            self.refresh()
+        elif what == "start_asked":
+            self.submit()
+
+    def submit(self) -> None:
+        """Start a new run with these settings, or say why not."""
+        cfg, problems = self.build()
+        if problems:
+            self.start_refused.emit("Cannot start yet:\n" + "\n".join(m for _, m in problems))
+            return
+        self.studio.state.request_start(StartRequest(cfg, self.studio.state.data.dataset, self.out_dir.text().strip()))
 
     def problems_text(self) -> str:
         return self.problems.text()
@@ -336,7 +360,7 @@ class SetupForm(QWidget):
         ticks = [(math.log2(r), str(r)) for r in sorted(set(pv["resolution"]))]
         self.schedule_plot.getAxis("left").setTicks([ticks])
         speeds = dict(recall_throughput(cfg))
-        speeds.update(self.live_throughput)
+        speeds.update(self.studio.state.live_throughput)
         est = estimate_seconds(cfg, speeds)
         total = total_kimg(cfg)
         if est is None:

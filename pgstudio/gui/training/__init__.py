@@ -1,0 +1,1 @@
+"""The Training page: live curves, sample grids, pause/stop/resume, exports of a run."""

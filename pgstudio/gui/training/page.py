@@ -28,6 +28,7 @@ from .run_history import RunHistory
 from .sample_browser import SampleBrowser
 from ..common.workers import TrainingWorker, start_in_thread
 from ..common.settings import remember_throughput
+from ..common.studio import Studio
 from ..common.widgets import exported, named
 
 UI_HZ = 30
@@ -43,8 +44,10 @@ class TrainingPage(QWidget):
     checkpoint_written = Signal(str)
     snapshot_ready = Signal(object)
 
-    def __init__(self, parent=None):
+    def __init__(self, studio: Studio | None = None, parent=None):
         super().__init__(parent)
+        self.studio = studio or Studio()
+        self.studio.changed.connect(self._studio_changed)
         self.history = RunHistory()
         self.mailbox = EventMailbox()
         self.run: RunFolder | None = None
@@ -57,8 +60,8 @@ class TrainingPage(QWidget):
         self._metrics_offset = 0
         self._samples_offset = 0
         self._total_kimg = 0.0
-        self.start_handler = None                 # set by the main window: starts a new run from setup
         self.want_snapshots = False               # the explorer follows the live generator
+        self.paused_kimg: float | None = None     # where the running trainer paused, as it reported
 
         self.start_button = named(QPushButton("Start"), "start")
         self.pause_button = named(QPushButton("Pause"), "pause")
@@ -121,7 +124,7 @@ class TrainingPage(QWidget):
         layout.addWidget(self.warning_label)
         layout.addWidget(self.vsplit, 1)
 
-        self.start_button.clicked.connect(self._start_clicked)
+        self.start_button.clicked.connect(self.start_or_resume)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self.save_now)
@@ -151,7 +154,7 @@ class TrainingPage(QWidget):
         completed = ended == "completed"
         self.start_button.setText("Continue" if completed else "Resume" if can_resume else "Start")
         self.start_button.setEnabled(not training and not self.following and
-                                     (can_resume or self.start_handler is not None))
+                                     (can_resume or self.run is None))
         if completed and not self.more_kimg.isVisible() and self.cfg is not None:
             self.more_kimg.setValue(self.cfg.stabilize_kimg)     # one more stabilize phase by default
         self.more_kimg.setVisible(completed)
@@ -166,7 +169,8 @@ class TrainingPage(QWidget):
         self.export_csv_button.setEnabled(bool(self.history.kimg))
         self.export_png_button.setEnabled(bool(self.history.kimg))
         if training:
-            state = "paused" if self.paused else "training"
+            state = (f"paused at {self.paused_kimg:.3f} kimg" if self.paused and self.paused_kimg is not None
+                     else "paused" if self.paused else "training")
         elif self.following:
             state = "following a run written by another process"
         elif self.run is not None:
@@ -208,19 +212,26 @@ class TrainingPage(QWidget):
         self.mailbox.drain()
         self._metrics_offset = self._samples_offset = 0
 
-    def _append_log(self, message: str) -> None:
+    def append_log(self, message: str) -> None:
         for line in message.rstrip().splitlines():
             self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {line}")
 
     # -------------------------------------------------------------- training in this window
-    def _start_clicked(self) -> None:
+    def start_or_resume(self) -> None:
+        """Start: resume (or continue) the open run, or ask the setup form for a new one."""
         if self.run is not None and self.run.checkpoints() and not self.is_training():
             if self.ended_state()[0] == "completed":
                 self.continue_run(self.more_kimg.value())
             else:
                 self.resume_current()
-        elif self.start_handler is not None:
-            self.start_handler()
+        elif not self.is_training():
+            self.studio.state.ask_to_start()
+
+    def _studio_changed(self, what: str) -> None:
+        if what == "start_requested":
+            request = self.studio.state.take_start_request()
+            if request is not None:
+                self.start_new(request.cfg, request.dataset, request.out_dir)
 
     @staticmethod
     def _newest_checkpoint_images(ckpts: list[Path]) -> int:
@@ -243,7 +254,7 @@ class TrainingPage(QWidget):
         self.run = RunFolder(out_dir)
         self._total_kimg = total_kimg(cfg)
         self._launch(TrainingWorker(self.mailbox, out_dir, cfg=cfg, dataset=dataset))
-        self._append_log(f"starting a new run in {out_dir}")
+        self.append_log(f"starting a new run in {out_dir}")
 
     def resume_current(self, checkpoint: str | None = None, lr_scale: float | None = None,
                        max_kimg: float | None = None) -> None:
@@ -256,7 +267,7 @@ class TrainingPage(QWidget):
         # the trainer truncates history after the checkpoint: rebuild the view from the folder
         self._launch(TrainingWorker(self.mailbox, str(self.run.path), resume=True, checkpoint=checkpoint,
                                     lr_scale=lr_scale, max_kimg=max_kimg))
-        self._append_log(f"resuming {self.run.path}" + (f" with the learning rates ×{lr_scale:g}" if lr_scale else ""))
+        self.append_log(f"resuming {self.run.path}" + (f" with the learning rates ×{lr_scale:g}" if lr_scale else ""))
 
     def _launch(self, worker: TrainingWorker) -> None:
         self.worker = worker
@@ -267,6 +278,7 @@ class TrainingPage(QWidget):
         self.thread = start_in_thread(worker, [worker.done])
         self.ui_timer.start()
         self._update_buttons()
+        self.studio.state.set_training(True)
         self.training_state_changed.emit(True)
 
     def _on_started(self, run_dir: str) -> None:
@@ -276,6 +288,7 @@ class TrainingPage(QWidget):
         if self.history.kimg:        # resumed: the folder now holds the truncated history
             self._reset_view()
             self._read_folder()
+        self.studio.state.open_run(run_dir)
         self.run_opened.emit(run_dir)
         self._update_buttons()
 
@@ -293,7 +306,7 @@ class TrainingPage(QWidget):
             if result.error_kind is not None:     # the run failed, not only its start
                 self.history.add_record({"kind": "event", "event": "failed", "kimg": result.kimg,
                                          "error": result.error, "error_kind": result.error_kind})
-            self._append_log(f"ERROR: {result.error}")
+            self.append_log(f"ERROR: {result.error}")
             if result.error_kind == "nonfinite":
                 self.blew_up.emit(result.error)
             else:
@@ -303,7 +316,9 @@ class TrainingPage(QWidget):
                                      "kimg": result.kimg})
         if self.cfg is not None:
             remember_throughput(self.cfg, self.history.throughput_by_resolution())
+            self.studio.state.measured_throughput(self.history.throughput_by_resolution())
         self._update_buttons()
+        self.studio.state.set_training(False)
         self.training_state_changed.emit(False)
 
     def toggle_pause(self) -> None:
@@ -319,7 +334,7 @@ class TrainingPage(QWidget):
     def stop(self) -> None:
         if self.worker:
             self.worker.control.request_stop()
-            self._append_log("stopping at the next safe point…")
+            self.append_log("stopping at the next safe point…")
 
     def request_snapshot(self) -> None:
         if self.worker:
@@ -357,9 +372,9 @@ class TrainingPage(QWidget):
             self.samples.add_live_grid(s.path.name, s.grid)
             self.history.add_sample(SampleEntry(s.path.name, s.kimg, s.resolution, s.alpha, s.phase, s.path))
         for message in d.logs:
-            self._append_log(message)
+            self.append_log(message)
         for c in d.checkpoints:
-            self._append_log(f"checkpoint written: {c.path.name}")
+            self.append_log(f"checkpoint written: {c.path.name}")
         if d.checkpoints:
             self.checkpoint_written.emit(str(d.checkpoints[-1].path))
         if d.snapshot is not None:
@@ -368,6 +383,7 @@ class TrainingPage(QWidget):
             self.request_snapshot()
         if d.paused is not None:
             self.paused = d.paused
+            self.paused_kimg = d.paused_kimg if d.paused else None
             self._update_buttons()
         self._redraw()
         if d.ticks:
@@ -407,10 +423,12 @@ class TrainingPage(QWidget):
         if pid is not None:
             self.following = True
             self.follow_timer.start()
-            self._append_log(f"following {path}: process {pid} is training into it")
+            self.append_log(f"following {path}: process {pid} is training into it")
         else:
-            self._append_log(f"opened {path}")
+            self.append_log(f"opened {path}")
         self._update_buttons()
+        self.studio.state.open_run(str(run.path))
+        self.studio.state.measured_throughput(self.history.throughput_by_resolution())
         self.run_opened.emit(str(run.path))
 
     def add_metric_record(self, record: dict) -> None:
@@ -426,7 +444,7 @@ class TrainingPage(QWidget):
         records, self._metrics_offset = self.run.read_metrics(self._metrics_offset)
         entries, self._samples_offset = self.run.read_samples(self._samples_offset)
         for note in self.run.unusable_lines:        # foreign or damaged lines: say so, show the rest
-            self._append_log(note)
+            self.append_log(note)
         self.run.unusable_lines.clear()
         for r in records:
             self.history.add_record(r)
@@ -450,7 +468,7 @@ class TrainingPage(QWidget):
         if self.run.active_trainer_pid() is None:
             self._read_folder()
             self.stop_following()
-            self._append_log("the other process stopped training this run")
+            self.append_log("the other process stopped training this run")
             self._update_buttons()
 
     # -------------------------------------------------------------- exports
@@ -462,7 +480,7 @@ class TrainingPage(QWidget):
         name = f"grid-{entry.kimg:.1f}kimg.png" if entry else "grid.png"
         path, _ = QFileDialog.getSaveFileName(self, "Export grid", name, "PNG image (*.png)")
         if path and self._exported(lambda: save_image(np.asarray(grid), path)):
-            self._append_log(f"grid exported to {path}")
+            self.append_log(f"grid exported to {path}")
 
     def _exported(self, write) -> bool:
         """Run an export; a refusing disk is reported in a dialog and the log."""
@@ -478,7 +496,7 @@ class TrainingPage(QWidget):
             for e in self.history.samples:
                 copy_file(e.path, Path(folder) / f"{e.kimg:09.3f}kimg-{e.resolution}px-{e.file}")
         if self._exported(copy_all):
-            self._append_log(f"{len(self.history.samples)} grids exported to {folder}")
+            self.append_log(f"{len(self.history.samples)} grids exported to {folder}")
 
     def export_timelapse(self) -> None:
         from ...core.analysis.export import timelapse_frames, write_video
@@ -492,14 +510,14 @@ class TrainingPage(QWidget):
         except (ValueError, OSError) as exc:
             self.error_occurred.emit(f"time-lapse failed: {exc}")
             return
-        self._append_log(f"time-lapse of {len(frames)} grids written to {path}")
+        self.append_log(f"time-lapse of {len(frames)} grids written to {path}")
 
     def export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
         if path and self._exported(lambda: write_atomic(path, self.history.to_csv())):
-            self._append_log(f"curves exported to {path}")
+            self.append_log(f"curves exported to {path}")
 
     def export_curves_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export curves as PNG", "curves.png", "PNG image (*.png)")
         if path and self._exported(lambda: write_atomic(path, png_bytes(self.plots.canvas.grab()))):
-            self._append_log(f"curves image exported to {path}")
+            self.append_log(f"curves image exported to {path}")

@@ -39,19 +39,24 @@ class StyleGAN2Family(Family):
                                       fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max,
                                       mbstd_group_size=cfg.mbstd_group_size)
 
-    def config_problems(self, cfg) -> list[str]:
+    def config_problems(self, cfg) -> list:
+        from ...config import ConfigProblem
         problems = []
         if cfg.loss == "wgan-gp":
-            problems.append("StyleGAN2 trains with the logistic (or hinge) loss and R1, not WGAN-GP")
+            problems.append(ConfigProblem("loss", "StyleGAN2 trains with the logistic (or hinge) loss and R1, not WGAN-GP"))
         if cfg.compile:    # measured: its noise generator and mixing inputs make dynamo retrace every step
-            problems.append("--compile is for the progressive family; StyleGAN2 trains eagerly")
+            problems.append(ConfigProblem("compile", "--compile is for the progressive family; StyleGAN2 trains eagerly"))
         if not 0 <= cfg.style_mixing <= 1:
-            problems.append("style mixing probability must lie in [0, 1]")
+            problems.append(ConfigProblem("style_mixing", "style mixing probability must lie in [0, 1]"))
         if cfg.pl_weight < 0 or cfg.pl_interval < 1 or cfg.pl_batch_shrink < 1 or cfg.mapping_layers < 1:
-            problems.append("path-length weight ≥ 0, its interval, batch shrink and mapping layers ≥ 1")
+            field = next(n for n, bad in (("pl_weight", cfg.pl_weight < 0), ("pl_interval", cfg.pl_interval < 1),
+                                          ("pl_batch_shrink", cfg.pl_batch_shrink < 1),
+                                          ("mapping_layers", cfg.mapping_layers < 1)) if bad)
+            problems.append(ConfigProblem(field, "path-length weight ≥ 0, its interval, batch shrink and "
+                                                 "mapping layers ≥ 1"))
         if cfg.precision == "bf16":
-            problems.append("StyleGAN2 picks bf16 per block itself (top blocks on CUDA): use precision auto, "
-                            "or fp32 to turn it off")
+            problems.append(ConfigProblem("precision", "StyleGAN2 picks bf16 per block itself (top blocks on CUDA): "
+                                                       "use precision auto, or fp32 to turn it off"))
         return problems
 
     def resolve_precision(self, name: str, device: torch.device) -> str:
