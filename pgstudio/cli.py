@@ -310,7 +310,7 @@ def cmd_interpolate(args) -> int:
     from .core.analysis.export import render_for_user, upscale_nearest, write_video
     from .core.analysis.latents import interpolation_path, seeded_latents
     from .core.models import load_generator
-    from .core.families.stylegan2.style_space import interpolate_w, map_to_w, render_w
+    from .core.style_space import interpolate_w, map_to_w, render_w
 
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")

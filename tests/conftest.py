@@ -86,12 +86,14 @@ def window(qtbot):
     from pgstudio.gui.main_window import MainWindow
     from pgstudio.gui.common.workers import running_threads, wait_for_threads
     w = MainWindow()
-    qtbot.addWidget(w)
+    # not qtbot.addWidget: pytest-qt would close it before this fixture's teardown, and closing a
+    # window whose training still runs (a test that failed midway) asks a modal question: a hang
     w.resize(1300, 850)
     w.show()
     yield w
     if w.training_page.is_training():
         w.training_page.shutdown()
     w.close()
+    w.deleteLater()
     wait_for_threads()
     assert running_threads() == 0

@@ -125,7 +125,8 @@ class Recipe:
         return loss_sum / parts
 
     def g_regularize(self, draws: StepDraws, pt: SchedulePoint) -> torch.Tensor | None:
-        """A regulariser added to G's gradients after its main pass (its value, or None)."""
+        """A regulariser added to G's gradients after its main pass: its value (None when none ran
+        this step), reported to ``self.stats`` under the name its tick curve has."""
         return None
 
     def after_ema(self, G_ema: torch.nn.Module) -> None:

@@ -120,10 +120,8 @@ class TrainingStep:
         self.stats.report("penalty", penalty)
         at = self.monitor.step_tensor(step)
         self.monitor.watch(LOSS_D, loss_d + penalty, at)
-        if regularizer is not None:
-            regularizer = regularizer.detach()
-            self.stats.report("pl_penalty", regularizer)
-            loss_g = loss_g + regularizer
+        if regularizer is not None:      # the recipe reported it under its own name
+            loss_g = loss_g + regularizer.detach()
         self.monitor.watch(LOSS_G, loss_g, at)
         self.monitor.watch_state(at)
 

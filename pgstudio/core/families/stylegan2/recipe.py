@@ -61,6 +61,7 @@ class StyleGAN2Recipe(Recipe):
                             **self.generator_inputs(draws, "pl", 0, 1))
         penalty, self.pl_mean = losses.path_length_penalty(images, ws, self.pl_mean, cfg.pl_decay, self.noise_rng)
         (penalty * cfg.pl_weight * cfg.pl_interval).backward()
+        self.stats.report("pl_penalty", penalty.detach())
         return penalty
 
     def after_ema(self, G_ema: torch.nn.Module) -> None:

@@ -1,0 +1,214 @@
+"""Differentiable augmentation of the images D sees, after ADA's "bgc" set (Karras et al. 2020,
+stylegan2-ada's ``training/augment.py``), in ordinary PyTorch ops.
+
+Blit: x-flip, 90° rotations, integer translation. Geometric: isotropic scaling, arbitrary
+rotation (before and after an anisotropic scaling), anisotropic scaling, fractional translation.
+Colour: brightness, contrast, luma flip, hue rotation, saturation. Optionally cutout.
+
+Every transform fires per sample with probability p, independently of the others (ADA's
+convention; the two arbitrary rotations at 1 - sqrt(1 - p) each, so that some rotation happens at
+p). All blit and geometric transforms make one 3x3 matrix per sample, applied in one resampling
+(bilinear, reflection padding): exact pixel moves stay exact, since flips, quarter turns and
+whole-pixel shifts land on pixel centres. The colour transforms make one 4x4 matrix on RGB (a
+grey image uses its luma row). Both are differentiable with respect to the image, so G's
+gradient flows through them.
+
+Every random number is drawn for the global batch from the generator given (``draw``), so data-
+parallel ranks slice the same draws, as they slice the reals, and a resumed run draws the same.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+TRANSFORMS = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+              "brightness", "contrast", "lumaflip", "hue", "saturation", "cutout")
+BGC = TRANSFORMS[:-1]                    # ADA's default set; cutout is opt-in
+GEOMETRIC = set(TRANSFORMS[:7])
+COLOUR = set(TRANSFORMS[7:12])
+LN2 = math.log(2)
+# ADA's strengths
+XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2 * LN2, math.pi, 0.2 * LN2, 0.125
+BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD, CUTOUT_SIZE = 0.2, 0.5 * LN2, math.pi, LN2, 0.5
+LUMA = torch.tensor([1.0, 1.0, 1.0]) / math.sqrt(3)      # the luma axis of ADA (equal weights)
+
+
+@dataclass
+class AugmentDraws:
+    """The random parameters of one batch: a 3x3 geometric matrix (output → input, in pixel-centre
+    coordinates normalised to [-1, 1]) and a 4x4 colour matrix per sample, and cutout boxes."""
+    geometric: torch.Tensor              # [N, 3, 3]
+    color: torch.Tensor                  # [N, 4, 4]
+    cutout: torch.Tensor | None          # [N, 3]: centre x, centre y (0..1), on/off
+    moves: bool                          # any geometric transform fired
+    recolours: bool
+
+    def __getitem__(self, rows) -> "AugmentDraws":
+        """This rank's share (a slice of the global batch)."""
+        return AugmentDraws(self.geometric[rows], self.color[rows],
+                            None if self.cutout is None else self.cutout[rows], self.moves, self.recolours)
+
+
+def _fires(n: int, p: float, g, device) -> torch.Tensor:
+    return torch.rand(n, device=device, generator=g) < p
+
+
+def _translate(tx, ty):
+    m = torch.eye(3, device=tx.device).repeat(tx.shape[0], 1, 1)
+    m[:, 0, 2], m[:, 1, 2] = tx, ty
+    return m
+
+
+def _scale(sx, sy):
+    m = torch.eye(3, device=sx.device).repeat(sx.shape[0], 1, 1)
+    m[:, 0, 0], m[:, 1, 1] = sx, sy
+    return m
+
+
+def _rotate(theta):
+    m = torch.eye(3, device=theta.device).repeat(theta.shape[0], 1, 1)
+    c, s = torch.cos(theta), torch.sin(theta)
+    m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = c, -s, s, c
+    return m
+
+
+def draw(n: int, p: float, height: int, width: int, device, generator: torch.Generator | None = None,
+         transforms: tuple[str, ...] = BGC) -> AugmentDraws:
+    """The parameters of ``n`` samples' augmentations at probability ``p``, in a fixed order."""
+    g, dev = generator, device
+    zeros, ones = torch.zeros(n, device=dev), torch.ones(n, device=dev)
+    # the matrix maps an output pixel to the input pixel it reads (ADA's inverse formulation):
+    # transforms compose right to left in the order they are listed
+    G = torch.eye(3, device=dev).repeat(n, 1, 1)
+    on = set(transforms)
+    if "xflip" in on:
+        flip = torch.floor(torch.rand(n, device=dev, generator=g) * 2)
+        flip = torch.where(_fires(n, p, g, dev), flip, zeros)
+        G = G @ _scale(1 - 2 * flip, ones)
+    if "rotate90" in on:
+        quarter = torch.floor(torch.rand(n, device=dev, generator=g) * 4)
+        quarter = torch.where(_fires(n, p, g, dev), quarter, zeros)
+        G = G @ _rotate(-math.pi / 2 * quarter)
+    if "xint" in on:
+        shift = (torch.rand(n, 2, device=dev, generator=g) * 2 - 1) * XINT_MAX
+        shift = torch.where(_fires(n, p, g, dev)[:, None], shift, torch.zeros_like(shift))
+        # whole pixels: a shift of k pixels is 2k/size in normalised coordinates
+        G = G @ _translate(torch.round(shift[:, 0] * width) * 2 / width, torch.round(shift[:, 1] * height) * 2 / height)
+    if "scale" in on:
+        s = torch.exp2(torch.randn(n, device=dev, generator=g) * SCALE_STD / LN2)
+        s = torch.where(_fires(n, p, g, dev), s, ones)
+        G = G @ _scale(1 / s, 1 / s)
+    p_rot = 1 - math.sqrt(max(0.0, 1 - p))
+    if "rotate" in on:
+        theta = (torch.rand(n, device=dev, generator=g) * 2 - 1) * ROTATE_MAX
+        theta = torch.where(_fires(n, p_rot, g, dev), theta, zeros)
+        G = G @ _rotate(-theta)
+    if "aniso" in on:
+        s = torch.exp2(torch.randn(n, device=dev, generator=g) * ANISO_STD / LN2)
+        s = torch.where(_fires(n, p, g, dev), s, ones)
+        G = G @ _scale(1 / s, s)
+    if "rotate" in on:
+        theta = (torch.rand(n, device=dev, generator=g) * 2 - 1) * ROTATE_MAX
+        theta = torch.where(_fires(n, p_rot, g, dev), theta, zeros)
+        G = G @ _rotate(-theta)
+    if "xfrac" in on:
+        t = torch.randn(n, 2, device=dev, generator=g) * XFRAC_STD
+        t = torch.where(_fires(n, p, g, dev)[:, None], t, torch.zeros_like(t))
+        G = G @ _translate(t[:, 0] * 2, t[:, 1] * 2)
+
+    C = torch.eye(4, device=dev).repeat(n, 1, 1)
+    v = torch.cat([LUMA, torch.zeros(1)]).to(dev)          # the luma axis, homogeneous
+    if "brightness" in on:
+        b = torch.randn(n, device=dev, generator=g) * BRIGHTNESS_STD
+        b = torch.where(_fires(n, p, g, dev), b, zeros)
+        C = _color_translate(b) @ C
+    if "contrast" in on:
+        c = torch.exp2(torch.randn(n, device=dev, generator=g) * CONTRAST_STD / LN2)
+        c = torch.where(_fires(n, p, g, dev), c, ones)
+        C = _color_scale(c) @ C
+    if "lumaflip" in on:
+        i = torch.floor(torch.rand(n, device=dev, generator=g) * 2)
+        i = torch.where(_fires(n, p, g, dev), i, zeros)
+        C = (torch.eye(4, device=dev) - 2 * torch.outer(v, v) * i[:, None, None]) @ C
+    if "hue" in on:
+        theta = (torch.rand(n, device=dev, generator=g) * 2 - 1) * HUE_MAX
+        theta = torch.where(_fires(n, p, g, dev), theta, zeros)
+        C = _rotate_about(v[:3], theta) @ C
+    if "saturation" in on:
+        s = torch.exp2(torch.randn(n, device=dev, generator=g) * SATURATION_STD / LN2)
+        s = torch.where(_fires(n, p, g, dev), s, ones)
+        vv = torch.outer(v, v)
+        C = (vv + (torch.eye(4, device=dev) - vv) * s[:, None, None]) @ C
+    cutout = None
+    if "cutout" in on:
+        centre = torch.rand(n, 2, device=dev, generator=g)
+        cutout = torch.cat([centre, _fires(n, p, g, dev).float()[:, None]], dim=1)
+    # whether to resample / recolour at all is known without looking at the draws (no host sync)
+    return AugmentDraws(G, C, cutout, p > 0 and bool(on & GEOMETRIC), p > 0 and bool(on & COLOUR))
+
+
+def _color_translate(b):
+    m = torch.eye(4, device=b.device).repeat(b.shape[0], 1, 1)
+    m[:, :3, 3] = b[:, None]
+    return m
+
+
+def _color_scale(c):
+    m = torch.eye(4, device=c.device).repeat(c.shape[0], 1, 1)
+    m[:, 0, 0] = m[:, 1, 1] = m[:, 2, 2] = c
+    return m
+
+
+def _rotate_about(axis: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """4x4 rotations by ``theta`` about a unit 3-vector (Rodrigues)."""
+    x, y, z = axis.tolist()
+    K = torch.tensor([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]], device=theta.device)
+    s, c = torch.sin(theta)[:, None, None], torch.cos(theta)[:, None, None]
+    R = torch.eye(3, device=theta.device) + s * K + (1 - c) * (K @ K)
+    m = torch.eye(4, device=theta.device).repeat(theta.shape[0], 1, 1)
+    m[:, :3, :3] = R
+    return m
+
+
+def apply(images: torch.Tensor, d: AugmentDraws) -> torch.Tensor:
+    """The drawn augmentations applied to images in [-1, 1] ([N, C, H, W], C = 1 or 3)."""
+    dtype = images.dtype
+    x = images.float()
+    n, channels, h, w = x.shape
+    if d.moves:
+        grid = F.affine_grid(d.geometric[:, :2, :].to(x.device), [n, channels, h, w], align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if d.recolours:
+        C = d.color.to(x.device)
+        if channels == 3:
+            x = torch.einsum("nij,njhw->nihw", C[:, :3, :3], x) + C[:, :3, 3, None, None]
+        elif channels == 1:          # a grey image is its luma: the colour matrix seen along that axis
+            # grey y is the RGB image y·√3·L (L the unit luma axis); back on that axis after C:
+            # y' = y·LᵀAL + Lᵀt/√3 (brightness adds, contrast scales, luma flip negates; hue and
+            # saturation leave grey as it is)
+            luma = LUMA.to(x.device)
+            gain = (luma @ C[:, :3, :3] @ luma)[:, None, None, None]
+            offset = (C[:, :3, 3] @ luma / math.sqrt(3))[:, None, None, None]
+            x = x * gain + offset
+        else:
+            raise ValueError(f"colour augmentation needs 1 or 3 channels (got {channels})")
+    if d.cutout is not None:
+        cy = (torch.arange(h, device=x.device) + 0.5) / h
+        cx = (torch.arange(w, device=x.device) + 0.5) / w
+        inside_x = (cx[None, :] - d.cutout[:, 0, None]).abs() < CUTOUT_SIZE / 2
+        inside_y = (cy[None, :] - d.cutout[:, 1, None]).abs() < CUTOUT_SIZE / 2
+        hole = inside_y[:, :, None] & inside_x[:, None, :] & (d.cutout[:, 2, None, None] > 0)
+        x = x * (~hole)[:, None].to(x.dtype)
+    return x.to(dtype)
+
+
+def augment(images: torch.Tensor, p: float, generator: torch.Generator | None = None,
+            transforms: tuple[str, ...] = BGC) -> torch.Tensor:
+    """Draw and apply in one call (a single process; the trainer draws for the global batch)."""
+    if p <= 0:
+        return images
+    n, _, h, w = images.shape
+    return apply(images, draw(n, p, h, w, images.device, generator, transforms))

@@ -1,0 +1,150 @@
+"""The augmentation pipeline (#15 item 1): each transform does what it says on a known image, is
+differentiable, p = 0 is the identity, and it works for 1 and 3 channels from 4x4 up."""
+import math
+
+import pytest
+import torch
+
+from pgstudio.core.training import augment as aug
+
+
+def arrow(size: int = 16) -> torch.Tensor:
+    """A bright arrow pointing right on a dark ground, [1, 3, H, W] in [-1, 1]."""
+    x = -torch.ones(1, 3, size, size)
+    mid = size // 2
+    x[:, :, mid - 1:mid + 1, 2:size - 4] = 1.0                     # the shaft
+    for i in range(4):                                              # the head, at the right
+        x[:, :, mid - 1 - i:mid + 1 + i, size - 4 - i:size - 3 - i] = 1.0
+    return x
+
+
+def only(name: str, n: int = 64, size: int = 16, p: float = 1.0, seed: int = 0, channels: int = 3):
+    g = torch.Generator().manual_seed(seed)
+    return aug.draw(n, p, size, size, "cpu", g, (name,))
+
+
+def centroid_x(img: torch.Tensor) -> float:
+    w = (img[0].mean(0) + 1).clamp(min=0)
+    xs = torch.arange(img.shape[-1]).float()
+    return float((w.sum(0) * xs).sum() / w.sum())
+
+
+def test_p_zero_is_the_identity_and_draws_are_reproducible():
+    x = torch.rand(5, 3, 8, 8) * 2 - 1
+    assert torch.equal(aug.augment(x, 0.0), x)
+    d0 = aug.draw(5, 0.0, 8, 8, "cpu", torch.Generator().manual_seed(0))
+    assert not d0.moves and not d0.recolours and torch.equal(aug.apply(x, d0), x)
+    a = aug.augment(x, 0.7, torch.Generator().manual_seed(3))
+    b = aug.augment(x, 0.7, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+
+
+def test_flips_and_quarter_turns_move_pixels_exactly():
+    x = arrow()
+    d = only("xflip", n=32)
+    out = aug.apply(x.expand(32, -1, -1, -1), d)
+    flipped = [i for i in range(32) if not torch.allclose(out[i], x[0], atol=1e-5)]
+    assert 0 < len(flipped) < 32 and all(torch.allclose(out[i], x[0].flip(-1), atol=1e-5) for i in flipped)
+    assert centroid_x(out[flipped[0]:flipped[0] + 1]) < centroid_x(x)        # the arrow points left now
+    d = only("rotate90", n=32, seed=1)
+    out = aug.apply(x.expand(32, -1, -1, -1), d)
+    seen = set()
+    for i in range(32):          # each sample is one of the four exact quarter turns
+        k = [k for k in range(4) if torch.allclose(out[i], torch.rot90(x[0], k, dims=(1, 2)), atol=1e-5)]
+        assert len(k) == 1, i
+        seen.add(k[0])
+    assert seen == {0, 1, 2, 3}
+    half_turn = next(i for i in range(32) if torch.allclose(out[i], torch.rot90(x[0], 2, dims=(1, 2)), atol=1e-5))
+    assert centroid_x(out[half_turn:half_turn + 1]) < centroid_x(x)           # a rotated arrow points the other way
+
+
+def test_integer_translation_shifts_whole_pixels():
+    x = torch.zeros(1, 1, 16, 16)
+    x[..., 8, 8] = 1.0
+    out = aug.apply(x.expand(16, -1, -1, -1), only("xint", n=16, seed=2))
+    for img in out:
+        peak = (img[0] == img.max()).nonzero()[0]
+        assert abs(float(img.max()) - 1.0) < 1e-5                    # not smeared: a whole pixel moved
+        assert abs(int(peak[0]) - 8) <= 2 and abs(int(peak[1]) - 8) <= 2    # within ±0.125 of the size
+
+
+def test_geometric_transforms_keep_the_image_in_range_and_differentiable():
+    for name in ("scale", "rotate", "aniso", "xfrac"):
+        x = (torch.rand(8, 3, 16, 16) * 2 - 1).requires_grad_(True)
+        out = aug.apply(x, only(name, n=8, seed=4))
+        assert out.shape == x.shape and float(out.detach().abs().max()) <= 1.0 + 1e-5, name
+        assert not torch.allclose(out, x), name
+        out.square().sum().backward()
+        assert x.grad is not None and float(x.grad.abs().sum()) > 0, name
+
+
+def hue_angle(rgb: torch.Tensor) -> torch.Tensor:
+    """Hue as an angle around the luma axis (the plane orthogonal to (1,1,1))."""
+    r, g, b = rgb
+    return torch.atan2(math.sqrt(3) * (g - b), 2 * r - g - b)
+
+
+def test_colour_transforms_do_what_they_say():
+    red = torch.tensor([0.8, -0.6, -0.6]).view(1, 3, 1, 1).expand(16, 3, 4, 4).contiguous()
+    out = aug.apply(red, only("hue", n=16, size=4, seed=5))
+    moved = (hue_angle(out[:, :, 0, 0].T) - hue_angle(red[0, :, 0, 0])).abs()
+    assert float(moved.max()) > 0.5                                          # the hue moved
+    luma = lambda t: t.mean(1)
+    assert torch.allclose(luma(out), luma(red), atol=1e-5)                    # at the same luma
+    out = aug.apply(red, only("saturation", n=16, size=4, seed=6))
+    chroma = (out - luma(out)[:, None]).norm(dim=1)
+    assert float((chroma - (red - luma(red)[:, None]).norm(dim=1)).abs().max()) > 0.05
+    assert torch.allclose(luma(out), luma(red), atol=1e-5)
+    out = aug.apply(red, only("brightness", n=16, size=4, seed=7))
+    assert torch.allclose(out - red, (out - red)[:, :1].expand_as(out), atol=1e-5)   # the same shift on R, G, B
+    out = aug.apply(red, only("lumaflip", n=16, size=4, seed=8))
+    flipped = luma(out)[:, 0, 0] > 0          # red's luma is below 0: flipped, above
+    assert flipped.any() and torch.allclose(luma(out)[flipped], -luma(red)[flipped], atol=1e-5)
+    out = aug.apply(red, only("contrast", n=16, size=4, seed=9))
+    ratio = out / red
+    assert torch.allclose(ratio, ratio[:, :1].expand_as(ratio), atol=1e-4)   # one factor per sample
+
+
+def test_grey_images_get_the_grey_part_of_the_colour_transforms():
+    grey = torch.full((16, 1, 4, 4), 0.25)
+    assert torch.allclose(aug.apply(grey, only("hue", n=16, size=4)), grey, atol=1e-5)
+    assert torch.allclose(aug.apply(grey, only("saturation", n=16, size=4)), grey, atol=1e-5)
+    flipped = aug.apply(grey, only("lumaflip", n=16, size=4, seed=8))
+    assert set(torch.unique(flipped.round(decimals=4)).tolist()) <= {0.25, -0.25}
+    b = aug.apply(grey, only("brightness", n=16, size=4, seed=7))
+    rgb = aug.apply(grey.expand(-1, 3, -1, -1).contiguous(), only("brightness", n=16, size=4, seed=7))
+    assert torch.allclose(b[:, 0], rgb.mean(1), atol=1e-5)                   # grey = the luma of the colour result
+
+
+def test_cutout_blanks_a_square():
+    x = torch.ones(8, 3, 16, 16)
+    out = aug.apply(x, aug.draw(8, 1.0, 16, 16, "cpu", torch.Generator().manual_seed(1), ("cutout",)))
+    blank = (out == 0).all(1).float().mean((1, 2))
+    assert torch.all((blank > 0.1) & (blank <= 0.25 + 1e-6))       # at most half the side each way
+
+
+@pytest.mark.parametrize("size", [4, 8, 32])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_every_resolution_channel_count_and_bf16(size, channels):
+    x = torch.rand(6, channels, size, size) * 2 - 1
+    out = aug.augment(x, 0.8, torch.Generator().manual_seed(size))
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = aug.augment(x.bfloat16(), 0.8, torch.Generator().manual_seed(size))
+    assert low.dtype == torch.bfloat16 and torch.isfinite(low.float()).all()
+
+
+def test_draws_for_the_global_batch_slice_per_rank():
+    """Two ranks slicing the global draws see exactly what one process sees for the whole batch."""
+    x = torch.rand(8, 3, 8, 8) * 2 - 1
+    d = aug.draw(8, 0.6, 8, 8, "cpu", torch.Generator().manual_seed(2))
+    whole = aug.apply(x, d)
+    halves = torch.cat([aug.apply(x[:4], d[slice(0, 4)]), aug.apply(x[4:], d[slice(4, 8)])])
+    assert torch.allclose(whole, halves, atol=1e-6)
+
+
+def test_each_transform_fires_at_about_p():
+    n, p = 4000, 0.3
+    d = aug.draw(n, p, 8, 8, "cpu", torch.Generator().manual_seed(0), ("scale",))
+    fired = (d.geometric[:, 0, 0] != 1).float().mean()
+    assert abs(float(fired) - p) < 0.03
