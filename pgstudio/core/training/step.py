@@ -33,12 +33,12 @@ class Networks:
     opt_d: torch.optim.Optimizer | None = None
 
     @classmethod
-    def build(cls, fam, cfg, image_channels: int, device: torch.device, precision: str) -> "Networks":
+    def build(cls, fam, cfg, architecture, device: torch.device, precision: str) -> "Networks":
         """A family's G and D for the config (initialised from the global RNG, seeded by the caller)."""
         # channels_last: 5-25% more img/s than NCHW for these convolutions on a 2-core CPU
         # (bench/train_speed.py, laptop preset, 4² to 32²); the layout CUDA's tensor cores want too
-        G = fam.build_generator(fam.architecture(cfg, image_channels)).to(device).to(memory_format=torch.channels_last)
-        D = fam.build_discriminator(cfg, image_channels).to(device).to(memory_format=torch.channels_last)
+        G = fam.build_generator(architecture).to(device).to(memory_format=torch.channels_last)
+        D = fam.build_discriminator(cfg, architecture.image_channels).to(device).to(memory_format=torch.channels_last)
         fam.prepare_networks(G, D, precision)
         return cls(G, D, copy.deepcopy(G).eval().requires_grad_(False))
 

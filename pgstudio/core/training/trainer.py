@@ -63,8 +63,9 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % 2**32)
-        self.architecture = self.family.architecture(cfg, self.dataset.channels).to_dict()
-        self.nets = Networks.build(self.family, cfg, self.dataset.channels, self.device, self.precision)
+        architecture = self.family.architecture(cfg, self.dataset.channels)
+        self.architecture = architecture.to_dict()        # what checkpoints and snapshots carry
+        self.nets = Networks.build(self.family, cfg, architecture, self.device, self.precision)
         G, D = self.nets.G, self.nets.D
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
