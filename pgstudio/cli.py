@@ -147,7 +147,7 @@ def cmd_train(args) -> int:
     preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
-                 "max_kimg"):
+                 "max_kimg", "augment", "augment_p", "ada_target"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -381,7 +381,7 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import ARCHS, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
+    from .core.config import ARCHS, AUGMENTS, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
     from .core.analysis.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
@@ -406,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=PRECISIONS,
                    help="auto (default): bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), "
                         "fp32 elsewhere")
+    t.add_argument("--augment", choices=AUGMENTS,
+                   help="augment every image D sees: off (default), fixed (p = --augment-p) or ada (p adapts to "
+                        "D's overfitting: for small folders)")
+    t.add_argument("--augment-p", type=number(float, 0.0, 1.0), metavar="P",
+                   help="the fixed p, or ada's starting p (default 0)")
+    t.add_argument("--ada-target", type=number(float, 0.0, 1.0), metavar="T",
+                   help="ada keeps E[sign D(augmented reals)] at this (default 0.6)")
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
     t.add_argument("--compile", action="store_true",

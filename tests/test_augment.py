@@ -148,3 +148,84 @@ def test_each_transform_fires_at_about_p():
     d = aug.draw(n, p, 8, 8, "cpu", torch.Generator().manual_seed(0), ("scale",))
     fired = (d.geometric[:, 0, 0] != 1).float().mean()
     assert abs(float(fired) - p) < 0.03
+
+
+# --- in training (#15 items 2 and 3, in part)
+def test_the_p_controller_follows_the_overfitting_signal():
+    from pgstudio.core.training.augment import ADA_INTERVAL, ADA_P_MAX, AugmentStrength
+    s = AugmentStrength("ada", 0.0, 0.6, ada_kimg=2.0, device=torch.device("cpu"))
+    for _ in range(10 * ADA_INTERVAL):          # D sure of every real: r_t = 1, p rises
+        s.observe(torch.ones(25))
+        s.step_done(None)
+    assert s.rt == 1.0 and s.p == pytest.approx(10 * 100 / 2000)      # 100 images per adjustment, 2 kimg for 0→1
+    for _ in range(40 * ADA_INTERVAL):
+        s.observe(torch.ones(25))
+        s.step_done(None)
+    assert s.p == ADA_P_MAX                                           # capped where ADA starts to leak
+    for _ in range(3 * ADA_INTERVAL):           # D unsure (half the signs negative): p falls at the same speed
+        s.observe(torch.tensor([1.0, -1.0] * 12 + [-1.0]))
+        s.step_done(None)
+    assert s.rt < 0.6 and s.p == pytest.approx(ADA_P_MAX - 3 * 100 / 2000)
+    fixed = AugmentStrength("fixed", 0.3, 0.6, 1.0, torch.device("cpu"))
+    fixed.observe(torch.ones(4))
+    fixed.step_done(None)
+    assert fixed.p == 0.3 and fixed.rt is None
+
+
+def test_augmentation_reaches_every_image_d_sees(tmp_path, tiny_cfg):
+    """Fixed p: D's passes on reals and fakes (D and G phase) and R1's pass are augmented."""
+    from pgstudio.core.training.schedule import schedule_at
+    from pgstudio.core.training.trainer import Trainer
+    cfg = tiny_cfg.replace(loss="logistic", r1_interval=1, augment="fixed", augment_p=0.9)
+    t = Trainer.new(tmp_path / "run", cfg)
+    seen = []
+    real_forward = type(t.D).forward
+
+    def spy(self, image, level=None, alpha=1.0):
+        seen.append(image.detach().clone())
+        return real_forward(self, image, level, alpha)
+    type(t.D).forward = spy
+    try:
+        pt = schedule_at(cfg, 0)
+        state = t.rng.get_state()
+        reals = t.stepper.reals(pt)
+        t.rng.set_state(state)
+        t.begin_tick()
+        t.train_step(pt)
+    finally:
+        type(t.D).forward = real_forward
+    assert len(seen) == 4                           # reals, fakes, R1 (reals), G's fakes
+    assert not torch.allclose(seen[0], reals)       # D never saw the un-augmented reals
+    assert torch.allclose(seen[0], seen[2])         # R1's pass sees the same augmented reals
+    t.close()
+
+
+def test_adaptive_p_rises_on_a_tiny_set_and_resumes_exactly(tmp_path, tiny_cfg):
+    from pgstudio.core.data.dataset import import_folder
+    from pgstudio.core.storage.runfolder import RunFolder
+    from pgstudio.core.training.trainer import Trainer
+    cfg = tiny_cfg.replace(loss="logistic", augment="ada", ada_kimg=0.5, ada_target=0.2, max_kimg=0.384)
+    ds = import_folder(cfg.data, 8)
+    straight = Trainer.new(tmp_path / "straight", cfg, dataset=ds)
+    assert straight.run().reason == "max_kimg"
+    ticks = [r for r in RunFolder(tmp_path / "straight").read_metrics()[0] if r["kind"] == "tick"]
+    assert all("augment_p" in r and "augment_rt" in r for r in ticks)
+    assert ticks[-1]["augment_p"] > 0 and straight.recipe.strength.p > 0
+    first = Trainer.new(tmp_path / "split", cfg.replace(max_kimg=0.192), dataset=ds)
+    first.run()
+    resumed = Trainer.resume(tmp_path / "split", max_kimg=0.384, dataset=ds)
+    resumed.run()
+    assert resumed.recipe.strength.p == straight.recipe.strength.p
+    for k, v in straight.G.state_dict().items():
+        assert torch.equal(v, resumed.G.state_dict()[k]), k
+
+
+def test_old_configs_train_without_augmentation(tmp_path, tiny_cfg):
+    import json
+    from pgstudio.core.config import TrainConfig
+    d = tiny_cfg.to_dict()
+    for key in ("augment", "augment_p", "ada_target", "ada_kimg"):
+        d.pop(key)
+    assert TrainConfig.from_dict(json.loads(json.dumps(d))).augment == "off"
+    problems = tiny_cfg.replace(augment="ada", loss="wgan-gp").problems()
+    assert [p.field for p in problems] == ["augment"] and "WGAN-GP" in problems[0].message

@@ -83,3 +83,35 @@ def test_cli_gpus_flag_launches_torchrun_and_resume_on_one_process(tmp_path, sha
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert load_checkpoint(run.checkpoints()[-1])["images_seen"] >= 300
+
+
+def _rank_p(rank, world, init_file, run_dir, data):
+    """One rank of an adaptive-augmentation run; writes its final p and G."""
+    os.environ["LOCAL_RANK"] = str(rank)
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        t = Trainer.new(run_dir, tiny_config(data, loss="logistic", max_kimg=0.25, augment="ada", ada_kimg=0.5,
+                                             ada_target=0.2))
+        assert t.run().reason == "max_kimg"
+        torch.save({"p": t.recipe.strength.p, "G": {k: v.clone() for k, v in t.G.state_dict().items()}},
+                   f"{run_dir}-rank{rank}.pt")
+        t.dist.shutdown()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_adaptive_augmentation_is_the_same_on_two_processes_as_on_one(tmp_path, shapes_folder):
+    """The augmentation draws are sliced from the global batch and D's signs summed over ranks:
+    every rank applies the same p, and two processes train what one does."""
+    run = tmp_path / "ddp-ada"
+    mp.spawn(_rank_p, args=(2, str(tmp_path / "init-ada"), str(run), str(shapes_folder)), nprocs=2, join=True)
+    r0, r1 = (torch.load(f"{run}-rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert r0["p"] == r1["p"] > 0
+    torch.set_num_threads(1)
+    single = Trainer.new(tmp_path / "single-ada", tiny_config(shapes_folder, loss="logistic", max_kimg=0.25,
+                                                              augment="ada", ada_kimg=0.5, ada_target=0.2))
+    single.run()
+    assert abs(single.recipe.strength.p - r0["p"]) < 1e-9
+    _compare(single.G.state_dict(), r0["G"], atol=1e-4)

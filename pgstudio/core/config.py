@@ -16,6 +16,7 @@ CHANNELS = ("auto", "gray", "rgb")
 DEVICES = ("auto", "cpu", "cuda")
 D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
+AUGMENTS = ("off", "fixed", "ada")
 ADVISED_LR_SCALE = 0.5       # the advice after a blow-up or a stall: resume with the rates times this
 # a tick in which fewer than this share of the weights that received gradients moved is a stall
 # (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
@@ -41,6 +42,13 @@ class TrainConfig:
     mode: str = "crop"                # non-square images: crop, pad or stretch
     channels: str = "auto"            # auto, gray or rgb
     mirror_augment: bool = False
+    # augmentation of every image D sees (training/augment.py): "off", "fixed" (p = augment_p
+    # throughout) or "ada" (p adapts so that E[sign D(augmented reals)] stays at ada_target,
+    # starting at augment_p); a run from before these keys trained without it
+    augment: str = "off"
+    augment_p: float = 0.0
+    ada_target: float = 0.6
+    ada_kimg: float = 100.0           # thousand images in which p can move from 0 to 1
     # network
     arch: str = DEFAULT               # the model family: progressive (PGGAN, grows) or stylegan2 (fixed resolution)
     resolution: int = 32
@@ -158,6 +166,16 @@ class TrainConfig:
             add("r1_gamma" if self.r1_gamma < 0 else "gp_lambda", "penalty weights (R1 γ, GP λ) must not be negative")
         if self.r1_interval < 1:
             add("r1_interval", "R1 interval must be at least 1")
+        if self.augment not in AUGMENTS:
+            add("augment", f"augment must be one of {', '.join(AUGMENTS)} (got {self.augment!r})")
+        if not 0 <= self.augment_p <= 1:
+            add("augment_p", "the augmentation probability must lie in [0, 1]")
+        if not 0 < self.ada_target < 1 or self.ada_kimg <= 0:
+            add("ada_target" if not 0 < self.ada_target < 1 else "ada_kimg",
+                "the ADA target must lie in (0, 1) and its speed (kimg) be positive")
+        if self.augment == "ada" and self.loss == "wgan-gp":
+            add("augment", "adaptive augmentation reads the sign of D's scores on reals, which WGAN-GP "
+                           "leaves at an arbitrary offset: use the logistic or hinge loss, or a fixed p")
         if not self.demo and not self.data:
             add("data", "choose an image folder or the demo data set")
         return out

@@ -212,3 +212,69 @@ def augment(images: torch.Tensor, p: float, generator: torch.Generator | None = 
         return images
     n, _, h, w = images.shape
     return apply(images, draw(n, p, h, w, images.device, generator, transforms))
+
+
+ADA_INTERVAL = 4        # D steps between adjustments of p (ADA's value)
+ADA_P_MAX = 0.8         # ADA's augmentations start to leak into G above roughly this p: p stops here
+
+
+class AugmentStrength:
+    """The p of a run: fixed, or adapted to D's overfitting (ADA).
+
+    The overfitting signal is r_t = E[sign(D(augmented reals))] over the last ADA_INTERVAL D steps
+    (summed over data-parallel ranks): near 0 while D cannot tell training reals from fakes, near
+    1 once it has memorised them. p moves by sign(r_t - target) · images / (ada_kimg · 1000), so
+    ``ada_kimg`` is the number of thousand images in which p can go from 0 to 1.
+    """
+
+    def __init__(self, mode: str, p: float, target: float, ada_kimg: float, device: torch.device):
+        self.mode, self.p, self.target, self.ada_kimg = mode, float(p), float(target), float(ada_kimg)
+        self.device = device
+        self.rt: float | None = None
+        self._signs = torch.zeros((), device=device)
+        self._count = 0                  # reals observed since the last adjustment (this rank)
+        self._steps = 0                  # D steps since the last adjustment
+
+    @property
+    def adaptive(self) -> bool:
+        return self.mode == "ada"
+
+    def observe(self, scores_real: torch.Tensor) -> None:
+        """D's scores on augmented reals (kept on the device until the adjustment)."""
+        if self.adaptive:
+            self._signs = self._signs + torch.sign(scores_real.detach().float()).sum()
+            self._count += scores_real.shape[0]
+
+    def step_done(self, dist) -> None:
+        """After a D step: every ADA_INTERVAL steps, r_t is read (one host sync) and p moves."""
+        if not self.adaptive:
+            return
+        self._steps += 1
+        if self._steps < ADA_INTERVAL:
+            return
+        totals = torch.stack([self._signs, torch.full((), float(self._count), device=self.device)])
+        if dist is not None and dist.active:
+            totals = dist.mean(totals) * dist.world          # sums over every rank
+        signs, count = (float(v) for v in totals)
+        if count > 0:
+            self.rt = signs / count
+            move = count / (self.ada_kimg * 1000.0)
+            self.p = min(ADA_P_MAX, max(0.0, self.p + (move if self.rt > self.target else -move)))
+        self._signs = torch.zeros((), device=self.device)
+        self._count = self._steps = 0
+
+    def state_dict(self) -> dict:
+        return {"p": self.p, "rt": self.rt if self.rt is not None else float("nan"),
+                "signs": self._signs.detach().cpu(), "count": self._count, "steps": self._steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.p = float(state["p"])
+        self.rt = None if math.isnan(float(state["rt"])) else float(state["rt"])
+        self._signs = state["signs"].to(self.device)
+        self._count, self._steps = int(state["count"]), int(state["steps"])
+
+
+def chunk_rows(n: int, parts: int, i: int) -> slice:
+    """The rows of micro-batch i when n rows are cut into ``parts`` as torch.chunk cuts them."""
+    size = -(-n // parts)
+    return slice(i * size, min(n, (i + 1) * size))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import augment as aug
 from . import losses
 from .schedule import SchedulePoint
 from .tick_stats import TickStats
@@ -30,6 +31,7 @@ class StepDraws:
     z_g: torch.Tensor
     with_r1: bool
     extra: dict = field(default_factory=dict)     # a family's own draws
+    augment: dict = field(default_factory=dict)   # "real", "fake_d", "fake_g" → AugmentDraws (when on)
 
 
 class Recipe:
@@ -38,6 +40,9 @@ class Recipe:
         self.cfg, self.G, self.D, self.G_fast, self.D_fast = cfg, G, D, G_fast, D_fast
         self.device, self.dist, self.rng, self.stats = device, dist, rng, stats
         self.autocast_on = precision == "bf16" and autocast
+        # augmentation of every image D sees (augment.py); None when off, so nothing of it runs
+        self.strength = (aug.AugmentStrength(cfg.augment, cfg.augment_p, cfg.ada_target, cfg.ada_kimg, device)
+                         if getattr(cfg, "augment", "off") != "off" else None)
 
     # --- lazy regularisation (StyleGAN2's Adam correction for a term run every N steps)
     def uses_r1(self) -> bool:
@@ -64,7 +69,17 @@ class Recipe:
         with_r1 = self.uses_r1() and d_steps % cfg.r1_interval == 0
         draws = StepDraws(reals, z_d, eps, z_g, with_r1)
         draws.extra = self.draw_extra(pt, mine, step)   # after the shared draws: their order never moves
+        if self.strength is not None and self.strength.p > 0:     # last: a run without draws none
+            draws.augment = {which: aug.draw(batch, self.strength.p, pt.resolution, pt.resolution, self.device,
+                                             self.rng)[mine] for which in ("real", "fake_d", "fake_g")}
         return draws
+
+    def augmented(self, x: torch.Tensor, draws: StepDraws, which: str, i: int, parts: int) -> torch.Tensor:
+        """Images as D sees them: augmented with their draws (micro-batch i of ``parts``), when on."""
+        d = draws.augment.get(which)
+        if d is None:
+            return x
+        return aug.apply(x, d[aug.chunk_rows(d.geometric.shape[0], parts, i)])
 
     def draw_extra(self, pt: SchedulePoint, mine: slice, step: int) -> dict:
         return {}
@@ -88,17 +103,19 @@ class Recipe:
     def d_main(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> tuple[torch.Tensor, torch.Tensor]:
         """D's loss and penalty over ``parts`` micro-batches, gradients accumulated; returns both means."""
         cfg, level, alpha_in = self.cfg, pt.level, self.alpha_input(pt)
-
-        def critic(x):               # eager: the penalties need a double backward
-            return self.D(x, level, pt.alpha)
         autocast = self.autocast()
         loss_sum = pen_sum = torch.zeros((), device=self.device)
         eps_parts = draws.eps.chunk(parts) if draws.eps is not None else [None] * parts
         for i, (r, zd, e) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts), eps_parts)):
+            def critic(x, i=i):      # eager (the penalties need a double backward); the gradient is taken
+                return self.D(self.augmented(x, draws, "real", i, parts), level, pt.alpha)   # through the augmentation
             with torch.no_grad(), autocast:
                 fakes = self.G_fast(zd, level, alpha_in, **self.generator_inputs(draws, "d", i, parts))
             with autocast:
-                scores_real, scores_fake = self.D_fast(r, level, alpha_in), self.D_fast(fakes, level, alpha_in)
+                scores_real = self.D_fast(self.augmented(r, draws, "real", i, parts), level, alpha_in)
+                scores_fake = self.D_fast(self.augmented(fakes, draws, "fake_d", i, parts), level, alpha_in)
+            if self.strength is not None:
+                self.strength.observe(scores_real)
             loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
                                              cfg.drift if cfg.loss == "wgan-gp" else 0.0)
             pen = torch.zeros((), device=self.device)
@@ -111,7 +128,9 @@ class Recipe:
         return loss_sum / parts, pen_sum / parts
 
     def after_d_main(self) -> None:
-        """After D's passes, before its gradients are averaged across ranks."""
+        """After D's passes, before its gradients are averaged across ranks (an adaptive p moves here)."""
+        if self.strength is not None:
+            self.strength.step_done(self.dist)
 
     def g_main(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> torch.Tensor:
         level, alpha_in, autocast = pt.level, self.alpha_input(pt), self.autocast()
@@ -119,7 +138,8 @@ class Recipe:
         for i, zg in enumerate(draws.z_g.chunk(parts)):
             with autocast:
                 fakes = self.G_fast(zg, level, alpha_in, **self.generator_inputs(draws, "g", i, parts))
-                loss = losses.generator_loss(self.cfg.loss, self.D_fast(fakes, level, alpha_in))
+                scores = self.D_fast(self.augmented(fakes, draws, "fake_g", i, parts), level, alpha_in)
+                loss = losses.generator_loss(self.cfg.loss, scores)
             (loss / parts).backward()
             loss_sum = loss_sum + loss.detach()
         return loss_sum / parts
@@ -134,10 +154,13 @@ class Recipe:
 
     # --- what a tick and a checkpoint carry besides the shared statistics
     def tick_fields(self, means: dict) -> dict:
-        return {}
+        if self.strength is None:
+            return {}
+        return {"augment_p": round(self.strength.p, 5), "augment_rt": self.strength.rt}
 
     def state_dict(self) -> dict:
-        return {}
+        return {"augment": self.strength.state_dict()} if self.strength is not None else {}
 
     def load_state_dict(self, state: dict) -> None:
-        pass
+        if self.strength is not None and "augment" in state:
+            self.strength.load_state_dict(state["augment"])

@@ -49,6 +49,7 @@ class StyleGAN2Recipe(Recipe):
         self.noise_rng.manual_seed(((self.cfg.seed + 1) * 1_000_003 + step) * 1024 + self.dist.rank)
 
     def after_d_main(self) -> None:
+        super().after_d_main()
         if self.dist.active:        # each rank moved the mean w by its own slice's mean:
             with torch.no_grad():   # averaging gives the global batch's update on every rank
                 self.G.mapping.w_avg.copy_(self.dist.mean(self.G.mapping.w_avg))
@@ -70,11 +71,12 @@ class StyleGAN2Recipe(Recipe):
 
     def tick_fields(self, means: dict) -> dict:
         """The regulariser gets its own curves."""
-        return {"pl_penalty": means.get("pl_penalty"), "pl_mean": float(self.pl_mean)}
+        return {**super().tick_fields(means), "pl_penalty": means.get("pl_penalty"), "pl_mean": float(self.pl_mean)}
 
     def state_dict(self) -> dict:
-        return {"pl_mean": self.pl_mean.detach().cpu()}
+        return {**super().state_dict(), "pl_mean": self.pl_mean.detach().cpu()}
 
     def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
         if "pl_mean" in state:
             self.pl_mean = state["pl_mean"].to(self.device)
