@@ -229,3 +229,26 @@ def test_old_configs_train_without_augmentation(tmp_path, tiny_cfg):
     assert TrainConfig.from_dict(json.loads(json.dumps(d))).augment == "off"
     problems = tiny_cfg.replace(augment="ada", loss="wgan-gp").problems()
     assert [p.field for p in problems] == ["augment"] and "WGAN-GP" in problems[0].message
+
+
+def test_the_studio_offers_augmentation_and_plots_p(qtbot, window, tmp_path, tiny_cfg):
+    """The run form refuses ADA with WGAN-GP on its field; a run trained with ADA opens with a row
+    for p and r_t on the shared x axis, and the status bar shows p."""
+    from pgstudio.core.training.trainer import Trainer
+    form = window.setup_form
+    form.loss.setCurrentText("wgan-gp")
+    form.augment.setCurrentIndex(form.augment.findData("ada"))
+    assert "WGAN-GP" in form.problems_text() and "border" in form.augment.styleSheet()
+    form.loss.setCurrentText("logistic")
+    assert form.augment.styleSheet() == ""
+    run = tmp_path / "ada"
+    Trainer.new(run, tiny_cfg.replace(loss="logistic", augment="ada", ada_kimg=0.5, ada_target=0.2,
+                                      max_kimg=0.256)).run()
+    window.open_run(str(run))
+    plots = window.training_page.plots
+    assert plots.aug_row
+    x, p = plots.curve_data()["augment_p"]
+    assert len(p) >= 3 and p[-1] > 0 and len(x) == len(p)
+    assert window.status_labels["augment"].text().startswith("augment p ")
+    window.training_page.plots.clear()
+    assert not plots.aug_row

@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- status bar
     def _build_status_bar(self) -> None:
         self.status_labels = {}
-        for key in ("resolution", "alpha", "phase", "kimg", "speed", "eta", "device", "memory"):
+        for key in ("resolution", "alpha", "phase", "augment", "kimg", "speed", "eta", "device", "memory"):
             label = QLabel("")
             label.setObjectName(f"status_{key}")
             self.statusBar().addPermanentWidget(label)
@@ -161,6 +161,9 @@ class MainWindow(QMainWindow):
         L["alpha"].setText(f"α {s['alpha']:.2f}" if fam.grows else "")
         L["alpha"].setVisible(fam.grows)
         L["phase"].setText(fam.status_line(s))
+        p = s.get("augment_p")
+        L["augment"].setText(f"augment p {p:.3f}" if p is not None else "")
+        L["augment"].setVisible(p is not None)
         L["kimg"].setText(f"{s['kimg']:.1f} / {s.get('total_kimg', 0):g} kimg")
         spk = s.get("sec_per_kimg")
         L["speed"].setText(f"{s.get('img_per_s', 0):.0f} img/s · {spk:.1f} s/kimg" if spk else "")

@@ -34,7 +34,7 @@ class TickRecord:
     ram_mb: float | None
     weights_changed: dict = field(default_factory=dict)     # network → share of its weights that moved
     stalled: tuple = ()                                     # networks under the stall threshold
-    family_stats: dict = field(default_factory=dict)        # a family's own curves (pl_penalty, pl_mean)
+    family_stats: dict = field(default_factory=dict)        # the recipe's own curves: path length, augmentation
     gpu_mem_mb: float | None = None                         # CUDA only
     kind: str = "tick"
 

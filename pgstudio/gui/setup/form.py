@@ -111,6 +111,15 @@ class SetupForm(QWidget):
                                   "fp32 elsewhere; penalties always in fp32. This CPU: "
                                   + ("native bf16" if cpu_has_native_bf16() else
                                      "no native bf16, bf16 would run about 10x slower"))
+        self.augment = named(QComboBox(), "augment")
+        for mode, text in (("off", "off"), ("ada", "adaptive (ADA)"), ("fixed", "fixed p")):
+            self.augment.addItem(text, mode)
+        self.augment.setToolTip("augment every image D sees (flips, rotations, shifts, scaling, colour), so a small "
+                                "folder is not memorised: adaptive raises p while D overfits; fixed keeps p")
+        self.augment_p = _spin(0, 1, 0.0, 0.05, 2, "augment_p")
+        self.augment_p.setToolTip("fixed: the probability of each transform; adaptive: where p starts")
+        self.ada_target = _spin(0.05, 0.95, 0.6, 0.05, 2, "ada_target")
+        self.ada_target.setToolTip("adaptive: p rises while E[sign D(augmented reals)] is above this (ADA: 0.6)")
         self.compile = named(QCheckBox("torch.compile"), "compile")
         self.compile.setToolTip("compile the networks (progressive family; recompiles at each growth step, "
                                 "the cost is logged — worth it on GPUs, slow to start on CPUs)")
@@ -148,6 +157,7 @@ class SetupForm(QWidget):
         form.addRow("tick / samples (kimg)", self._row(self.tick, self.sample))
         form.addRow("checkpoint / MS-SWD (kimg)", self._row(self.checkpoint, self.metric_kimg))
         form.addRow("MS-SWD images", self.metric_n)
+        form.addRow("augment / p / ADA target", self._row(self.augment, self.augment_p, self.ada_target))
         form.addRow("device / precision", self._row(self.device, self.precision, self.compile))
         form.addRow("output folder", out_row)
 
@@ -184,13 +194,14 @@ class SetupForm(QWidget):
         self.arch.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
         for w in (self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
                   self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
-                  self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight):
+                  self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
+                  self.augment_p, self.ada_target):
             w.valueChanged.connect(self._changed)
         self.demodulate.toggled.connect(self._changed)
         self.compile.toggled.connect(self._changed)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
-        for w in (self.loss, self.device, self.precision):
+        for w in (self.loss, self.device, self.precision, self.augment):
             w.currentIndexChanged.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
         self._changed()
@@ -269,6 +280,7 @@ class SetupForm(QWidget):
             arch=self.arch.currentData(), mapping_layers=self.mapping_layers.value(),
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
             demodulate=self.demodulate.isChecked(), compile=self.compile.isChecked(),
+            augment=self.augment.currentData(), augment_p=self.augment_p.value(), ada_target=self.ada_target.value(),
             data=source, demo=demo, mode=options["mode"], channels=options["channels"],
             resolution=options["resolution"], latent_size=self.latent.value(),
             fmap_base=self.fmap_base.value(), fmap_max=self.fmap_max.value(), loss=self.loss.currentText(),
@@ -306,7 +318,8 @@ class SetupForm(QWidget):
                 "sample_kimg": self.sample, "checkpoint_kimg": self.checkpoint, "metric_kimg": self.metric_kimg,
                 "ema_halflife_kimg": self.ema, "max_kimg": self.max_kimg, "loss": self.loss,
                 "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
-                "compile": self.compile, "precision": self.precision, "device": self.device}
+                "compile": self.compile, "precision": self.precision, "device": self.device,
+                "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target}
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()

@@ -105,11 +105,22 @@ class TrainingPlots(QWidget):
         self.curve_pl_mean = self.reg_plot.plot(pen=pg.mkPen((140, 86, 75), width=2, style=Qt.DashLine),
                                                 name="path-length mean")
         self.second_row = "alpha"
+        # a run that augments what D sees gets a row for p and ADA's overfitting signal r_t
+        self.aug_plot = pg.PlotItem()
+        self.aug_plot.setLabel("left", "augment")
+        self.aug_plot.setYRange(-1.05, 1.05)      # r_t = E[sign D(reals)] lies in [-1, 1], p in [0, 0.8]
+        self.aug_plot.setMouseEnabled(y=False)
+        self.aug_plot.addLegend(offset=(-10, 5))
+        self.aug_plot.showGrid(y=True, alpha=0.2)
+        self.curve_aug_p = self.aug_plot.plot(pen=pg.mkPen((214, 39, 40), width=2), name="p")
+        self.curve_aug_rt = self.aug_plot.plot(pen=pg.mkPen((127, 127, 127), width=1, style=Qt.DashLine),
+                                               name="r_t (ADA)")
+        self.aug_row = False
         self.speed_plot = self.canvas.addPlot(row=2, col=0)
         self.speed_plot.setLabel("left", "img/s")
         self.swd_axis = _RightAxisPlot(self.speed_plot, "MS-SWD ×1000")
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
-        for p in (self.alpha_plot, self.speed_plot, self.reg_plot):
+        for p in (self.alpha_plot, self.speed_plot, self.reg_plot, self.aug_plot):
             p.setXLink(self.loss_plot)
         self.speed_plot.setLabel("bottom", "kimg")
 
@@ -163,9 +174,10 @@ class TrainingPlots(QWidget):
         self._drawn_version = -1
         for c in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_alpha,
                   self.curve_res, self.curve_speed, self.swd_points, self.curve_r1, self.curve_pl,
-                  self.curve_pl_mean):
+                  self.curve_pl_mean, self.curve_aug_p, self.curve_aug_rt):
             c.setData([], [])
         self._show_second_row("alpha")
+        self._show_augment_row(False)
         for item in self._bands:
             self.loss_plot.removeItem(item)
         for item in self._lines:
@@ -177,7 +189,8 @@ class TrainingPlots(QWidget):
         out = {}
         for name, c in (("loss_d", self.curve_d), ("loss_g", self.curve_g), ("alpha", self.curve_alpha),
                         ("resolution", self.curve_res), ("img_per_s", self.curve_speed), ("swd", self.swd_points),
-                        ("r1", self.curve_r1), ("pl_penalty", self.curve_pl), ("pl_mean", self.curve_pl_mean)):
+                        ("r1", self.curve_r1), ("pl_penalty", self.curve_pl), ("pl_mean", self.curve_pl_mean),
+                        ("augment_p", self.curve_aug_p), ("augment_rt", self.curve_aug_rt)):
             x, y = c.getData()
             out[name] = (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
         return out
@@ -205,6 +218,11 @@ class TrainingPlots(QWidget):
             self.curve_r1.setData(x, smooth(np.asarray(history.penalty), w))
             self.curve_pl.setData(x[have], smooth(pl[have], w))
             self.curve_pl_mean.setData(x, np.asarray(history.pl_mean))
+        self._show_augment_row(history.shows_augmentation)
+        if history.shows_augmentation:
+            p, rt = np.asarray(history.augment_p), np.asarray(history.augment_rt)
+            self.curve_aug_p.setData(x[~np.isnan(p)], p[~np.isnan(p)])
+            self.curve_aug_rt.setData(x[~np.isnan(rt)], rt[~np.isnan(rt)])
         self.curve_alpha.setData(*alpha_path(x, history))
         # a tick's resolution held over the whole tick that ends at it (the first from the start):
         # steps, not ramps
@@ -235,6 +253,18 @@ class TrainingPlots(QWidget):
         self.canvas.addItem(new, row=1, col=0)
         self.res_axis.right.setVisible(which == "alpha")    # it lives in the scene, not the layout
         self.second_row = which
+
+    def _show_augment_row(self, on: bool) -> None:
+        """The augmentation row goes between the middle row and the speed row (which keeps the x label)."""
+        if on == self.aug_row:
+            return
+        self.canvas.removeItem(self.speed_plot)
+        if on:
+            self.canvas.addItem(self.aug_plot, row=2, col=0)
+        else:
+            self.canvas.removeItem(self.aug_plot)
+        self.canvas.addItem(self.speed_plot, row=3 if on else 2, col=0)
+        self.aug_row = on
 
     def _draw_phases(self, history: RunHistory) -> None:
         spans = history.phase_spans()

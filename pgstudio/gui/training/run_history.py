@@ -37,6 +37,8 @@ class RunHistory:
     penalty: list = field(default_factory=list)       # GP or R1 as trained (per-step contribution)
     pl_penalty: list = field(default_factory=list)    # StyleGAN2 only; NaN where absent
     pl_mean: list = field(default_factory=list)
+    augment_p: list = field(default_factory=list)     # the augmentation's p and ADA's r_t; NaN where absent
+    augment_rt: list = field(default_factory=list)
     swd_kimg: list = field(default_factory=list)
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
@@ -63,6 +65,8 @@ class RunHistory:
         self.penalty.append(float(tick.penalty or 0.0))
         self.pl_penalty.append(tick.number("pl_penalty"))
         self.pl_mean.append(tick.number("pl_mean"))
+        self.augment_p.append(tick.number("augment_p"))
+        self.augment_rt.append(tick.number("augment_rt"))
         self.stalled_since = {name: self.stalled_since.get(name, float(tick.kimg)) for name in tick.stalled}
         self.last_tick = r
         self.version += 1
@@ -118,6 +122,11 @@ class RunHistory:
         """Whether the ticks carry a family's regulariser curves (StyleGAN2's path length)."""
         return bool(self.pl_mean) and not np.isnan(self.pl_mean[-1])
 
+    @property
+    def shows_augmentation(self) -> bool:
+        """Whether the run augments what D sees (its ticks carry p)."""
+        return bool(self.augment_p) and not np.isnan(self.augment_p[-1])
+
     def wall_at(self, kimg: float) -> float:
         if not self.kimg:
             return 0.0
@@ -150,9 +159,11 @@ class RunHistory:
         return {r: float(np.median(v)) for r, v in by.items()}
 
     def to_csv(self) -> str:
-        lines = ["kimg,wall_s,resolution,alpha,phase,loss_d,loss_g,img_per_s,penalty,pl_penalty,pl_mean"]
+        lines = ["kimg,wall_s,resolution,alpha,phase,loss_d,loss_g,img_per_s,penalty,pl_penalty,pl_mean,"
+                 "augment_p,augment_rt"]
         for row in zip(self.kimg, self.wall, self.resolution, self.alpha, self.phase, self.loss_d,
-                       self.loss_g, self.img_per_s, self.penalty, self.pl_penalty, self.pl_mean):
+                       self.loss_g, self.img_per_s, self.penalty, self.pl_penalty, self.pl_mean, self.augment_p,
+                       self.augment_rt):
             lines.append(",".join(str(v) for v in row))
         return "\n".join(lines) + "\n"
 
