@@ -21,17 +21,14 @@ def chunks_for(n: int, available: int) -> int:
 
 def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAULT_SEED,
                      data: str | None = None, demo: bool = False,
-                     progress: Callable[[int, int], None] | None = None, loaded=None) -> dict:
+                     progress: Callable[[int, int], None] | None = None) -> dict:
     """The EMA generator of ``source`` (a checkpoint, a run folder's newest, an export) scored on
     the reals its run trained on, or on ``data``/``demo`` when given (an export names no data).
 
     ``progress(done, total)`` is called per chunk. Returns the metrics.jsonl "swd" record with
     kimg, checkpoint, n and seed; ValueError when the data cannot give two disjoint sets.
     """
-    if loaded is None:
-        loaded, state = load_generator_and_state(source)
-    else:
-        state = None
+    loaded, state = load_generator_and_state(source)
     cfg = TrainConfig.from_json(state["config"]) if state is not None else None
     if data is None and not demo:
         if cfg is None:
