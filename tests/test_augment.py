@@ -252,3 +252,31 @@ def test_the_studio_offers_augmentation_and_plots_p(qtbot, window, tmp_path, tin
     assert window.status_labels["augment"].text().startswith("augment p ")
     window.training_page.plots.clear()
     assert not plots.aug_row
+
+
+def test_a_pass_retried_after_out_of_memory_counts_its_reals_once(tmp_path, tiny_cfg):
+    """An OOM in R1's pass, after D has scored the augmented reals: the retried phase must not add
+    those scores to ADA's signal a second time."""
+    import torch as _torch
+    from pgstudio.core.training.schedule import schedule_at
+    from pgstudio.core.training.trainer import Trainer
+    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(loss="logistic", r1_interval=1, augment="ada",
+                                                      augment_p=0.2))
+    t.begin_tick()
+    pt = schedule_at(t.cfg, 0)
+    calls = {"n": 0}
+    real_forward = type(t.D).forward
+
+    def third_call_fails(self, image, level=None, alpha=1.0):
+        calls["n"] += 1
+        if calls["n"] == 3:                     # reals, fakes, then R1's pass
+            raise _torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_forward(self, image, level, alpha)
+    type(t.D).forward = third_call_fails
+    try:
+        t.train_step(pt)
+    finally:
+        type(t.D).forward = real_forward
+    assert t.accum[pt.resolution] == 2                               # the phase was split and retried
+    assert t.recipe.strength._count == pt.batch                      # and its reals counted once
+    t.close()

@@ -13,6 +13,7 @@ from ..core.config import ADVISED_LR_SCALE
 from ..core.families import family
 from ..core.storage.checkpoint import CheckpointError
 from ..core.storage.continuing import branch_from, resume_from
+from ..core.storage.records import TickRecord
 from ..core.storage.runfolder import RunFolderError
 from .checkpoints.page import CheckpointsPage
 from .dataset.panel import DatasetPanel
@@ -155,23 +156,24 @@ class MainWindow(QMainWindow):
             self.status_labels[key] = label
 
     def _show_status(self, s: dict) -> None:
-        L = self.status_labels
-        L["resolution"].setText(f"{s['resolution']}×{s['resolution']}")
+        """The newest tick (the Training page adds the run's total, the ETA and the family)."""
+        L, tick = self.status_labels, TickRecord.from_dict(s)
+        L["resolution"].setText(f"{tick.resolution}×{tick.resolution}")
         fam = family(s.get("family"))                     # a family that does not grow has no α to show
-        L["alpha"].setText(f"α {s['alpha']:.2f}" if fam.grows else "")
+        L["alpha"].setText(f"α {tick.alpha:.2f}" if fam.grows else "")
         L["alpha"].setVisible(fam.grows)
         L["phase"].setText(fam.status_line(s))
-        p = s.get("augment_p")
+        p = tick.family_stats.get("augment_p")
         L["augment"].setText(f"augment p {p:.3f}" if p is not None else "")
         L["augment"].setVisible(p is not None)
-        L["kimg"].setText(f"{s['kimg']:.1f} / {s.get('total_kimg', 0):g} kimg")
-        spk = s.get("sec_per_kimg")
-        L["speed"].setText(f"{s.get('img_per_s', 0):.0f} img/s · {spk:.1f} s/kimg" if spk else "")
+        L["kimg"].setText(f"{tick.kimg:.1f} / {s.get('total_kimg', 0):g} kimg")
+        spk = tick.sec_per_kimg
+        L["speed"].setText(f"{tick.img_per_s or 0:.0f} img/s · {spk:.1f} s/kimg" if spk else "")
         L["eta"].setText(f"ETA {s.get('eta', '–')}")
-        L["device"].setText(" · ".join(s[k] for k in ("device", "precision") if s.get(k)))
-        mem = f"RAM {s['ram_mb']:.0f} MB" if s.get("ram_mb") else ""
-        if s.get("gpu_mem_mb"):
-            mem += f" · GPU {s['gpu_mem_mb']:.0f} MB"
+        L["device"].setText(" · ".join(v for v in (tick.device, tick.precision) if v))
+        mem = f"RAM {tick.ram_mb:.0f} MB" if tick.ram_mb else ""
+        if tick.gpu_mem_mb:
+            mem += f" · GPU {tick.gpu_mem_mb:.0f} MB"
         L["memory"].setText(mem)
 
     # -------------------------------------------------------------- actions

@@ -106,6 +106,7 @@ class Recipe:
         autocast = self.autocast()
         loss_sum = pen_sum = torch.zeros((), device=self.device)
         eps_parts = draws.eps.chunk(parts) if draws.eps is not None else [None] * parts
+        real_scores = []             # for an adaptive p: handed over once every micro-batch has run, so
         for i, (r, zd, e) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts), eps_parts)):
             def critic(x, i=i):      # eager (the penalties need a double backward); the gradient is taken
                 return self.D(self.augmented(x, draws, "real", i, parts), level, pt.alpha)   # through the augmentation
@@ -114,8 +115,7 @@ class Recipe:
             with autocast:
                 scores_real = self.D_fast(self.augmented(r, draws, "real", i, parts), level, alpha_in)
                 scores_fake = self.D_fast(self.augmented(fakes, draws, "fake_d", i, parts), level, alpha_in)
-            if self.strength is not None:
-                self.strength.observe(scores_real)
+            real_scores.append(scores_real.detach())     # a pass retried after an OOM counts once
             loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
                                              cfg.drift if cfg.loss == "wgan-gp" else 0.0)
             pen = torch.zeros((), device=self.device)
@@ -125,6 +125,8 @@ class Recipe:
                 pen = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, r) * cfg.r1_interval
             ((loss + pen) / parts).backward()
             loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
+        if self.strength is not None:
+            self.strength.observe(torch.cat(real_scores))
         return loss_sum / parts, pen_sum / parts
 
     def after_d_main(self) -> None:
