@@ -16,7 +16,6 @@ ever with the code they are meant to pin: they were written once, before the ref
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import platform
 import shutil
@@ -125,9 +124,7 @@ def state_hash(state: dict) -> str:
         if isinstance(value, torch.Tensor):
             t = value.detach().cpu().contiguous()
             h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-            buf = io.BytesIO()
-            buf.write(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes())
-            h.update(buf.getvalue())
+            h.update((t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes())
         else:
             h.update(repr(value).encode())
     return h.hexdigest()

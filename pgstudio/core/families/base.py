@@ -8,6 +8,7 @@ preset defaults. Families override only what differs from this base.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -65,8 +66,9 @@ class Architecture:
         return cls(family=fam.name, **{k: v for k, v in values.items() if k in known})
 
 
-class Family:
-    """The behaviour both families share; a family subclasses it and overrides what differs."""
+class Family(ABC):
+    """The behaviour both families share; a family subclasses it and overrides what differs
+    (its networks it must give)."""
     name: str = ""
     title: str = ""                       # for people: the run form, the window, the explorer
     description: str = ""                 # a few words beside the title in the run form
@@ -87,11 +89,13 @@ class Family:
         return Architecture(self.name, cfg.resolution, image_channels, cfg.latent_size, cfg.fmap_base,
                             cfg.fmap_max, **{k: getattr(cfg, k) for k in self.architecture_defaults})
 
+    @abstractmethod
     def build_generator(self, architecture: Architecture) -> torch.nn.Module:
-        raise NotImplementedError
+        """The family's generator for an architecture record."""
 
+    @abstractmethod
     def build_discriminator(self, cfg: "TrainConfig", image_channels: int) -> torch.nn.Module:
-        raise NotImplementedError
+        """The family's discriminator for a run's settings."""
 
     # --- training
     def config_problems(self, cfg: "TrainConfig") -> list:

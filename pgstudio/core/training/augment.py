@@ -253,8 +253,8 @@ class AugmentStrength:
         if self._steps < ADA_INTERVAL:
             return
         totals = torch.stack([self._signs, torch.full((), float(self._count), device=self.device)])
-        if dist is not None and dist.active:
-            totals = dist.mean(totals) * dist.world          # sums over every rank
+        if dist is not None:
+            totals = dist.sum(totals)                        # over every rank
         signs, count = (float(v) for v in totals)
         if count > 0:
             self.rt = signs / count

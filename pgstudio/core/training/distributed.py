@@ -70,12 +70,15 @@ class DistContext:
             g.copy_(flat[offset:offset + n].view_as(g))
             offset += n
 
-    def mean(self, values: torch.Tensor) -> torch.Tensor:
+    def sum(self, values: torch.Tensor) -> torch.Tensor:
+        """The sum of ``values`` over every rank (the values themselves with one process)."""
         if self.active:
             values = values.clone()
             dist.all_reduce(values)
-            values /= self.world
         return values
+
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        return self.sum(values) / self.world if self.active else values
 
     def any(self, flag: bool, device) -> bool:
         """True on every rank when it is True on any (a stop request must stop all ranks together)."""

@@ -125,7 +125,7 @@ class NonFiniteMonitor:
         if not bad:
             return f"non-finite values on another process before step {step}{where}"
         details = []
-        for name, net, opt in sorted(self.groups, key=lambda g: g[0] != "discriminator"):
+        for name, net, opt in self.groups:          # bound discriminator first: its name leads
             if any(name in what and "state" in what for _, what in bad):
                 details.append(f"{name}: {describe_tensors(non_finite_state(net, opt))}")
         return ("non-finite " + " and ".join(f"{what} at step {s}" for s, what in bad) + where

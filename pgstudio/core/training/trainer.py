@@ -153,7 +153,10 @@ class Trainer:
     # ------------------------------------------------------------------ steps and outputs
     def train_step(self, pt: SchedulePoint) -> None:
         """One step at ``pt`` (D then G); the loop counts the images and the step."""
-        self.stepper.run(pt, self.step, self.d_steps)
+        if self.cfg.compile:     # compilation time is reported on its own, not as slow training
+            self.clock.exclude(self.stepper.run_timing_compilation(pt, self.step, self.d_steps))
+        else:
+            self.stepper.run(pt, self.step, self.d_steps)
         self.d_steps += 1
 
     def begin_tick(self) -> None:
@@ -161,15 +164,6 @@ class Trainer:
         self.monitor.reset()
         self.ticks.stalls.start()
         self._tick_start_images = self.images_seen
-
-    def _train_one(self, pt: SchedulePoint) -> None:
-        if self.cfg.compile:     # compilation time is reported on its own, not as slow training
-            self.clock.exclude(self.stepper.run_timing_compilation(pt, self.step, self.d_steps))
-            self.d_steps += 1
-        else:
-            self.train_step(pt)
-        self.images_seen += pt.batch
-        self.step += 1
 
     def _close_tick(self, pt: SchedulePoint, at: float | None = None) -> None:
         images, seconds = self.clock.lap(self.images_seen, at)
@@ -248,7 +242,9 @@ class Trainer:
             pt = schedule_at(cfg, self.images_seen)
             if pt.phase_index != self.phase_index:
                 self._enter_phase(pt, last_pt)
-            self._train_one(pt)
+            self.train_step(pt)
+            self.images_seen += pt.batch
+            self.step += 1
             last_pt = pt             # what the step trained: grids and stats are labelled with it
 
             save_now = control.take_checkpoint_request() and not self.dist.active
