@@ -140,12 +140,22 @@ def cmd_train(args) -> int:
     if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_with_torchrun(args.gpus)
     _join_distributed(args)
-    from .core.config import preset_config
+    from .core.config import PRESETS, preset_config
     from .core.training.schedule import total_kimg
     from .core.training.trainer import Trainer
 
-    preset = args.preset or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
+    origin = None
     overrides = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
+    if args.init:          # the trained model's architecture, unless this command gives its own
+        from .core.training.transfer import matching_settings, read_origin
+        origin = read_origin(args.init)
+        _report_skipped(origin)
+        overrides.update(matching_settings(origin))
+    elif args.freeze_d:
+        raise UserError("--freeze-d keeps a trained discriminator's blocks: give the model to start from with --init")
+    origin_preset = origin.config.preset if origin is not None and origin.config is not None else None
+    preset = args.preset or (origin_preset if origin_preset in PRESETS else None) \
+        or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
                  "max_kimg", "augment", "augment_p", "ada_target"):
         value = getattr(args, name)
@@ -159,10 +169,13 @@ def cmd_train(args) -> int:
         cfg = preset_config(preset, **overrides)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if origin is not None:
+        from .core.training.transfer import configured
+        cfg = configured(cfg, origin, args.freeze_d or 0)
     problems = cfg.validate()
     if problems:
         raise UserError("; ".join(problems))
-    trainer = Trainer.new(args.out, cfg, on_event=None)
+    trainer = Trainer.new(args.out, cfg, origin=origin, on_event=_print_note)
     printer = ProgressPrinter(0.0, total_kimg(cfg), args.quiet)
     trainer.on_event = printer
     print(trainer.dataset.report.text().splitlines()[0])
@@ -381,7 +394,8 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import ARCHS, AUGMENTS, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
+    from .core.config import ARCHS, AUGMENT_CHOICES, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
+    from .core.training.augment_choice import ADA_BELOW_IMAGES
     from .core.analysis.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
@@ -406,13 +420,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=PRECISIONS,
                    help="auto (default): bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), "
                         "fp32 elsewhere")
-    t.add_argument("--augment", choices=AUGMENTS,
-                   help="augment every image D sees: off (default), fixed (p = --augment-p) or ada (p adapts to "
-                        "D's overfitting: for small folders)")
+    t.add_argument("--augment", choices=AUGMENT_CHOICES,
+                   help=f"augment every image D sees: auto (default: ada below {ADA_BELOW_IMAGES:,} images, off "
+                        "above), off, fixed (p = --augment-p) or ada (p adapts to D's overfitting)")
     t.add_argument("--augment-p", type=number(float, 0.0, 1.0), metavar="P",
                    help="the fixed p, or ada's starting p (default 0)")
     t.add_argument("--ada-target", type=number(float, 0.0, 1.0), metavar="T",
                    help="ada keeps E[sign D(augmented reals)] at this (default 0.6)")
+    t.add_argument("--init", metavar="CKPT|RUN|EXPORT",
+                   help="transfer learning: start G, D and the EMA generator from a trained model (a checkpoint, "
+                        "a run folder's newest, or a generator export: then D starts fresh); its architecture "
+                        "is used, and a progressive model starts at the level it reached")
+    t.add_argument("--freeze-d", type=number(int, 0), metavar="K",
+                   help="with --init: keep D's K highest-resolution blocks (fromRGB included) frozen (FreezeD)")
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
     t.add_argument("--compile", action="store_true",

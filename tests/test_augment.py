@@ -280,3 +280,67 @@ def test_a_pass_retried_after_out_of_memory_counts_its_reals_once(tmp_path, tiny
     assert t.accum[pt.resolution] == 2                               # the phase was split and retried
     assert t.recipe.strength._count == pt.batch                      # and its reals counted once
     t.close()
+
+
+def upright_l_shapes(folder, n: int = 64, seed: int = 0):
+    """8x8 red L shapes on a dark ground: the stroke at the left, the foot at the bottom pointing
+    right, so any flip or quarter turn moves the shape's centre of brightness out of the lower
+    left quadrant, and any hue or luma change takes the red away."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        img = np.zeros((8, 8, 3), np.int64) + int(rng.integers(0, 30))
+        colour = np.array([220, 40, 40]) + rng.integers(-20, 20, 3)
+        x0, bottom = int(rng.integers(1, 3)), int(rng.integers(6, 8))
+        img[1:bottom, x0] = colour
+        img[bottom - 1, x0:x0 + 5] = colour
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(folder / f"{i:03d}.png")
+    return folder
+
+
+def upright_and_red(images) -> tuple[float, float]:
+    """The statistic of the leak test, for uint8 NHWC images: the share whose centre of brightness
+    (pixels brighter than the image's mean, weighted by how much) lies left of and below the
+    centre (upright and unflipped), and the share whose bright pixels are red (R exceeds the mean
+    of G and B by more than 0.2 on a 0..1 scale, weighted the same way)."""
+    import numpy as np
+    x = images.astype(np.float32) / 255
+    bright = x.mean(-1)
+    w = np.clip(bright - bright.mean((1, 2), keepdims=True), 0, None) + 1e-6
+    ys, xs = np.mgrid[0:x.shape[1], 0:x.shape[2]]
+    centre = (x.shape[1] - 1) / 2
+    cx = (w * xs).sum((1, 2)) / w.sum((1, 2)) - centre
+    cy = (w * ys).sum((1, 2)) / w.sum((1, 2)) - centre
+    redness = ((x[..., 0] - x[..., 1:].mean(-1)) * w).sum((1, 2)) / w.sum((1, 2))
+    return float(((cx < 0) & (cy > 0)).mean()), float((redness > 0.2).mean())
+
+
+def test_augmentations_do_not_leak_into_the_generator(tmp_path, monkeypatch):
+    """At a fixed p = 0.5, G trained with every image D sees augmented keeps making upright red
+    L shapes; the same run with only the reals augmented (the mistake ADA avoids) makes rotated,
+    flipped and recoloured ones, which shows the statistic catches a leak (about 15 s each)."""
+    from pgstudio.core.analysis.export import render
+    from pgstudio.core.training import recipe as recipe_module
+    from pgstudio.core.training.trainer import Trainer
+    from tests.conftest import tiny_config
+    data = upright_l_shapes(tmp_path / "shapes")
+    cfg = tiny_config(data, loss="logistic", augment="fixed", augment_p=0.5, stabilize_kimg=2, fade_kimg=2,
+                      max_kimg=20, batch={4: 32, 8: 32}, fmap_base=128, fmap_max=32, latent_size=16,
+                      tick_kimg=1, sample_kimg=100, checkpoint_kimg=100, ema_halflife_kimg=0.5)
+    z = torch.randn(512, 16, generator=torch.Generator().manual_seed(1))
+
+    def samples(run):
+        trainer = Trainer.new(tmp_path / run, cfg)
+        assert trainer.run().reason == "max_kimg"
+        return upright_and_red(render(trainer.G_ema, z, 3, 1.0)), trainer.dataset.levels[8].transpose(0, 2, 3, 1)
+    (upright, red), reals = samples("ada")
+    assert upright_and_red(reals) == (1.0, 1.0)
+    assert upright >= 0.7 and red >= 0.9, (upright, red)
+    augmented = recipe_module.Recipe.augmented
+    monkeypatch.setattr(recipe_module.Recipe, "augmented",
+                        lambda self, x, draws, which, i, parts: augmented(self, x, draws, which, i, parts)
+                        if which == "real" else x)
+    leaky_upright, leaky_red = samples("reals-only")[0]
+    assert leaky_upright < 0.5 and leaky_red < 0.5, (leaky_upright, leaky_red)

@@ -17,6 +17,7 @@ DEVICES = ("auto", "cpu", "cuda")
 D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 AUGMENTS = ("off", "fixed", "ada")
+AUGMENT_CHOICES = ("auto",) + AUGMENTS           # auto: chosen by the folder's size when the run starts
 ADVISED_LR_SCALE = 0.5       # the advice after a blow-up or a stall: resume with the rates times this
 # a tick in which fewer than this share of the weights that received gradients moved is a stall
 # (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
@@ -49,6 +50,13 @@ class TrainConfig:
     augment_p: float = 0.0
     ada_target: float = 0.6
     ada_kimg: float = 100.0           # thousand images in which p can move from 0 to 1
+    # how "auto" chose the mode for this run (training/augment_choice.py): written when it did
+    augment_reason: str | None = None
+    # transfer learning (training/transfer.py): the trained model this run started from (None: from
+    # scratch), where in the schedule it began, and D's highest-resolution blocks kept frozen
+    start_from: dict | None = None
+    schedule_offset_kimg: float = 0.0
+    freeze_d: int = 0
     # network
     arch: str = DEFAULT               # the model family: progressive (PGGAN, grows) or stylegan2 (fixed resolution)
     resolution: int = 32
@@ -166,8 +174,8 @@ class TrainConfig:
             add("r1_gamma" if self.r1_gamma < 0 else "gp_lambda", "penalty weights (R1 γ, GP λ) must not be negative")
         if self.r1_interval < 1:
             add("r1_interval", "R1 interval must be at least 1")
-        if self.augment not in AUGMENTS:
-            add("augment", f"augment must be one of {', '.join(AUGMENTS)} (got {self.augment!r})")
+        if self.augment not in AUGMENT_CHOICES:
+            add("augment", f"augment must be one of {', '.join(AUGMENT_CHOICES)} (got {self.augment!r})")
         if not 0 <= self.augment_p <= 1:
             add("augment_p", "the augmentation probability must lie in [0, 1]")
         if not 0 < self.ada_target < 1 or self.ada_kimg <= 0:
@@ -176,6 +184,16 @@ class TrainConfig:
         if self.augment == "ada" and self.loss == "wgan-gp":
             add("augment", "adaptive augmentation reads the sign of D's scores on reals, which WGAN-GP "
                            "leaves at an arbitrary offset: use the logistic or hinge loss, or a fixed p")
+        if self.schedule_offset_kimg < 0:
+            add("schedule_offset_kimg", "the schedule offset must not be negative")
+        blocks = max(0, int(math.log2(self.resolution)) - 2) if not resolution_problem(self.resolution) else 0
+        if self.freeze_d < 0 or self.freeze_d > blocks:
+            add("freeze_d", f"--freeze-d must lie in 0..{blocks}: D has {blocks} blocks above 4x4 at "
+                            f"{self.resolution}x{self.resolution}")
+        elif self.freeze_d and (self.start_from or {}).get("kind") != "checkpoint":
+            add("freeze_d", "freezing D's blocks keeps a trained discriminator's weights: start from a "
+                            "checkpoint or run folder (an export holds no discriminator)" if self.start_from
+                            else "freezing D's blocks needs a trained model to start from (--init)")
         if not self.demo and not self.data:
             add("data", "choose an image folder or the demo data set")
         return out
@@ -237,13 +255,13 @@ PRESETS: dict[str, dict] = {
                    r1_gamma=1.0, stabilize_kimg=30.0, fade_kimg=20.0,
                    batch={4: 64, 8: 64, 16: 64, 32: 64}, batch_default=32, lr={},
                    lr_default=0.002, ema_halflife_kimg=2.0, tick_kimg=1.0, sample_kimg=5.0,
-                   checkpoint_kimg=20.0, preset="laptop"),
+                   checkpoint_kimg=20.0, augment="auto", preset="laptop"),
     # The paper's widths and the official single-GPU tables (design.md §1).
     "paper": dict(latent_size=512, fmap_base=8192, fmap_max=512, resolution=256,
                   loss="wgan-gp", r1_gamma=10.0, stabilize_kimg=600.0, fade_kimg=600.0,
                   batch={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4, 1024: 4},
                   batch_default=4, lr={1024: 0.0015}, lr_default=0.001, ema_halflife_kimg=10.0,
-                  tick_kimg=10.0, sample_kimg=100.0, checkpoint_kimg=500.0, preset="paper"),
+                  tick_kimg=10.0, sample_kimg=100.0, checkpoint_kimg=500.0, augment="auto", preset="paper"),
 }
 
 

@@ -97,6 +97,18 @@ class Family(ABC):
     def build_discriminator(self, cfg: "TrainConfig", image_channels: int) -> torch.nn.Module:
         """The family's discriminator for a run's settings."""
 
+    def discriminator_top_blocks(self, D: torch.nn.Module, count: int) -> list[torch.nn.Module]:
+        """D's ``count`` highest-resolution blocks with the fromRGB layers that feed them, the
+        part FreezeD keeps (both families key their blocks by level and read images through
+        ``from_rgb``: one layer, or one per level)."""
+        levels = sorted((int(level) for level in D.blocks), reverse=True)[:count]
+        modules = [D.blocks[str(level)] for level in levels]
+        if isinstance(D.from_rgb, torch.nn.ModuleDict):
+            modules += [D.from_rgb[str(level)] for level in levels]
+        elif levels:
+            modules.append(D.from_rgb)
+        return modules
+
     # --- training
     def config_problems(self, cfg: "TrainConfig") -> list:
         """ConfigProblems of the settings only this family reads."""

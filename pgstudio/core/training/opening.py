@@ -16,7 +16,9 @@ from ..data.dataset import ImageDataset, load_dataset
 from ..storage.checkpoint import RESUME_KEYS, CheckpointError, first_loadable, load_checkpoint
 from ..storage.runfolder import RunFolder
 from ..storage.runlock import RunLock
+from .augment_choice import choose_augment
 from .distributed import DistContext
+from .transfer import Origin, check_origin, describe, read_origin
 
 
 @dataclass
@@ -29,18 +31,33 @@ class OpenedRun:
     lock: RunLock | None                  # held until the trainer closes
     checkpoint: dict | None = None        # the state to resume from
     notes: list[str] = field(default_factory=list)
+    origin: Origin | None = None          # a new run's trained starting point (transfer.py)
 
     def release(self) -> None:
         if self.lock is not None:
             self.lock.release()
 
 
-def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset | None = None) -> OpenedRun:
+def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset | None = None,
+             origin: Origin | None = None) -> OpenedRun:
+    """A new run folder for ``cfg``. ``augment="auto"`` is settled here, by the data set's size
+    (the config written says what was chosen and why); a ``start_from`` is read and checked
+    against the networks ``cfg`` builds before anything is written."""
     problems = cfg.validate()
     if problems:
         raise ValueError("; ".join(problems))
     if dataset is None:
         dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
+    notes = []
+    if cfg.augment == "auto":
+        mode, reason = choose_augment(len(dataset), cfg.loss)
+        cfg = cfg.replace(augment=mode, augment_reason=reason)
+        notes.append(reason)
+    if cfg.start_from and origin is None:
+        origin = read_origin(cfg.start_from["path"])
+    if origin is not None:
+        check_origin(origin, cfg, dataset.channels)
+        notes.append(describe(cfg.start_from or origin.record(), cfg.freeze_d))
     ctx = DistContext.detect()
     run, writes = RunFolder(run_dir), ctx.is_main
     lock = RunLock.acquire(run.path) if writes else None
@@ -50,7 +67,7 @@ def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset
             run.write_dataset_report(dataset.report.to_dict())
             run.log(f"new run: {dataset.report.text()}")
         ctx.barrier()
-        return OpenedRun(run, cfg, dataset, writes, lock)
+        return OpenedRun(run, cfg, dataset, writes, lock, notes=notes, origin=origin)
     except BaseException:
         if lock is not None:
             lock.release()

@@ -4,6 +4,11 @@ Phases: stabilize at 4x4, then for every doubling a fade phase (α rises 0→1 w
 block blends in) followed by a stabilize phase. The final stabilize phase runs on until the
 run stops. Because it depends on nothing but the image count, a run resumes anywhere and a
 plot can preview the whole run before it starts.
+
+A run started from a trained progressive model (transfer.py) begins part-way along its schedule:
+``cfg.schedule_offset_kimg`` shifts every phase back by that much, so the kimg axis stays the
+images this run trained (the first phase may then have begun before 0, which keeps α right
+in a fade entered half-way).
 """
 from __future__ import annotations
 
@@ -38,6 +43,18 @@ class SchedulePoint:
 
 
 def phases(cfg: TrainConfig) -> list[Phase]:
+    """The run's phases on its own kimg axis (shifted by the schedule offset, if any)."""
+    offset = cfg.schedule_offset_kimg
+    full = full_phases(cfg)
+    if not offset:
+        return full
+    kept = [p for p in full if p.end_kimg > offset]
+    return [Phase(i, p.level, p.resolution, p.kind, p.start_kimg - offset, p.end_kimg - offset)
+            for i, p in enumerate(kept)]
+
+
+def full_phases(cfg: TrainConfig) -> list[Phase]:
+    """The schedule from 4x4, as a run from scratch trains it."""
     top = int(math.log2(cfg.resolution))
     if not family(cfg.arch).grows:      # no growing: one phase at full resolution
         return [Phase(0, top, cfg.resolution, "stabilize", 0.0, math.inf)]
@@ -60,7 +77,10 @@ def schedule_length_kimg(cfg: TrainConfig) -> float:
     so the two families compare at equal cost in images by default.
     """
     top = int(math.log2(cfg.resolution))
-    return cfg.stabilize_kimg + (top - 2) * (cfg.fade_kimg + cfg.stabilize_kimg)
+    full = cfg.stabilize_kimg + (top - 2) * (cfg.fade_kimg + cfg.stabilize_kimg)
+    # a run started part-way trains the rest; one started at the top level (the offset is a
+    # phase start, so at most the last stabilize phase's) one stabilize phase there
+    return full - cfg.schedule_offset_kimg
 
 
 def total_kimg(cfg: TrainConfig) -> float:
@@ -85,7 +105,7 @@ def preview(cfg: TrainConfig, points: int = 400) -> dict[str, list[float]]:
     end = total_kimg(cfg)
     ks = [end * i / (points - 1) for i in range(points)]
     # add the phase boundaries so steps and ramps are drawn sharply
-    ks = sorted(set(ks) | {p.start_kimg for p in phases(cfg) if p.start_kimg <= end})
+    ks = sorted(set(ks) | {p.start_kimg for p in phases(cfg) if 0 <= p.start_kimg <= end})
     pts = [schedule_at(cfg, int(round(k * 1000))) for k in ks]
     return {"kimg": ks, "resolution": [p.resolution for p in pts], "alpha": [p.alpha for p in pts]}
 

@@ -31,6 +31,7 @@ class Networks:
     G_ema: torch.nn.Module
     opt_g: torch.optim.Optimizer | None = None
     opt_d: torch.optim.Optimizer | None = None
+    frozen_d: tuple = ()            # D's parameters kept as they are (transfer.py's freeze_d)
 
     @classmethod
     def build(cls, fam, cfg, architecture, device: torch.device, precision: str) -> "Networks":
@@ -48,7 +49,22 @@ class Networks:
         lr_g, betas_g = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.g_interval())
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr_g, betas=betas_g, eps=1e-8, **extra)
         lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.d_interval())
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
+        self.opt_d = torch.optim.Adam(self.trainable_d(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
+
+    def freeze_discriminator(self, modules) -> None:
+        """Keep these modules of D as they are: out of D's optimizer, never taking gradients."""
+        self.frozen_d = tuple(p for m in modules for p in m.parameters())
+        for p in self.frozen_d:
+            p.requires_grad_(False)
+
+    def trainable_d(self) -> list:
+        frozen = {id(p) for p in self.frozen_d}
+        return [p for p in self.D.parameters() if id(p) not in frozen]
+
+    def discriminator_learns(self, learns: bool) -> None:
+        """D's trainable weights take gradients (its loss pass) or not (G's); frozen ones never."""
+        for p in self.trainable_d():
+            p.requires_grad_(learns)
 
     def watched(self) -> list[tuple[str, torch.nn.Module, torch.optim.Optimizer]]:
         return [("discriminator", self.D, self.opt_d), ("generator", self.G, self.opt_g)]
@@ -95,12 +111,12 @@ class TrainingStep:
         draws = recipe.draw(pt, self.reals(pt), step, d_steps)
         recipe.begin_step(step)
 
-        nets.D.requires_grad_(True)
+        nets.discriminator_learns(True)
         loss_d, penalty = self._with_memory_retry(pt, lambda parts: recipe.d_main(draws, pt, parts), nets.opt_d)
         recipe.after_d_main()
         self.dist.average_gradients(nets.D.parameters())
         nets.opt_d.step()
-        nets.D.requires_grad_(False)
+        nets.discriminator_learns(False)
         loss_g = self._with_memory_retry(pt, lambda parts: recipe.g_main(draws, pt, parts), nets.opt_g)
         regularizer = recipe.g_regularize(draws, pt)       # added to the same gradients
         self.dist.average_gradients(nets.G.parameters())

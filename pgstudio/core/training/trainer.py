@@ -33,6 +33,7 @@ from .device import configure_device, training_device
 from .step import Networks, TrainingStep, compiled_view
 from .tick_stats import TickStats
 from .ticks import TickReporter
+from .transfer import load_into
 
 
 NonFiniteLoss = NonFiniteTraining       # the name it had before optimizer state was checked too
@@ -66,6 +67,10 @@ class Trainer:
         architecture = self.family.architecture(cfg, self.dataset.channels)
         self.architecture = architecture.to_dict()        # what checkpoints and snapshots carry
         self.nets = Networks.build(self.family, cfg, architecture, self.device, self.precision)
+        if opened.origin is not None:
+            load_into(self.nets, opened.origin)
+        if cfg.freeze_d:
+            self.nets.freeze_discriminator(self.family.discriminator_top_blocks(self.nets.D, cfg.freeze_d))
         G, D = self.nets.G, self.nets.D
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_latents = torch.randn(cfg.grid_size, cfg.latent_size,
@@ -94,27 +99,27 @@ class Trainer:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def new(cls, run_dir: str | os.PathLike, cfg, dataset=None, **kwargs) -> "Trainer":
-        return cls._built(open_new(run_dir, cfg, dataset), **kwargs)
+    def new(cls, run_dir: str | os.PathLike, cfg, dataset=None, origin=None, **kwargs) -> "Trainer":
+        """A new run; with ``cfg.start_from`` (transfer.configured) from a trained model's weights."""
+        return cls._built(open_new(run_dir, cfg, dataset, origin), **kwargs)
 
     @classmethod
     def resume(cls, run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
                max_kimg: float | None = None, dataset=None, lr_scale: float | None = None,
                take_over: bool = False, **kwargs) -> "Trainer":
         """Continue a run (see opening.open_resume); what resuming did is logged."""
-        opened = open_resume(run_dir, checkpoint, max_kimg, dataset, lr_scale, take_over)
-        trainer = cls._built(opened, **kwargs)
-        for note in opened.notes:
-            trainer.out.log(note)
-        return trainer
+        return cls._built(open_resume(run_dir, checkpoint, max_kimg, dataset, lr_scale, take_over), **kwargs)
 
     @classmethod
     def _built(cls, opened: OpenedRun, **kwargs) -> "Trainer":
         try:
-            return cls(opened, **kwargs)
+            trainer = cls(opened, **kwargs)
         except BaseException:
             opened.release()
             raise
+        for note in opened.notes:       # what opening did: resumed from, chose, started from
+            trainer.out.log(note)
+        return trainer
 
     def close(self) -> None:
         """Give the run folder up without training (run() does this when it ends)."""

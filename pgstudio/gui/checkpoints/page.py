@@ -24,7 +24,7 @@ from ...core.analysis.latents import seeded_latents
 from ...core.analysis.checkpoint_swd import DEFAULT_SEED
 from ...core.models import generator_from_state, load_generator
 from ...core.storage.records import SchedulePosition
-from ...core.storage.runfolder import RunFolder
+from ...core.storage.runfolder import RunFolder, RunFolderError
 from ..common.grid_view import GridView, to_qimage
 from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
@@ -181,7 +181,12 @@ class CheckpointsPage(QWidget):
             rows.append(row)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
+        self.origin = named(QLabel(), "run_origin")       # where the open run's weights started
+        self.origin.setWordWrap(True)
+        self.origin.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.origin.setVisible(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.origin)
         for row in rows:
             layout.addLayout(row)
         layout.addWidget(self.progress)
@@ -208,8 +213,23 @@ class CheckpointsPage(QWidget):
         own = self.run.checkpoints() if self.run else []
         return own + [p for p in self.extra if p not in own]
 
+    def _show_origin(self) -> None:
+        """The open run's starting point, from its config.json (a run from scratch says nothing)."""
+        from ...core.training.transfer import describe
+        text = ""
+        if self.run is not None:
+            try:
+                cfg = self.run.read_config()
+            except RunFolderError:     # a folder without a readable config lists its checkpoints anyway
+                cfg = None
+            if cfg is not None and cfg.start_from:
+                text = f"This run {describe(cfg.start_from, cfg.freeze_d)}: {cfg.start_from.get('path')}"
+        self.origin.setText(text)
+        self.origin.setVisible(bool(text))
+
     def refresh(self) -> None:
         self.swd_known = {}
+        self._show_origin()
         if self.run is not None:
             for r in self.run.read_metrics()[0]:
                 if r.get("kind") == "swd":

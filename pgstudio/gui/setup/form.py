@@ -16,6 +16,7 @@ from ...core.config import LOSSES, PRECISIONS, TrainConfig, preset_values
 from ...core.families import FAMILIES, family
 from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
+from ...core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
 from ..common.settings import recall_throughput
 from ..common.studio import Studio
@@ -112,10 +113,31 @@ class SetupForm(QWidget):
                                   + ("native bf16" if cpu_has_native_bf16() else
                                      "no native bf16, bf16 would run about 10x slower"))
         self.augment = named(QComboBox(), "augment")
-        for mode, text in (("off", "off"), ("ada", "adaptive (ADA)"), ("fixed", "fixed p")):
+        for mode, text in (("auto", "auto (by folder size)"), ("off", "off"), ("ada", "adaptive (ADA)"),
+                           ("fixed", "fixed p")):
             self.augment.addItem(text, mode)
         self.augment.setToolTip("augment every image D sees (flips, rotations, shifts, scaling, colour), so a small "
-                                "folder is not memorised: adaptive raises p while D overfits; fixed keeps p")
+                                "folder is not memorised: adaptive raises p while D overfits; fixed keeps p; "
+                                f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above")
+        self.augment_note = named(QLabel(), "augment_note")
+        self.augment_note.setWordWrap(True)
+        self.augment_note.setStyleSheet("color: #555")
+        self.start_from = named(QLineEdit(), "start_from")
+        self.start_from.setPlaceholderText("from scratch (or a checkpoint, run folder or generator export)")
+        self.start_from.setToolTip("transfer learning: the new run's G, D and EMA start from this model's weights "
+                                   "(an export has no D: D starts fresh); the architecture is taken from it")
+        self.start_from_file = named(QPushButton("checkpoint…"), "start_from_file")
+        self.start_from_folder = named(QPushButton("folder…"), "start_from_folder")
+        self.freeze_d = _spin(0, 10, 0, name="freeze_d")
+        self.freeze_d.setPrefix("freeze D blocks: ")
+        self.freeze_d.setToolTip("FreezeD: keep the trained D's highest-resolution blocks (and their fromRGB) "
+                                 "as they are; 0 trains all of D")
+        self.origin_note = named(QLabel(), "origin_note")
+        self.origin_note.setWordWrap(True)
+        self.origin_note.setStyleSheet("color: #555")
+        self._origin = None               # the Origin read for the start_from text, and the text it was
+        self._origin_text = ""
+        self._origin_error = ""
         self.augment_p = _spin(0, 1, 0.0, 0.05, 2, "augment_p")
         self.augment_p.setToolTip("fixed: the probability of each transform; adaptive: where p starts")
         self.ada_target = _spin(0.05, 0.95, 0.6, 0.05, 2, "ada_target")
@@ -158,6 +180,10 @@ class SetupForm(QWidget):
         form.addRow("checkpoint / MS-SWD (kimg)", self._row(self.checkpoint, self.metric_kimg))
         form.addRow("MS-SWD images", self.metric_n)
         form.addRow("augment / p / ADA target", self._row(self.augment, self.augment_p, self.ada_target))
+        form.addRow("", self.augment_note)
+        form.addRow("start from a trained model", self._row(self.start_from, self.start_from_file,
+                                                            self.start_from_folder, self.freeze_d))
+        form.addRow("", self.origin_note)
         form.addRow("device / precision", self._row(self.device, self.precision, self.compile))
         form.addRow("output folder", out_row)
 
@@ -199,6 +225,10 @@ class SetupForm(QWidget):
             w.valueChanged.connect(self._changed)
         self.demodulate.toggled.connect(self._changed)
         self.compile.toggled.connect(self._changed)
+        self.freeze_d.valueChanged.connect(self._changed)
+        self.start_from.editingFinished.connect(self._start_from_edited)
+        self.start_from_file.clicked.connect(self._browse_origin_file)
+        self.start_from_folder.clicked.connect(self._browse_origin_folder)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
         for w in (self.loss, self.device, self.precision, self.augment):
@@ -219,6 +249,75 @@ class SetupForm(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Folder for the new run")
         if folder:
             self.out_dir.setText(os.path.join(folder, time.strftime("run-%Y%m%d-%H%M%S")))
+
+    # -------------------------------------------------------------- transfer learning
+    def _browse_origin_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Start from a checkpoint", "", "pgstudio checkpoints (*.pt)")
+        if path:
+            self.set_start_from(path)
+
+    def _browse_origin_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Start from a run folder or a generator export")
+        if folder:
+            self.set_start_from(folder)
+
+    def _start_from_edited(self) -> None:
+        if self.start_from.text().strip() != self._origin_text:
+            self.set_start_from(self.start_from.text().strip())
+
+    def set_start_from(self, path: str) -> None:
+        """Read the model a new run would start from and take its architecture into the form (the
+        settings that must match it); an empty path trains from scratch."""
+        from ...core.storage.checkpoint import CheckpointError
+        from ...core.training.transfer import matching_settings, read_origin
+        self.start_from.setText(path)
+        self._origin_text, self._origin, self._origin_error = path, None, ""
+        if path:
+            try:
+                self._origin = read_origin(path)
+            except (CheckpointError, OSError, ValueError) as exc:
+                self._origin_error = str(exc)
+        if self._origin is not None:
+            values = matching_settings(self._origin)
+            index = self.arch.findData(values["arch"])
+            if index >= 0 and index != self.arch.currentIndex():
+                self.arch.setCurrentIndex(index)          # applies the family's preset first
+            for name, widget in (("latent_size", self.latent), ("fmap_base", self.fmap_base),
+                                 ("fmap_max", self.fmap_max), ("mapping_layers", self.mapping_layers)):
+                if name in values:
+                    widget.setValue(values[name])
+            if "demodulate" in values:
+                self.demodulate.setChecked(bool(values["demodulate"]))
+        self._changed()
+
+    def _origin_problems(self, cfg: TrainConfig) -> list[tuple[QWidget | None, str]]:
+        """What stops a run starting from the chosen model, each on the field to change."""
+        from ...core.training.transfer import architecture_differences
+        if self._origin_error:
+            return [(self.start_from, self._origin_error)]
+        if self._origin is None:
+            return []
+        data = self.studio.state.data
+        channels = data.dataset.channels if data.ready else self._origin.image_channels
+        fields = {"model family": self.arch, "latent size": self.latent, "fmap base": self.fmap_base,
+                  "fmap max": self.fmap_max, "mapping layers": self.mapping_layers, "demodulate": self.demodulate}
+        out = []
+        for line in architecture_differences(self._origin, cfg, channels):
+            name = line.split(":", 1)[0]
+            where = {"resolution": " (set the resolution on the Data page)",
+                     "image channels": " (set channels on the Data page)"}.get(name, "")
+            out.append((fields.get(name, self.start_from), f"start from: {line}{where}"))
+        if cfg.freeze_d and not self._origin.has_discriminator:
+            out.append((self.freeze_d, "a generator export holds no discriminator: D starts fresh, so "
+                                       "there are no trained D blocks to freeze"))
+        return out
+
+    def _describe_origin(self, cfg: TrainConfig) -> str:
+        from ...core.training.transfer import describe
+        if self._origin is None:
+            return ""
+        return describe(cfg.start_from, cfg.freeze_d) + (
+            f"; schedule starts at {cfg.schedule_offset_kimg:g} kimg of the full one" if cfg.schedule_offset_kimg else "")
 
     def apply_preset(self, name: str) -> None:
         """The preset's settings for the chosen architecture (StyleGAN2 brings its own loss and R1)."""
@@ -290,6 +389,12 @@ class SetupForm(QWidget):
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
             metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
             precision=self.precision.currentText(), preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
+        if self._origin is not None:
+            from ...core.training.transfer import configured
+            cfg = configured(cfg, self._origin, self.freeze_d.value())
+        elif self.freeze_d.value():
+            cfg = cfg.replace(freeze_d=self.freeze_d.value())
+        problems += self._origin_problems(cfg)
         widget_of = self.widget_for_setting()
         for problem in cfg.problems():
             if problem.field == "data":
@@ -319,7 +424,8 @@ class SetupForm(QWidget):
                 "ema_halflife_kimg": self.ema, "max_kimg": self.max_kimg, "loss": self.loss,
                 "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
                 "compile": self.compile, "precision": self.precision, "device": self.device,
-                "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target}
+                "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target,
+                "freeze_d": self.freeze_d, "start_from": self.start_from}
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()
@@ -327,10 +433,21 @@ class SetupForm(QWidget):
         for w in {id(w): w for w in [*self.widget_for_setting().values(), self.out_dir]}.values():
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
+        self.augment_note.setText(self._augment_note(cfg))
+        self.origin_note.setText(self._describe_origin(cfg))
+        self.origin_note.setVisible(bool(self.origin_note.text()))
         self.start_button.setEnabled(not problems and not self.studio.state.training)
         self.start_button.setToolTip("" if not problems else problems[0][1])
         self._draw_schedule(cfg)
         self.changed.emit()
+
+    def _augment_note(self, cfg: TrainConfig) -> str:
+        data = self.studio.state.data
+        if cfg.augment != "auto":
+            return ""
+        if not data.ready:
+            return f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above (decided when the data set is read)"
+        return choose_augment(len(data.dataset), cfg.loss)[1]
 
     def refresh(self) -> None:
         self._changed()

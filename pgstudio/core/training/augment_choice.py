@@ -1,0 +1,25 @@
+"""What ``augment="auto"`` chooses for a data set: adaptive augmentation for small folders, none for
+large ones, and the reason in words for the run form and the log.
+
+Adaptive augmentation costs little where it is not needed (p stays near 0 while D does not
+overfit, and the pipeline costs 3–9 % of a 32² step, docs/performance.md), and it is what keeps
+a small folder from being memorised. The threshold is measured (docs/small_data.md): below it,
+the laptop preset's run sees each image often enough for D to start telling the training images
+from held-out ones.
+"""
+from __future__ import annotations
+
+ADA_BELOW_IMAGES = 10_000
+
+
+def choose_augment(images: int, loss: str) -> tuple[str, str]:
+    """(mode, reason) for a data set of ``images`` images trained with ``loss``."""
+    if images >= ADA_BELOW_IMAGES:
+        return "off", (f"augment auto → off: {images:,} images is enough data for D not to memorise "
+                       f"it (adaptive from below {ADA_BELOW_IMAGES:,})")
+    if loss == "wgan-gp":
+        return "off", (f"augment auto → off: {images:,} images would get adaptive augmentation, but it "
+                       "reads the sign of D's scores, which WGAN-GP leaves at an arbitrary offset "
+                       "(use the logistic or hinge loss, or augment fixed)")
+    return "ada", (f"augment auto → adaptive: {images:,} images is below {ADA_BELOW_IMAGES:,}, few enough "
+                   "for D to memorise them; p rises only if it does")
