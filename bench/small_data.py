@@ -63,22 +63,23 @@ def _idx_images(path: Path) -> np.ndarray:
     return np.frombuffer(data, np.uint8, offset=16).reshape(n, h, w, 1)
 
 
-def make_sets(root: Path, names: list[str]) -> dict[str, tuple[Path, Path]]:
+def make_sets(root: Path, names: list[str], train_n: int = TRAIN_N) -> dict[str, tuple[Path, Path]]:
     """name → (training folder, held-out folder), written once."""
     out = {}
     for name in names:
-        train, held = root / name / "train", root / name / "heldout"
+        sub = name if train_n == TRAIN_N else f"{name}-{train_n}"
+        train, held = root / sub / "train", root / sub / "heldout"
         if not (train.is_dir() and held.is_dir()):
             if name == "emoji":      # the demo set: 1,000 to train, the other 1,003 held out
                 tiles = load_demo(32).levels[32].transpose(0, 2, 3, 1)
                 perm = np.random.default_rng(SPLIT_SEED).permutation(len(tiles))
-                _write_folder(train, tiles[perm[:TRAIN_N]])
-                _write_folder(held, tiles[perm[TRAIN_N:]])
+                _write_folder(train, tiles[perm[:train_n]])
+                _write_folder(held, tiles[perm[TRAIN_N:]])       # the same held-out images at any train_n
             elif name == "fashion":  # 1,000 training images from the train split, 2,000 from t10k held out
                 tr = _idx_images(next(FASHION.glob("train-images*")))
                 te = _idx_images(next(FASHION.glob("t10k-images*")))
                 rng = np.random.default_rng(SPLIT_SEED)
-                _write_folder(train, tr[rng.permutation(len(tr))[:TRAIN_N]])
+                _write_folder(train, tr[rng.permutation(len(tr))[:train_n]])
                 _write_folder(held, te[rng.permutation(len(te))[:2000]])
             else:
                 raise SystemExit(f"unknown set {name}")
@@ -91,7 +92,8 @@ def as_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> dict:
-    run_dir = Path(args.runs) / f"{set_name}-{mode}-s{seed}"
+    size = "" if args.train_n == TRAIN_N else f"-{args.train_n}"
+    run_dir = Path(args.runs) / f"{set_name}{size}-{mode}{args.tag}-s{seed}"
     if run_dir.exists():
         import shutil
         shutil.rmtree(run_dir)
@@ -136,7 +138,8 @@ def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> di
     train_imgs = torch.from_numpy(trainer.dataset.levels[args.resolution][:n])
     swd = ms_swd(reals, fakes, seed=5)
     floor = ms_swd(reals, train_imgs, seed=5)
-    return {"set": set_name, "mode": mode, "seed": seed, "reason": result.reason, "seconds": round(seconds, 1),
+    return {"set": set_name, "mode": mode, "seed": seed, "tag": args.tag, "train_n": args.train_n,
+            "ada_kimg": args.ada_kimg, "fixed_p": args.fixed_p, "reason": result.reason, "seconds": round(seconds, 1),
             "kimg": result.kimg, "swd_levels": [round(v, 2) for v in swd], "swd": round(sum(swd) / len(swd), 2),
             "floor": round(sum(floor) / len(floor), 2), "n": n, "curves": curves, "run": str(run_dir)}
 
@@ -152,23 +155,25 @@ def main(argv=None) -> None:
     ap.add_argument("--ada-kimg", type=float, default=100.0)
     ap.add_argument("--fixed-p", type=float, default=0.2)
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--train-n", type=int, default=TRAIN_N, help="training images per set")
+    ap.add_argument("--tag", default="", help="told apart in the results (e.g. an ada speed)")
     ap.add_argument("--fmap-base", type=int, default=256)
     ap.add_argument("--fmap-max", type=int, default=64)
     ap.add_argument("--root", default="/tmp/pgstudio-small-data")
     ap.add_argument("--runs", default="/tmp/pgstudio-small-data/runs")
     ap.add_argument("--out", default="small_data.json")
     args = ap.parse_args(argv)
-    sets = make_sets(Path(args.root), args.sets)
+    sets = make_sets(Path(args.root), args.sets, args.train_n)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = json.loads(out.read_text()) if out.exists() else {"runs": []}
     doc.update({"cpu": cpu_name(), "torch": torch.__version__, "threads": torch.get_num_threads(),
                 "settings": {k: v for k, v in vars(args).items() if k not in ("out",)}})
-    done = {(r["set"], r["mode"], r["seed"]) for r in doc["runs"]}
+    done = {(r["set"], r["mode"], r["seed"], r.get("tag", ""), r.get("train_n", TRAIN_N)) for r in doc["runs"]}
     for name in args.sets:
         for seed in args.seeds:
             for mode in args.modes:
-                if (name, mode, seed) in done:
+                if (name, mode, seed, args.tag, args.train_n) in done:
                     continue
                 record = run_one(name, *sets[name], mode, seed, args)
                 doc["runs"].append(record)

@@ -175,7 +175,8 @@ def cmd_train(args) -> int:
     problems = cfg.validate()
     if problems:
         raise UserError("; ".join(problems))
-    trainer = Trainer.new(args.out, cfg, origin=origin, on_event=_print_note)
+    # what opening chose (augment auto, the model it starts from) is logged; shown unless --quiet
+    trainer = Trainer.new(args.out, cfg, origin=origin, on_event=None if args.quiet else _print_note)
     printer = ProgressPrinter(0.0, total_kimg(cfg), args.quiet)
     trainer.on_event = printer
     print(trainer.dataset.report.text().splitlines()[0])

@@ -115,7 +115,7 @@ def test_an_export_starts_g_and_ema_while_d_starts_fresh(origin_run, shapes_fold
 def test_cli_init_continues_a_matching_model(origin_run, shapes_folder, tmp_path, capsys):
     out = tmp_path / "cli-run"
     assert main(["train", "--data", str(shapes_folder), "--out", str(out), "--init", str(origin_run),
-                 "--freeze-d", "1", "--max-kimg", "0.128", "--quiet"]) == 0
+                 "--freeze-d", "1", "--max-kimg", "0.128"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["resolution"] == 8 and cfg["fmap_max"] == 16 and cfg["freeze_d"] == 1
     assert cfg["start_from"]["resolution"] == 8
