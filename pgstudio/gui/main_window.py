@@ -42,9 +42,15 @@ class MainWindow(QMainWindow):
         setup_scroll = QScrollArea()
         setup_scroll.setWidget(self.setup_form)
         setup_scroll.setWidgetResizable(True)        # small screens scroll instead of clipping
+        # never narrower than the form (whose long rows wrap under their labels when narrow), so it
+        # scrolls only up and down and no field sits beyond a sideways scrollbar
+        setup_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        setup_scroll.setMinimumWidth(self.setup_form.minimumSizeHint().width()
+                                     + setup_scroll.verticalScrollBar().sizeHint().width() + 4)
+        self.setup_scroll = setup_scroll
         self.dataset_split.addWidget(setup_scroll)
-        self.dataset_split.setStretchFactor(0, 3)
-        self.dataset_split.setStretchFactor(1, 2)
+        self.dataset_split.setStretchFactor(0, 1)     # halves: the form unwrapped from about 1100 px
+        self.dataset_split.setStretchFactor(1, 1)
         self.training_page = TrainingPage(self.studio)
 
         self.tabs = named(QTabWidget(), "pages")

@@ -113,7 +113,7 @@ class SetupForm(QWidget):
                                   + ("native bf16" if cpu_has_native_bf16() else
                                      "no native bf16, bf16 would run about 10x slower"))
         self.augment = named(QComboBox(), "augment")
-        for mode, text in (("auto", "auto (by folder size)"), ("off", "off"), ("ada", "adaptive (ADA)"),
+        for mode, text in (("auto", "auto (folder size)"), ("off", "off"), ("ada", "adaptive (ADA)"),
                            ("fixed", "fixed p")):
             self.augment.addItem(text, mode)
         self.augment.setToolTip("augment every image D sees (flips, rotations, shifts, scaling, colour), so a small "
@@ -129,7 +129,7 @@ class SetupForm(QWidget):
         self.start_from_file = named(QPushButton("checkpoint…"), "start_from_file")
         self.start_from_folder = named(QPushButton("folder…"), "start_from_folder")
         self.freeze_d = _spin(0, 10, 0, name="freeze_d")
-        self.freeze_d.setPrefix("freeze D blocks: ")
+        self.freeze_d.setPrefix("freeze D: ")
         self.freeze_d.setToolTip("FreezeD: keep the trained D's highest-resolution blocks (and their fromRGB) "
                                  "as they are; 0 trains all of D")
         self.origin_note = named(QLabel(), "origin_note")
@@ -156,6 +156,8 @@ class SetupForm(QWidget):
         out_row.addWidget(browse)
 
         form = QFormLayout()
+        # a narrow window puts a field under its label instead of clipping it
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         form.addRow("architecture", self.arch)
         form.addRow("preset", self.preset)
         form.addRow("latent size", self.latent)
@@ -181,8 +183,12 @@ class SetupForm(QWidget):
         form.addRow("MS-SWD images", self.metric_n)
         form.addRow("augment / p / ADA target", self._row(self.augment, self.augment_p, self.ada_target))
         form.addRow("", self.augment_note)
-        form.addRow("start from a trained model", self._row(self.start_from, self.start_from_file,
-                                                            self.start_from_folder, self.freeze_d))
+        origin_box = QWidget()
+        origin_rows = QVBoxLayout(origin_box)
+        origin_rows.setContentsMargins(0, 0, 0, 0)
+        origin_rows.addWidget(self.start_from)
+        origin_rows.addWidget(self._row(self.start_from_file, self.start_from_folder, self.freeze_d))
+        form.addRow("start from a trained model", origin_box)
         form.addRow("", self.origin_note)
         form.addRow("device / precision", self._row(self.device, self.precision, self.compile))
         form.addRow("output folder", out_row)
