@@ -147,8 +147,9 @@ def test_the_studio_state_announces_each_change_once():
     state.choose_data(DataChoice("/x", False, {"resolution": 16}, object()))  # another import: news
     state.set_training(True)
     state.set_training(True)
-    state.measured_throughput({8: 100.0})
+    state.measured_throughput("progressive-64", {8: 100.0})
+    state.measured_throughput("progressive-64", {8: 100.0})                  # the same figures: silent
     state.request_start(StartRequest("cfg", data, "/out"))
     assert heard == ["data", "data", "training", "throughput", "start_requested"]
     assert state.take_start_request().out_dir == "/out" and state.take_start_request() is None
-    assert state.data.ready and state.training and state.live_throughput == {8: 100.0}
+    assert state.data.ready and state.training and state.live_throughput == {"progressive-64": {8: 100.0}}

@@ -43,7 +43,9 @@ class StudioState:
         self.data = DataChoice()
         self.run_path: str | None = None
         self.training = False
-        self.live_throughput: dict[int, float] = {}     # resolution → img/s measured in this window
+        # img/s per resolution measured in this window, per network and device (settings.throughput_key):
+        # a duration estimate reads only what was measured for the networks it estimates
+        self.live_throughput: dict[str, dict[int, float]] = {}
         self.start_request: StartRequest | None = None
         self._listeners: list[Callable[[str], None]] = []
 
@@ -69,9 +71,9 @@ class StudioState:
             self.training = running
             self._announce("training")
 
-    def measured_throughput(self, speeds: dict[int, float]) -> None:
-        if speeds and speeds != self.live_throughput:
-            self.live_throughput = dict(speeds)
+    def measured_throughput(self, key: str, speeds: dict[int, float]) -> None:
+        if speeds and speeds != self.live_throughput.get(key):
+            self.live_throughput[key] = dict(speeds)
             self._announce("throughput")
 
     def ask_to_start(self) -> None:

@@ -18,7 +18,7 @@ from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
 from ...core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
-from ..common.settings import recall_throughput
+from ..common.settings import recall_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.studio_state import StartRequest
 from ..common.widgets import named
@@ -496,7 +496,7 @@ class SetupForm(QWidget):
         ticks = [(math.log2(r), str(r)) for r in sorted(set(pv["resolution"]))]
         self.schedule_plot.getAxis("left").setTicks([ticks])
         speeds = dict(recall_throughput(cfg))
-        speeds.update(self.studio.state.live_throughput)
+        speeds.update(self.studio.state.live_throughput.get(throughput_key(cfg), {}))
         est = estimate_seconds(cfg, speeds)
         total = total_kimg(cfg)
         if est is None:

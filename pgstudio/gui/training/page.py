@@ -27,7 +27,7 @@ from .plots import TrainingPlots
 from .run_history import RunHistory
 from .sample_browser import SampleBrowser
 from ..common.workers import TrainingWorker, start_in_thread
-from ..common.settings import remember_throughput
+from ..common.settings import remember_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.widgets import exported, named
 
@@ -316,7 +316,7 @@ class TrainingPage(QWidget):
                                      "kimg": result.kimg})
         if self.cfg is not None:
             remember_throughput(self.cfg, self.history.throughput_by_resolution())
-            self.studio.state.measured_throughput(self.history.throughput_by_resolution())
+            self.studio.state.measured_throughput(throughput_key(self.cfg), self.history.throughput_by_resolution())
         self._update_buttons()
         self.studio.state.set_training(False)
         self.training_state_changed.emit(False)
@@ -428,7 +428,8 @@ class TrainingPage(QWidget):
             self.append_log(f"opened {path}")
         self._update_buttons()
         self.studio.state.open_run(str(run.path))
-        self.studio.state.measured_throughput(self.history.throughput_by_resolution())
+        if self.cfg is not None:
+            self.studio.state.measured_throughput(throughput_key(self.cfg), self.history.throughput_by_resolution())
         self.run_opened.emit(str(run.path))
 
     def add_metric_record(self, record: dict) -> None:
