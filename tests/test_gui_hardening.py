@@ -256,7 +256,9 @@ def test_ms_swd_from_the_checkpoints_page_is_a_record_of_the_run(qtbot, window, 
     window.open_run(str(run_copy))                                    # and after reopening
     assert window.training_page.history.swd_kimg == [kimg]
     qtbot.waitUntil(lambda: page.table.item(0, 8) is not None and page.table.item(0, 8).text() != "", timeout=20000)
-    assert float(page.table.item(0, 8).text()) == pytest.approx(records[0]["mean"], abs=1e-3)
+    mean, floor = page.table.item(0, 8).text().split(" (floor ")     # the floor, kept with it
+    assert float(mean) == pytest.approx(records[0]["mean"], abs=1e-3)
+    assert float(floor.rstrip(")")) == pytest.approx(records[0]["floor"], abs=1e-2)
 
 
 def test_alpha_and_resolution_are_drawn_as_the_schedule_has_them(qtbot, window, tmp_path, shapes_folder):

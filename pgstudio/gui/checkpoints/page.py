@@ -45,6 +45,7 @@ class CheckpointInfo:
     loss_d: float | None = None
     loss_g: float | None = None
     swd: float | None = None
+    swd_floor: float | None = None          # the real-vs-real distance of the same recipe and n
     thumbnail: np.ndarray | None = None
 
 
@@ -134,7 +135,7 @@ class CheckpointsPage(QWidget):
         self.run: RunFolder | None = None
         self.extra: list[Path] = []
         self.infos: dict[str, CheckpointInfo] = {}
-        self.swd_known: dict[float, float] = {}
+        self.swd_known: dict[float, tuple] = {}        # kimg → (MS-SWD, its floor or None)
         self._swd_thread: QThread | None = None
         self.refusal_box: QMessageBox | None = None      # shown when a delete is refused
 
@@ -233,7 +234,7 @@ class CheckpointsPage(QWidget):
         if self.run is not None:
             for r in self.run.read_metrics()[0]:
                 if r.get("kind") == "swd":
-                    self.swd_known[round(r["kimg"], 3)] = r["mean"]
+                    self.swd_known[round(r["kimg"], 3)] = (r["mean"], r.get("floor"))
         paths = self.paths()
         self.table.setRowCount(len(paths))
         for i, p in enumerate(paths):
@@ -268,10 +269,12 @@ class CheckpointsPage(QWidget):
             size, date = f"{st.st_size / 2**20:.1f} MB", datetime.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M")
         except OSError:
             size, date = "", ""
-        swd = info.swd if info.swd is not None else self.swd_known.get(round(info.kimg, 3))
+        swd, floor = ((info.swd, info.swd_floor) if info.swd is not None
+                      else self.swd_known.get(round(info.kimg, 3), (None, None)))
+        swd_text = _fmt(swd) + (f" (floor {floor:.2f})" if swd is not None and floor is not None else "")
         values = ["", p.name, f"{info.kimg:.1f}" if info.ok and not info.reason else "",
                   f"{info.resolution}" if info.resolution else "", f"{info.alpha:.2f}" if info.resolution else "",
-                  info.phase, _fmt(info.loss_d), _fmt(info.loss_g), _fmt(swd), size, date,
+                  info.phase, _fmt(info.loss_d), _fmt(info.loss_g), swd_text, size, date,
                   "ok" if info.ok and not info.reason else (info.reason if info.ok else f"damaged: {info.reason}")]
         for col, v in enumerate(values):
             item = QTableWidgetItem(v)
@@ -367,7 +370,7 @@ class CheckpointsPage(QWidget):
         else:
             info = self.infos.get(str(path))
             if info is not None:
-                info.swd = record["mean"]
+                info.swd, info.swd_floor = record["mean"], record.get("floor")
             saved = self._record_metric(Path(path), record)
             self.status.emit(f"MS-SWD ×1000 of {Path(path).name}: {record['mean']:.2f} "
                              f"(floor {record['floor']:.2f}, n={record['n']}){saved}")
