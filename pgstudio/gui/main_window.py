@@ -16,6 +16,7 @@ from ..core.storage.continuing import branch_from, resume_from
 from ..core.storage.records import TickRecord
 from ..core.storage.runfolder import RunFolderError
 from .checkpoints.page import CheckpointsPage
+from .runs.page import RunsPage
 from .dataset.panel import DatasetPanel
 from .explorer.page import ExplorerPage
 from .common.settings import add_recent_run, app_settings, recent_runs
@@ -60,6 +61,8 @@ class MainWindow(QMainWindow):
         self.checkpoints_page = CheckpointsPage()
         self.tabs.addTab(self.explorer_page, "Explorer")
         self.tabs.addTab(self.checkpoints_page, "Checkpoints")
+        self.runs_page = RunsPage()
+        self.tabs.addTab(self.runs_page, "Runs")
         self.setCentralWidget(self.tabs)
 
         self._build_status_bar()
@@ -71,6 +74,8 @@ class MainWindow(QMainWindow):
         self.training_page.error_occurred.connect(self.show_error)
         self.training_page.blew_up.connect(self.offer_lower_learning_rate)
         self.training_page.run_opened.connect(self._run_opened)
+        self.runs_page.open_requested.connect(self.open_run)
+        self.runs_page.status.connect(self.show_message)
         self.training_page.checkpoint_written.connect(lambda p: self.checkpoints_page.refresh())
         self.training_page.snapshot_ready.connect(self.explorer_page.take_snapshot)
         self.explorer_page.follow_live.toggled.connect(self._follow_live)
@@ -120,7 +125,7 @@ class MainWindow(QMainWindow):
             train_menu.addAction(a)
 
         view_menu = self.menuBar().addMenu("&View")
-        for i, name in enumerate(("Dataset", "Training", "Explorer", "Checkpoints")):
+        for i, name in enumerate(("Dataset", "Training", "Explorer", "Checkpoints", "Runs")):
             view_menu.addAction(self._action(f"{name} page", lambda checked=False, i=i: self.tabs.setCurrentIndex(i),
                                              f"Ctrl+{i + 1}"))
         view_menu.addSeparator()
@@ -160,6 +165,9 @@ class MainWindow(QMainWindow):
             label.setObjectName(f"status_{key}")
             self.statusBar().addPermanentWidget(label)
             self.status_labels[key] = label
+
+    def show_message(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
 
     def _show_status(self, s: dict) -> None:
         """The newest tick (the Training page adds the run's total, the ETA and the family)."""

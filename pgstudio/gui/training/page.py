@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
 
 from ...core.formatting import format_duration
 from ...core.storage.disk import copy_file, ensure_writable, write_atomic
-from ...core.training.events import describe_ending
 from ...core.analysis.export import save_image
+from ...core.storage.run_status import ended_state
 from ...core.storage.runfolder import RunFolder, SampleEntry
 from ...core.training.schedule import estimate_seconds, total_kimg
 from ..common.grid_view import png_bytes
@@ -186,23 +186,7 @@ class TrainingPage(QWidget):
         "fresh", the words for it). Read from its ending record; folders from before those
         records are completed when their newest checkpoint reached the schedule's end."""
         ckpts = self.run.checkpoints()
-        last = self._newest_checkpoint_images(ckpts)
-        ending = self.history.ending
-        if ending is not None and ending.get("event") == "failed":
-            error = str(ending.get("error", ""))
-            error = error if len(error) <= 140 else error[:137] + "..."
-            return ("failed" if ckpts else "fresh",
-                    f"failed at {ending['kimg']:.3f} kimg: {error}" + (" — Resume starts again from the last "
-                                                                        "checkpoint" if ckpts else ""))
-        if not ckpts:
-            return "fresh", "no checkpoint yet"
-        reason = ending.get("reason") if ending is not None else None
-        if reason is None and self.cfg is not None and last >= int(round(total_kimg(self.cfg) * 1000)):
-            schedule_end = total_kimg(self.cfg.replace(max_kimg=None))
-            reason = "max_kimg" if self.cfg.max_kimg is not None and self.cfg.max_kimg < schedule_end else "completed"
-        if reason in ("completed", "max_kimg"):
-            return "completed", describe_ending(reason, last / 1000) + " — Continue trains on"
-        return "stopped", f"stopped at {last / 1000:.3f} kimg — press Resume to continue"
+        return ended_state(self.cfg, self.history.ending, self._newest_checkpoint_images(ckpts) if ckpts else None)
 
     def _reset_view(self) -> None:
         self.history = RunHistory()

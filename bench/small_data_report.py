@@ -1,0 +1,56 @@
+"""Markdown tables from bench/small_data.py's JSON (for docs/small_data.md).
+
+    python -m bench.small_data_report bench/results/small_data_16.json [more.json ...]
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def _at(curve_k, curve_v, fraction):
+    if not curve_k:
+        return None
+    i = min(len(curve_k) - 1, int(round(fraction * (len(curve_k) - 1))))
+    return curve_v[i]
+
+
+def report(path: str) -> str:
+    doc = json.loads(open(path).read())
+    s = doc["settings"]
+    lines = [f"### {path}", "",
+             f"{doc['cpu']}, torch {doc['torch']}, {doc['threads']} threads; {s['resolution']}², "
+             f"{s['phase_kimg']:g} kimg phases, {s['max_kimg']:g} kimg in all, fmap {s.get('fmap_base', 256)}/"
+             f"{s.get('fmap_max', 64)}; MS-SWD ×1000 of n = {s['n']} EMA samples against held-out images "
+             "(floor: the training images against the same held-out ones)", "",
+             "| set | train images | mode | MS-SWD per seed | mean | spread | floor | p at ¼ / ½ / end | "
+             "D(train) − D(held-out), last fifth | s per run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    groups = defaultdict(list)
+    for r in doc["runs"]:
+        label = r["mode"] + (f" {r['tag'].strip('-')}" if r.get("tag") else "")
+        groups[(r["set"], r.get("train_n", 1000), label)].append(r)
+    for (name, n, label), runs in sorted(groups.items()):
+        runs.sort(key=lambda r: r["seed"])
+        scores = [r["swd"] for r in runs]
+        ps = []
+        for r in runs:
+            c = r["curves"]
+            ps.append("/".join("–" if v is None else f"{v:.2f}"
+                               for v in (_at(c["kimg"], c["p"], f) for f in (0.25, 0.5, 1.0))))
+        gaps = []
+        for r in runs:
+            c = r["curves"]
+            tail = max(1, len(c["kimg"]) // 5)
+            gaps.append(statistics.mean(a - b for a, b in zip(c["d_train"][-tail:], c["d_heldout"][-tail:])))
+        lines.append(f"| {name} | {n} | {label} | {', '.join(f'{v:.1f}' for v in scores)} | "
+                     f"{statistics.mean(scores):.1f} | {max(scores) - min(scores):.1f} | "
+                     f"{statistics.mean(r['floor'] for r in runs):.1f} | {'; '.join(ps)} | "
+                     f"{statistics.mean(gaps):+.3f} | {statistics.mean(r['seconds'] for r in runs):.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print("\n\n".join(report(p) for p in sys.argv[1:]))
