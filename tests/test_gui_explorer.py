@@ -49,6 +49,7 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     qtbot.waitUntil(lambda: ex.dir_sliders[0].isEnabled(), timeout=30000)
     assert changed_after(qtbot, ex.image_rendered, ex.view, lambda: [qtbot.keyClick(ex.dir_sliders[0], Qt.Key_PageUp)
                                                                    for _ in range(2)])
+    assert ex.dir_values[0].text() == f"{ex.dir_sliders[0].value() / 10:+.1f}σ" != "+0.0σ"   # the offset, shown
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "img.png"), ""))
     click(qtbot, ex.save_image_button)
     meta = read_provenance(tmp_path / "img.png")
@@ -60,6 +61,18 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     with qtbot.waitSignal(ex.image_rendered, timeout=10000):
         qtbot.mouseClick(ex.seed_grid, Qt.LeftButton, pos=rect.topLeft() + (rect.bottomRight() - rect.topLeft()) * 0.9)
     assert ex.seed.value() == ex.first_seed.value() + 15
+    # another generator does not inherit these directions; a run folder opens at its newest checkpoint
+    older = RunFolder(trained).checkpoints()[0]
+    assert older != ckpt
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(older), ""))
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.open_button)
+    assert not ex.dir_sliders[0].isEnabled() and ex.dir_values[0].text() == "+0.0σ"
+    assert "directions cleared" in window.statusBar().currentMessage()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(trained))
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.open_folder_button)
+    assert ckpt.name in ex.source_label.text()
     # a render that fails (here: the generator raises) is reported in the status bar
     import pgstudio.gui.explorer.page as explorer_module
 

@@ -70,6 +70,8 @@ class ExplorerPage(QWidget):
 
         # --- source
         self.open_button = named(QPushButton("Open checkpoint…"), "explorer_open")
+        self.open_folder_button = named(QPushButton("Open folder…"), "explorer_open_folder")
+        self.open_folder_button.setToolTip("a run folder (its newest checkpoint) or a generator export")
         self.follow_live = named(QCheckBox("live generator (follow training)"), "follow_live")
         self.source_label = QLabel("no generator: open a checkpoint or follow a training")
         self.source_label.setWordWrap(True)
@@ -112,6 +114,7 @@ class ExplorerPage(QWidget):
         self.reset_dirs_button = QPushButton("Reset")
         self.dir_names: list[QLineEdit] = []
         self.dir_sliders: list[QSlider] = []
+        self.dir_values: list[QLabel] = []          # each slider's offset, in the direction's σ
         dir_grid = QGridLayout()
         for i in range(N_DIRECTIONS):
             name = QLineEdit(f"PC{i + 1}")
@@ -120,12 +123,19 @@ class ExplorerPage(QWidget):
             slider.setObjectName(f"direction_{i}")
             slider.setRange(-30, 30)
             slider.setEnabled(False)
+            value = QLabel("+0.0σ")
+            value.setObjectName(f"direction_value_{i}")
+            value.setMinimumWidth(44)
+            value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
             slider.valueChanged.connect(self._render_selected)
+            slider.valueChanged.connect(self._show_direction_values)
             name.editingFinished.connect(self._names_edited)
             dir_grid.addWidget(name, i, 0)
             dir_grid.addWidget(slider, i, 1)
+            dir_grid.addWidget(value, i, 2)
             self.dir_names.append(name)
             self.dir_sliders.append(slider)
+            self.dir_values.append(value)
 
         # --- interpolation
         self.keyframes = named(QLineEdit("0, 1, 2"), "keyframes")
@@ -152,6 +162,7 @@ class ExplorerPage(QWidget):
         b = QVBoxLayout(box)
         row = QHBoxLayout()
         row.addWidget(self.open_button)
+        row.addWidget(self.open_folder_button)
         row.addWidget(self.follow_live)
         b.addLayout(row)
         b.addWidget(self.source_label)
@@ -236,6 +247,7 @@ class ExplorerPage(QWidget):
         self.play_timer.timeout.connect(self._next_frame)
 
         self.open_button.clicked.connect(self.open_dialog)
+        self.open_folder_button.clicked.connect(self.open_folder_dialog)
         self.first_seed.valueChanged.connect(self._render_grid)
         self.seed.valueChanged.connect(self._seed_changed)
         self.random_button.clicked.connect(lambda: self.seed.setValue(random.randrange(0, 2**31 - 1)))
@@ -265,6 +277,11 @@ class ExplorerPage(QWidget):
         if path:
             self.open_path(path)
 
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder or a generator export")
+        if folder:
+            self.open_path(folder)
+
     def open_path(self, path: str) -> None:
         from ...core.storage.checkpoint import CheckpointError
         try:
@@ -280,11 +297,20 @@ class ExplorerPage(QWidget):
         old = self.source.generator if self.source is not None else None
         new = source.generator
         same_arch = old is not None and old.latent_size == new.latent_size and uses_w_space(old) == uses_w_space(new)
+        previous = self.source
         self.source = source
         if not same_arch:
             self.directions = None
             self._reset_directions(render=False)       # set_source renders once, below
             self._show_family(uses_w_space(new))
+        elif self.directions is not None and previous is not None and previous.label != source.label \
+                and not self.follow_live.isChecked():
+            # principal directions belong to the generator they were computed on: another one's
+            # axes would move it along meaningless lines (a live refresh keeps them: same run)
+            self.directions = None
+            self._reset_directions(render=False)
+            self.status.emit("directions cleared: they were computed on another generator — "
+                             "Compute directions again for this one")
         family = family_of_generator(new).title
         place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
         self.source_label.setText(f"{Path(source.label).name if '/' in source.label else source.label} · "
@@ -474,10 +500,15 @@ class ExplorerPage(QWidget):
         if self.directions is not None:
             self.directions.names = [n.text() for n in self.dir_names][: len(self.directions.names)]
 
+    def _show_direction_values(self) -> None:
+        for slider, label in zip(self.dir_sliders, self.dir_values):
+            label.setText(f"{slider.value() / 10:+.1f}σ")
+
     def _reset_directions(self, render: bool = True) -> None:
         for s in self.dir_sliders:
             with QSignalBlocker(s):
                 s.setValue(0)
+        self._show_direction_values()
         self._update_enabled()
         if render:
             self._render_selected()
