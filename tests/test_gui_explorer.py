@@ -61,6 +61,10 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     with qtbot.waitSignal(ex.image_rendered, timeout=10000):
         qtbot.mouseClick(ex.seed_grid, Qt.LeftButton, pos=rect.topLeft() + (rect.bottomRight() - rect.topLeft()) * 0.9)
     assert ex.seed.value() == ex.first_seed.value() + 15
+    assert ex.seed_grid.highlight == (15, 4)                  # the chosen seed is outlined in the grid
+    ex.seed.setValue(ex.first_seed.value() + 40)
+    assert ex.seed_grid.highlight is None                     # not one of the grid's seeds
+    ex.seed.setValue(ex.first_seed.value() + 15)
     # another generator does not inherit these directions; a run folder opens at its newest checkpoint
     older = RunFolder(trained).checkpoints()[0]
     assert older != ckpt

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QDialog, QSizePolicy, QVBoxLayout, QWidget
 
 
@@ -54,6 +54,7 @@ class GridView(QWidget):
         self.whole_factors = whole_factors
         self._image: QImage | None = None
         self._array: np.ndarray | None = None
+        self.highlight: tuple[int, int] | None = None     # (cell, cells per side) outlined, e.g. the chosen seed
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setCursor(Qt.PointingHandCursor)
@@ -65,6 +66,11 @@ class GridView(QWidget):
 
     def array(self) -> np.ndarray | None:
         return self._array
+
+    def set_highlight(self, cell: int | None, side: int) -> None:
+        """Outline one cell of a side x side grid (None: none)."""
+        self.highlight = None if cell is None or not 0 <= cell < side * side else (cell, side)
+        self.update()
 
     def sizeHint(self) -> QSize:
         return QSize(256, 256)
@@ -84,7 +90,15 @@ class GridView(QWidget):
         p.fillRect(self.rect(), self.palette().window())
         if self._image is not None:
             p.setRenderHint(QPainter.SmoothPixmapTransform, False)
-            p.drawImage(self.target_rect(), self._image)
+            target = self.target_rect()
+            p.drawImage(target, self._image)
+            if self.highlight is not None:
+                cell, side = self.highlight
+                w, h = target.width() / side, target.height() / side
+                pen = QPen(QColor(230, 120, 0), 3)
+                p.setPen(pen)
+                p.drawRect(QRect(int(target.x() + (cell % side) * w) + 1, int(target.y() + (cell // side) * h) + 1,
+                                 int(w) - 2, int(h) - 2))
         else:
             p.setPen(self.palette().mid().color())
             p.drawText(self.rect(), Qt.AlignCenter, "no samples yet")

@@ -250,6 +250,8 @@ class ExplorerPage(QWidget):
         self.open_folder_button.clicked.connect(self.open_folder_dialog)
         self.first_seed.valueChanged.connect(self._render_grid)
         self.seed.valueChanged.connect(self._seed_changed)
+        self.first_seed.valueChanged.connect(self._mark_seed)
+        self.seed.valueChanged.connect(self._mark_seed)
         self.random_button.clicked.connect(lambda: self.seed.setValue(random.randrange(0, 2**31 - 1)))
         self.truncate.toggled.connect(self._truncation_changed)
         self.psi.valueChanged.connect(self._truncation_changed)
@@ -479,6 +481,10 @@ class ExplorerPage(QWidget):
             self.frame_index = 0
             self.play_timer.start()
             self.play_button.setText("Stop")
+
+    def _mark_seed(self) -> None:
+        """The seed shown large is outlined in the seed grid when it is one of the grid's."""
+        self.seed_grid.set_highlight(self.seed.value() - self.first_seed.value(), GRID_SIDE)
 
     def _grid_clicked(self, pos) -> None:
         rect = self.seed_grid.target_rect()
