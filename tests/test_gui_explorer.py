@@ -77,6 +77,15 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     with qtbot.waitSignal(ex.image_rendered, timeout=10000):
         click(qtbot, ex.open_folder_button)
     assert ckpt.name in ex.source_label.text()
+    assert not ex.open_run_button.isEnabled()                 # no run open in the window yet
+    window.open_run(str(trained))
+    window.tabs.setCurrentWidget(ex)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(older), ""))
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.open_button)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.open_run_button)                      # the open run's newest, in one click
+    assert ckpt.name in ex.source_label.text()
     # a render that fails (here: the generator raises) is reported in the status bar
     import pgstudio.gui.explorer.page as explorer_module
 

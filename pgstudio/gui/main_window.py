@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
 
     def _run_opened(self, path: str) -> None:
         self.checkpoints_page.set_run(path)
+        self.explorer_page.set_open_run(path)
         add_recent_run(path)
         self._fill_recent()            # a menu disabled while empty never shows, so never refills itself
         self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")

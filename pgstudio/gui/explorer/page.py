@@ -72,6 +72,10 @@ class ExplorerPage(QWidget):
         self.open_button = named(QPushButton("Open checkpoint…"), "explorer_open")
         self.open_folder_button = named(QPushButton("Open folder…"), "explorer_open_folder")
         self.open_folder_button.setToolTip("a run folder (its newest checkpoint) or a generator export")
+        self.open_run_button = named(QPushButton("Open run's newest"), "explorer_open_run")
+        self.open_run_button.setEnabled(False)
+        self.open_run_button.setToolTip("the newest checkpoint of the run open on the Training page")
+        self.open_run: str | None = None
         self.follow_live = named(QCheckBox("live generator (follow training)"), "follow_live")
         self.source_label = QLabel("no generator: open a checkpoint or follow a training")
         self.source_label.setWordWrap(True)
@@ -163,7 +167,11 @@ class ExplorerPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.open_button)
         row.addWidget(self.open_folder_button)
+        row.addWidget(self.open_run_button)
+        b.addLayout(row)
+        row = QHBoxLayout()
         row.addWidget(self.follow_live)
+        row.addStretch(1)
         b.addLayout(row)
         b.addWidget(self.source_label)
         controls.addWidget(box)
@@ -248,6 +256,7 @@ class ExplorerPage(QWidget):
 
         self.open_button.clicked.connect(self.open_dialog)
         self.open_folder_button.clicked.connect(self.open_folder_dialog)
+        self.open_run_button.clicked.connect(self._open_run_newest)
         self.first_seed.valueChanged.connect(self._render_grid)
         self.seed.valueChanged.connect(self._seed_changed)
         self.first_seed.valueChanged.connect(self._mark_seed)
@@ -278,6 +287,17 @@ class ExplorerPage(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", "", "Checkpoints (*.pt);;All files (*)")
         if path:
             self.open_path(path)
+
+    def set_open_run(self, path: str | None) -> None:
+        """The run open in the window: its newest checkpoint is one click away."""
+        self.open_run = path
+        self.open_run_button.setEnabled(path is not None)
+        self.open_run_button.setToolTip(f"the newest checkpoint of {path}" if path else
+                                        "the newest checkpoint of the run open on the Training page")
+
+    def _open_run_newest(self) -> None:
+        if self.open_run:
+            self.open_path(self.open_run)
 
     def open_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a run folder or a generator export")
