@@ -273,6 +273,10 @@ def test_dataset_page_reports_skipped_files(qtbot, window, tmp_path, monkeypatch
     assert panel.skipped_table.rowCount() == 2
     assert "5" in panel.summary.text() and "5 not square" in panel.summary.text()
     assert panel.preview.array() is not None
+    assert "5 of them are smaller than 32×32 and were enlarged" in panel.summary.text()   # 12 px high, cropped
+    with qtbot.waitSignal(panel.dataset_ready, timeout=30000):
+        panel.resolution.setCurrentIndex(1)                  # 8x8: nothing enlarged, no warning
+    assert "enlarged" not in panel.summary.text()
 
 
 def test_bad_run_folder_shows_error_and_app_survives(qtbot, window, tmp_path):

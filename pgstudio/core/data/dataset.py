@@ -52,6 +52,16 @@ class ImportReport:
                 "height_min": int(h.min()), "height_median": int(np.median(h)), "height_max": int(h.max()),
                 "non_square": int((w != h).sum())}
 
+    def smaller_than(self, resolution: int, mode: str = "crop") -> int:
+        """How many used images the import enlarged to reach ``resolution``: the side that becomes
+        the square's (the shorter one when cropping or stretching, the longer when padding) is
+        smaller than it."""
+        if not self.widths:
+            return 0
+        w, h = np.array(self.widths), np.array(self.heights)
+        side = np.maximum(w, h) if mode == "pad" else np.minimum(w, h)
+        return int((side < resolution).sum())
+
     def to_dict(self) -> dict:
         return {"source": self.source, "used": self.used, "skipped": [list(s) for s in self.skipped],
                 "widths": self.widths, "heights": self.heights, "modes": self.modes,

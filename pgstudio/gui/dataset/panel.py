@@ -193,9 +193,13 @@ class DatasetPanel(QWidget):
         s = r.size_summary()
         sizes = (f"; sizes {s['width_min']}–{s['width_max']} × {s['height_min']}–{s['height_max']} px, "
                  f"{s['non_square']} not square") if s else ""
+        small = r.smaller_than(ds.resolution, self.options().get("mode", "crop"))
+        enlarged = (f"<br><span style='color:#b9770e'>{small} of them are smaller than {ds.resolution}×"
+                    f"{ds.resolution} and were enlarged: they will look soft — choose a lower target "
+                    "resolution or larger images</span>") if small else ""
         self.summary.setText(f"<b>{r.used}</b> images used, <b>{len(r.skipped)}</b> skipped, "
                              f"{ds.channels} channel{'s' if ds.channels > 1 else ''}"
-                             f"{' (cached)' if r.from_cache else ''}{sizes}")
+                             f"{' (cached)' if r.from_cache else ''}{sizes}{enlarged}")
         self.skipped_table.setRowCount(len(r.skipped))
         for i, (path, reason) in enumerate(r.skipped):
             self.skipped_table.setItem(i, 0, QTableWidgetItem(path))
