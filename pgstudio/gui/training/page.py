@@ -91,6 +91,8 @@ class TrainingPage(QWidget):
 
         self.plots = TrainingPlots()
         self.samples = SampleBrowser()
+        self.plots.seek_requested.connect(self.samples.seek)
+        self.samples.shown_changed.connect(self._mark_shown_grid)
         self.plots.controls_layout.addWidget(self.export_csv_button)
         self.plots.controls_layout.addWidget(self.export_png_button)
         self.samples.actions_layout.addWidget(self.export_grid_button)
@@ -187,6 +189,10 @@ class TrainingPage(QWidget):
         records are completed when their newest checkpoint reached the schedule's end."""
         ckpts = self.run.checkpoints()
         return ended_state(self.cfg, self.history.ending, self._newest_checkpoint_images(ckpts) if ckpts else None)
+
+    def _mark_shown_grid(self) -> None:
+        entry = self.samples.shown_entry()
+        self.plots.set_marker(entry.kimg if entry is not None else None)
 
     def _reset_view(self) -> None:
         self.history = RunHistory()

@@ -54,6 +54,7 @@ class _RightAxisPlot:
 
 class TrainingPlots(QWidget):
     x_mode_changed = Signal(str)
+    seek_requested = Signal(float)       # kimg clicked on a curve: the page shows the nearest grid
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -145,15 +146,102 @@ class TrainingPlots(QWidget):
                      self.res_axis.right, self.swd_axis.right):
             view.setDefaultPadding(0.04)
 
+        # hover: one vertical line through every row and the tick's numbers under the controls;
+        # the grid chosen on the timeline is a dashed line on every row
+        self.readout = named(QLabel(" "), "plot_readout")
+        self.readout.setStyleSheet("color: #444")
+        self._hover_lines, self._marker_lines = [], []
+        for plot in self._row_plots():
+            hover = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((120, 120, 120), width=1))
+            marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((148, 103, 189), width=1.5,
+                                                                            style=Qt.DashLine))
+            for line in (hover, marker):
+                line.setVisible(False)
+                line.setZValue(50)
+                plot.addItem(line, ignoreBounds=True)
+            self._hover_lines.append(hover)
+            self._marker_lines.append(marker)
+        self.marker_kimg: float | None = None
+        self.hover_kimg: float | None = None
+        self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.canvas.scene().sigMouseClicked.connect(self._mouse_clicked)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
+        layout.addWidget(self.readout)
         layout.addWidget(self.canvas, 1)
         layout.addLayout(self.controls_layout)
 
         self.x_axis.currentIndexChanged.connect(self._options_changed)
         self.smoothing.valueChanged.connect(self._options_changed)
         self.log_y.toggled.connect(self._options_changed)
+
+    def _row_plots(self) -> list:
+        return [self.loss_plot, self.alpha_plot, self.reg_plot, self.aug_plot, self.speed_plot]
+
+    # -------------------------------------------------------------- hover, marker, seek
+    def _x_of(self, kimg: float) -> float:
+        return self.history.wall_at(kimg) / 60 if self.use_wall and self.history is not None else kimg
+
+    def _tick_near(self, x: float) -> int | None:
+        """Index of the tick nearest to ``x`` on the current axis."""
+        h = self.history
+        if h is None or not h.kimg:
+            return None
+        xs = np.asarray(h.wall, float) / 60 if self.use_wall else np.asarray(h.kimg, float)
+        return int(np.nanargmin(np.abs(xs - x)))
+
+    def _scene_x(self, pos) -> float | None:
+        """The data x under a scene position, if it lies over one of the rows."""
+        for plot in self._row_plots():
+            if plot.scene() is not None and plot.isVisible() and plot.sceneBoundingRect().contains(pos):
+                return float(plot.vb.mapSceneToView(pos).x())
+        return None
+
+    def _mouse_moved(self, pos) -> None:
+        x = self._scene_x(pos)
+        i = self._tick_near(x) if x is not None else None
+        if i is None:
+            for line in self._hover_lines:
+                line.setVisible(False)
+            return
+        self.show_readout(i)
+
+    def show_readout(self, i: int) -> None:
+        """The crosshair at tick ``i`` and its numbers in words."""
+        h = self.history
+        x = (h.wall[i] / 60) if self.use_wall else h.kimg[i]
+        for line in self._hover_lines:
+            line.setPos(x)
+            line.setVisible(True)
+        self.hover_kimg = h.kimg[i]
+        parts = [f"{h.kimg[i]:.1f} kimg", f"{h.wall[i] / 60:.1f} min", f"D {h.loss_d[i]:.4g}", f"G {h.loss_g[i]:.4g}"]
+        if self.second_row == "alpha":
+            parts.append(f"{h.resolution[i]}×{h.resolution[i]} {h.phase[i]} α {h.alpha[i]:.2f}")
+        if i < len(h.augment_p) and not np.isnan(h.augment_p[i]):
+            parts.append(f"p {h.augment_p[i]:.3f}")
+        parts.append(f"{h.img_per_s[i]:.0f} img/s")
+        if h.swd_kimg:
+            j = int(np.argmin(np.abs(np.asarray(h.swd_kimg) - h.kimg[i])))
+            parts.append(f"MS-SWD {h.swd_mean[j]:.2f} at {h.swd_kimg[j]:.1f} kimg")
+        self.readout.setText("  ·  ".join(parts))
+
+    def _mouse_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        x = self._scene_x(event.scenePos())
+        i = self._tick_near(x) if x is not None else None
+        if i is not None:
+            self.seek_requested.emit(float(self.history.kimg[i]))
+
+    def set_marker(self, kimg: float | None) -> None:
+        """Mark the grid the timeline shows (None: no mark)."""
+        self.marker_kimg = kimg
+        for line in self._marker_lines:
+            line.setVisible(kimg is not None)
+            if kimg is not None:
+                line.setPos(self._x_of(kimg))
 
     # -------------------------------------------------------------- data
     @property
@@ -167,10 +255,15 @@ class TrainingPlots(QWidget):
         self._drawn_version = -1
         if self.history is not None:
             self.refresh(self.history, force=True)
+        self.set_marker(self.marker_kimg)           # the same grid, on the new axis
         self.x_mode_changed.emit("wall" if self.use_wall else "kimg")
 
     def clear(self) -> None:
         self.history = None
+        self.set_marker(None)
+        for line in self._hover_lines:
+            line.setVisible(False)
+        self.readout.setText(" ")
         self._drawn_version = -1
         for c in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_alpha,
                   self.curve_res, self.curve_speed, self.swd_points, self.curve_r1, self.curve_pl,

@@ -154,6 +154,13 @@ class SampleBrowser(QWidget):
         if on and self.history and self.history.samples:
             self.timeline.setValue(len(self.history.samples) - 1)
 
+    def seek(self, kimg: float) -> None:
+        """Show the grid nearest to ``kimg`` (a click on the curves)."""
+        if not self.history or not self.history.samples:
+            return
+        kimgs = [e.kimg for e in self.history.samples]
+        self.timeline.setValue(min(range(len(kimgs)), key=lambda i: abs(kimgs[i] - kimg)))
+
     def shown_entry(self):
         if not self.history or not self.history.samples:
             return None
