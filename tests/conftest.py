@@ -37,6 +37,17 @@ def collect_garbage_here(request):
         gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def fresh_form_settings():
+    """Each test's window starts from the presets: the run form remembers the settings of the last
+    run started, and a test must not inherit another's."""
+    if "pgstudio.gui.setup.form" in __import__("sys").modules:
+        from pgstudio.gui.common.settings import app_settings
+        from pgstudio.gui.setup.form import LAST_SETTINGS
+        app_settings().remove(LAST_SETTINGS)
+    yield
+
+
 @pytest.fixture(scope="session")
 def shapes_folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("shapes")

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -18,12 +18,13 @@ from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
 from ...core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
-from ..common.settings import recall_throughput, throughput_key
+from ..common.settings import app_settings, recall_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.studio_state import StartRequest
 from ..common.widgets import named
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
+LAST_SETTINGS = "form/last_started"          # QSettings key: the settings of the last run started
 
 
 def parse_table(text: str, cast) -> dict:
@@ -159,7 +160,10 @@ class SetupForm(QWidget):
         # a narrow window puts a field under its label instead of clipping it
         form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         form.addRow("architecture", self.arch)
-        form.addRow("preset", self.preset)
+        self.from_run_button = named(QPushButton("Settings of the open run"), "settings_from_run")
+        self.from_run_button.setToolTip("fill the form with the settings of the run open on the Training page")
+        self.from_run_button.setEnabled(False)
+        form.addRow("preset", self._row(self.preset, self.from_run_button))
         form.addRow("latent size", self.latent)
         form.addRow("fmap base / max", self._row(self.fmap_base, self.fmap_max))
         form.addRow("loss", self.loss)
@@ -240,6 +244,13 @@ class SetupForm(QWidget):
         for w in (self.loss, self.device, self.precision, self.augment):
             w.currentIndexChanged.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
+        self.from_run_button.clicked.connect(self._settings_from_run)
+        last = app_settings().value(LAST_SETTINGS, "")
+        if last:                       # the settings of the last run started here, across launches
+            try:
+                self.apply_settings(TrainConfig.from_json(last))
+            except (ValueError, TypeError, KeyError):
+                pass                   # written by another version: the preset stands
         self._changed()
 
     @staticmethod
@@ -463,10 +474,62 @@ class SetupForm(QWidget):
             # the run that ended took its folder: point the form at a fresh one
             base = os.path.dirname(self.out_dir.text().strip()) or os.path.expanduser("~")
             self.out_dir.setText(os.path.join(base, time.strftime("run-%Y%m%d-%H%M%S")))
+        if what == "run":
+            self.from_run_button.setEnabled(bool(self.studio.state.run_path))
         if what in ("data", "throughput", "training"):
             self.refresh()
         elif what == "start_asked":
             self.submit()
+
+    def apply_settings(self, cfg: TrainConfig) -> None:
+        """Every field from ``cfg`` (the data set stays the Dataset page's, the model to start from
+        this form's): the last run's settings at launch, or an opened run's on request."""
+        for combo, value in ((self.preset, cfg.preset), (self.arch, cfg.arch)):
+            index = combo.findData(value)
+            if index >= 0:
+                with QSignalBlocker(combo):
+                    combo.setCurrentIndex(index)
+        self.apply_preset(self.preset.currentData() or "laptop")     # the family's rows and labels
+        widgets = [self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
+                   self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
+                   self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
+                   self.augment_p, self.ada_target, self.batch, self.lr_table, self.loss, self.device,
+                   self.precision, self.augment, self.demodulate, self.compile]
+        blockers = [QSignalBlocker(w) for w in widgets]
+        for widget, value in ((self.latent, cfg.latent_size), (self.fmap_base, cfg.fmap_base),
+                              (self.fmap_max, cfg.fmap_max), (self.stabilize, cfg.stabilize_kimg),
+                              (self.fade, cfg.fade_kimg), (self.max_kimg, cfg.max_kimg or 0),
+                              (self.batch_default, cfg.batch_default), (self.lr, cfg.lr_default),
+                              (self.ema, cfg.ema_halflife_kimg), (self.seed, cfg.seed), (self.tick, cfg.tick_kimg),
+                              (self.sample, cfg.sample_kimg), (self.checkpoint, cfg.checkpoint_kimg),
+                              (self.metric_kimg, cfg.metric_kimg), (self.metric_n, cfg.metric_n),
+                              (self.mapping_layers, cfg.mapping_layers), (self.style_mixing, cfg.style_mixing),
+                              (self.pl_weight, cfg.pl_weight), (self.augment_p, cfg.augment_p),
+                              (self.ada_target, cfg.ada_target)):
+            widget.setValue(value)
+        self.batch.setText(format_table(cfg.batch))
+        self.lr_table.setText(format_table(cfg.lr))
+        self.loss.setCurrentText(cfg.loss)
+        self.device.setCurrentText(cfg.device)
+        self.precision.setCurrentText(cfg.precision)
+        # a run records the mode auto chose; the form offers auto again only if that is what it was
+        augment = "auto" if cfg.augment_reason else cfg.augment
+        self.augment.setCurrentIndex(max(0, self.augment.findData(augment)))
+        self.demodulate.setChecked(cfg.demodulate)
+        self.compile.setChecked(cfg.compile)
+        for blocker in blockers:
+            blocker.unblock()
+        self._changed()
+
+    def _settings_from_run(self) -> None:
+        from ...core.storage.runfolder import RunFolderError
+        path = self.studio.state.run_path
+        if not path:
+            return
+        try:
+            self.apply_settings(RunFolder(path).read_config())
+        except RunFolderError as exc:
+            self.start_refused.emit(str(exc))
 
     def submit(self) -> None:
         """Start a new run with these settings, or say why not."""
@@ -474,6 +537,7 @@ class SetupForm(QWidget):
         if problems:
             self.start_refused.emit("Cannot start yet:\n" + "\n".join(m for _, m in problems))
             return
+        app_settings().setValue(LAST_SETTINGS, cfg.to_json())
         self.studio.state.request_start(StartRequest(cfg, self.studio.state.data.dataset, self.out_dir.text().strip()))
 
     def problems_text(self) -> str:
