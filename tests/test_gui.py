@@ -264,6 +264,7 @@ def test_dataset_page_reports_skipped_files(qtbot, window, tmp_path, monkeypatch
     folder.mkdir()
     for i in range(5):
         Image.new("RGB", (20, 12), (i * 40, 100, 200)).save(folder / f"{i}.png")
+    Image.new("RGB", (40, 40), (9, 9, 9)).save(folder / "big.png")
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     (folder / "empty.png").write_bytes(b"")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
@@ -274,6 +275,9 @@ def test_dataset_page_reports_skipped_files(qtbot, window, tmp_path, monkeypatch
     assert "5" in panel.summary.text() and "5 not square" in panel.summary.text()
     assert panel.preview.array() is not None
     assert "5 of them are smaller than 32×32 and were enlarged" in panel.summary.text()   # 12 px high, cropped
+    assert panel.size_counts == {(20, 12): 5, (40, 40): 1}    # each size drawn once, sized by its count
+    dots = {(p.pos().x(), p.pos().y()): p.size() for p in panel.sizes_scatter.points()}
+    assert dots[(20, 12)] > dots[(40, 40)]
     with qtbot.waitSignal(panel.dataset_ready, timeout=30000):
         panel.resolution.setCurrentIndex(1)                  # 8x8: nothing enlarged, no warning
     assert "enlarged" not in panel.summary.text()

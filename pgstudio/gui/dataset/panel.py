@@ -72,10 +72,14 @@ class DatasetPanel(QWidget):
         self.skipped_table.setHorizontalHeaderLabels(["file", "reason"])
         self.skipped_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         self.skipped_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.skipped_table.setWordWrap(False)          # one line per file; the full text is its tooltip
+        self.skipped_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Interactive)
         self.sizes_plot = pg.PlotWidget()
         self.sizes_plot.setLabel("bottom", "width (px)")
         self.sizes_plot.setLabel("left", "height (px)")
-        self.sizes_scatter = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(31, 119, 180, 120), pen=None)
+        self.sizes_scatter = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(31, 119, 180, 120), pen=None,
+                                                hoverable=True, tip=lambda x, y, data: data)
+        self.size_counts: dict[tuple[int, int], int] = {}
         self.sizes_plot.addItem(self.sizes_scatter)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Preview (as the trainer sees it)")
@@ -187,6 +191,20 @@ class DatasetPanel(QWidget):
             self._show_dataset(result)
         self.options_changed.emit()
 
+    def _plot_sizes(self, widths, heights) -> None:
+        """One dot per distinct size, its area growing with how many images have it (519 images of
+        one size and 3 of another are not two equal dots), the count in its tooltip."""
+        if not widths:
+            self.sizes_scatter.setData([], [])
+            self.size_counts = {}
+            return
+        pairs, counts = np.unique(np.stack([widths, heights], 1), axis=0, return_counts=True)
+        self.size_counts = {(int(w), int(h)): int(c) for (w, h), c in zip(pairs, counts)}
+        sizes = 5 + 25 * np.sqrt(counts / counts.max())
+        self.sizes_scatter.setData([{"pos": (float(w), float(h)), "size": float(sz),
+                                     "data": f"{w}×{h}: {c} image{'s' if c != 1 else ''}"}
+                                    for (w, h), c, sz in zip(pairs, counts, sizes)])
+
     def _show_dataset(self, ds) -> None:
         self.dataset = ds
         r = ds.report
@@ -202,10 +220,13 @@ class DatasetPanel(QWidget):
                              f"{' (cached)' if r.from_cache else ''}{sizes}{enlarged}")
         self.skipped_table.setRowCount(len(r.skipped))
         for i, (path, reason) in enumerate(r.skipped):
-            self.skipped_table.setItem(i, 0, QTableWidgetItem(path))
-            self.skipped_table.setItem(i, 1, QTableWidgetItem(reason))
+            for col, text in enumerate((path, reason)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.skipped_table.setItem(i, col, item)
+        self.skipped_table.resizeColumnToContents(0)
         self.tabs.setTabText(1, f"Skipped files ({len(r.skipped)})")
-        self.sizes_scatter.setData(np.asarray(r.widths, float), np.asarray(r.heights, float))
+        self._plot_sizes(r.widths, r.heights)
         rng = np.random.default_rng(0)
         top = ds.levels[ds.resolution]
         pick = rng.choice(len(ds), size=min(36, len(ds)), replace=False)
