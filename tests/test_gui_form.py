@@ -45,3 +45,11 @@ def test_the_form_remembers_the_last_run_and_takes_an_open_runs_settings(qtbot, 
     click(qtbot, g.from_run_button)
     assert (g.loss.currentText(), g.seed.value(), g.fmap_max.value(), g.max_kimg.value()) == ("logistic", 5, 8, 0.064)
     again.close()
+
+
+def test_every_field_of_the_form_says_what_it_is(qtbot, window):
+    f = window.setup_form
+    fields = {**f.widget_for_setting(), "out_dir": f.out_dir, "arch": f.arch, "preset": f.preset,
+              "seed": f.seed, "metric_n": f.metric_n}
+    silent = [name for name, widget in fields.items() if not widget.toolTip()]
+    assert not silent, silent

@@ -245,6 +245,7 @@ class SetupForm(QWidget):
             w.currentIndexChanged.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
         self.from_run_button.clicked.connect(self._settings_from_run)
+        self._add_tooltips()
         last = app_settings().value(LAST_SETTINGS, "")
         if last:                       # the settings of the last run started here, across launches
             try:
@@ -252,6 +253,40 @@ class SetupForm(QWidget):
             except (ValueError, TypeError, KeyError):
                 pass                   # written by another version: the preset stands
         self._changed()
+
+    def _add_tooltips(self) -> None:
+        """What each field means, where it does not say so itself (fields that set their own keep it)."""
+        tips = {
+            self.arch: "the model family: Progressive GAN grows from 4x4 to the target; StyleGAN2 trains at "
+                       "the target resolution from the start",
+            self.preset: "laptop CPU: small widths and short phases (minutes); paper: the paper's widths and "
+                         "schedule (for a GPU). Changing it refills the fields below",
+            self.latent: "size of the latent vector z the generator draws from",
+            self.fmap_base: "feature maps at a level are fmap base / 2^level, at most fmap max: the networks' width",
+            self.fmap_max: "the widest layer's feature maps",
+            self.loss: "logistic (non-saturating) with lazy R1, hinge with lazy R1, or WGAN-GP as in the paper",
+            self.max_kimg: "stop after this many thousand images (end of schedule: after the last stabilize phase)",
+            self.batch: "batch size per resolution, e.g. 4:64 8:64 16:32; others use the default",
+            self.batch_default: "batch size at resolutions the table does not name",
+            self.lr: "Adam learning rate of G and D (the lazy regularisers' rate is scaled from it)",
+            self.lr_table: "per-resolution learning rates, e.g. 1024:0.0015; others use the rate above",
+            self.ema: "half-life of the generator's exponential moving average, in thousand images: the "
+                      "samples, exports and the explorer use the averaged generator",
+            self.seed: "seed of every random draw: the same seed and settings train the same run on one machine",
+            self.tick: "how often (kimg) a tick is logged: losses, speed, the curves' points",
+            self.sample: "how often (kimg) a grid of the fixed latents is written",
+            self.checkpoint: "how often (kimg) a resumable checkpoint is written (and one at the end)",
+            self.metric_kimg: "how often (kimg) MS-SWD against the training images is computed (off: never)",
+            self.metric_n: "images per set in MS-SWD (more: steadier, slower)",
+            self.device: "auto: CUDA when a GPU is present, else the CPU",
+            self.out_dir: "the new run's folder: config, metrics, grids, checkpoints and log go there",
+            self.mapping_layers: "StyleGAN2: depth of the mapping network z → w",
+            self.style_mixing: "StyleGAN2: probability that a training sample mixes the styles of two latents",
+            self.pl_weight: "StyleGAN2: weight of the path-length regulariser (0: off)",
+        }
+        for widget, tip in tips.items():
+            if not widget.toolTip():
+                widget.setToolTip(tip)
 
     @staticmethod
     def _row(*widgets) -> QWidget:
@@ -344,7 +379,9 @@ class SetupForm(QWidget):
         for row, settings in self.family_rows.items():
             self.form.setRowVisible(row, any(s in fam.own_settings for s in settings))
         fade_tip = (f"{fam.title} does not grow: the run lasts the image budget of the progressive schedule "
-                    "at this resolution, or 'stop after'" if not fam.grows else "")
+                    "at this resolution, or 'stop after'" if not fam.grows else
+                    "thousand images per stabilize phase (a resolution trained alone) and per fade phase "
+                    "(the next resolution blending in as α rises from 0 to 1)")
         self.stabilize.setToolTip(fade_tip)
         self.fade.setToolTip(fade_tip)
         label = self.form.labelForField(self.phase_pair)
