@@ -142,7 +142,9 @@ def test_open_finished_run_rebuilds_history(qtbot, window, tmp_path, shapes_fold
     assert f"({len(samples)}/{len(samples)})" in page.samples.caption.text()
     assert page.start_button.text() == "Continue"          # it completed: it says so, and trains on
     # the File menu lists it at once (a menu disabled while empty can never show to refill itself)
-    assert window.recent_menu.isEnabled() and window.recent_menu.actions()[0].text() == str(tmp_path / "done")
+    recent = window.recent_menu.actions()[0]
+    assert window.recent_menu.isEnabled() and recent.data() == str(tmp_path / "done")
+    assert recent.text().startswith("done  —  progressive 8², ") and recent.text().endswith("completed")
 
     # exports
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "x.csv"), ""))
@@ -308,7 +310,7 @@ def test_layout_and_recent_runs_are_remembered(qtbot, tmp_path, shapes_folder):
     assert (w2.size().width(), w2.size().height()) == expected
     assert w2.training_page.splitter.sizes() == sizes
     w2._fill_recent()
-    assert [a.text() for a in w2.recent_menu.actions()][0] == str(tmp_path / "r")
+    assert [a.data() for a in w2.recent_menu.actions()][0] == str(tmp_path / "r")
 
 
 def test_worker_error_shows_dialog_and_keeps_saved_work(qtbot, window, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from ..core.storage.records import TickRecord
 from ..core.storage.runfolder import RunFolderError
 from .checkpoints.page import CheckpointsPage
 from .runs.page import RunsPage
+from ..core.storage.run_summary import summarize
 from .dataset.panel import DatasetPanel
 from .explorer.page import ExplorerPage
 from .common.settings import add_recent_run, app_settings, recent_runs
@@ -25,6 +26,14 @@ from .training.page import TrainingPage
 from .common.studio import Studio
 from .common.widgets import guard_wheel, named
 from .common.workers import collect_garbage_in_gui_thread
+
+
+def describe_recent(path: str) -> str:
+    """A recent run as the File menu lists it: its name, then family, resolution, kimg and state."""
+    try:
+        return summarize(path).line()
+    except (RunFolderError, OSError, ValueError):
+        return f"{os.path.basename(path.rstrip('/'))} (unreadable)"
 
 
 class MainWindow(QMainWindow):
@@ -142,7 +151,10 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         runs = recent_runs()
         for path in runs:
-            self.recent_menu.addAction(path, lambda p=path: self.open_run(p))
+            action = self.recent_menu.addAction(describe_recent(path), lambda p=path: self.open_run(p))
+            action.setData(path)
+            action.setToolTip(path)
+        self.recent_menu.setToolTipsVisible(True)
         self.recent_menu.setEnabled(bool(runs))
 
     def _toggle_log(self, on: bool) -> None:

@@ -40,6 +40,10 @@ class RunSummary:
     def name(self) -> str:
         return self.path.name
 
+    def line(self) -> str:
+        """'run-1  —  progressive 32², 180.0 kimg, completed' (the File menu's recent runs)."""
+        return f"{self.name}  —  {self.family} {self.resolution}², {self.kimg:.1f} kimg, {self.status}"
+
 
 def find_runs(folder: str | os.PathLike) -> list[Path]:
     """The run folders in ``folder`` (its children holding a config.json), by name; the folder
