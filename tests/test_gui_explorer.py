@@ -209,6 +209,18 @@ def test_stylegan2_noise_modes_and_style_mixing_grid(qtbot, window, shapes_folde
     click(qtbot, ex.save_image_button)
     meta = read_provenance(tmp_path / "mix.png")
     assert meta["style_mixing"] == {"rows": [0, 1], "columns": [5, 6, 7], "layers": [3, 6]} and "seed" not in meta
+    # a live refresh (new weights of the same run) redraws the style-mixing grid, not one seed
+    from PySide6.QtCore import QSignalBlocker
+    from pgstudio.core.training.events import GeneratorSnapshotEvent
+    from pgstudio.core.storage.checkpoint import load_checkpoint
+    state = load_checkpoint(ckpt)
+    with QSignalBlocker(ex.follow_live):
+        ex.follow_live.setChecked(True)
+    with qtbot.waitSignal(ex.mixing_rendered, timeout=10000):
+        ex.take_snapshot(GeneratorSnapshotEvent(state["architecture"], state["generator_ema"], 4, 1.0, 0.1))
+    assert ex.view.array().shape == (3 * cell + 2, 4 * cell + 2, 3) and ex.view_mixing is not None
+    with QSignalBlocker(ex.follow_live):
+        ex.follow_live.setChecked(False)
     qtbot.keyClick(ex.mix_to, Qt.Key_Down)                          # editing the range makes it custom
     assert ex.mix_band.currentData() == "custom"
     # interpolation in w renders frames

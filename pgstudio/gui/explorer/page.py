@@ -342,7 +342,10 @@ class ExplorerPage(QWidget):
                                   f"{family} · {place} · {source.kimg:.1f} kimg")
         self._update_enabled()
         self._render_grid()
-        self._render_selected()
+        if self.view_mixing is not None and self.stylegan and same_arch:
+            self._render_mixing()       # a style-mixing grid on view stays one, from the new weights
+        else:
+            self._render_selected()
 
     def take_snapshot(self, snap) -> None:
         """A GeneratorSnapshotEvent from the live training (only used while following)."""
