@@ -41,3 +41,24 @@ def test_hover_marker_and_click_to_seek(qtbot, window, tmp_path, shapes_folder):
     assert plots.marker_kimg == history.samples[nearest].kimg
     plots.x_axis.setCurrentIndex(1)                 # wall-clock: the marker moves to the grid's time
     assert abs(plots._marker_lines[0].value() - history.wall_at(plots.marker_kimg) / 60) < 1e-9
+
+
+def test_a_grid_opens_in_its_own_window_and_zooms(qtbot, window, tmp_path, shapes_folder):
+    from PySide6.QtWidgets import QDialog, QPushButton
+    Trainer.new(tmp_path / "done", tiny_config(shapes_folder, max_kimg=0.128)).run()
+    window.open_run(str(tmp_path / "done"))
+    view = window.training_page.samples.view
+    qtbot.waitUntil(lambda: view.array() is not None, timeout=5000)
+    qtbot.mouseClick(view, Qt.LeftButton, pos=view.target_rect().center())
+    dialog = window.findChild(QDialog, "enlarged_grid")
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=3000)
+    h, w = dialog.view.array().shape[:2]
+    fit = dialog.current_factor()
+    qtbot.mouseClick(dialog.findChild(QPushButton, "zoom_in"), Qt.LeftButton)
+    assert dialog.zoom == 2 * fit and dialog.view.size().width() == w * 2 * fit
+    assert dialog.view.target_rect().width() == w * 2 * fit              # every pixel the same whole size
+    qtbot.mouseClick(dialog.findChild(QPushButton, "zoom_out"), Qt.LeftButton)
+    assert dialog.zoom == fit and dialog.zoom_label.text() == f"{fit}×"
+    qtbot.mouseClick(dialog.findChild(QPushButton, "zoom_fit"), Qt.LeftButton)
+    assert dialog.zoom is None and dialog.zoom_label.text() == "fit"
+    dialog.close()

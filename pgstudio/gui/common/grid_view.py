@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QDialog, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QShortcut
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 
 def to_qimage(array: np.ndarray) -> QImage:
@@ -112,13 +113,65 @@ class GridView(QWidget):
 
 
 class EnlargedGrid(QDialog):
+    """A grid in its own window: fitted to the window in whole factors, or zoomed (the buttons,
+    Ctrl+wheel, Ctrl+= / Ctrl+-) to any whole factor with scrolling."""
+    MAX_ZOOM = 32
+
     def __init__(self, array: np.ndarray, title: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.view = GridView(self, min_size=256)
+        self.view = GridView(min_size=16)
         self.view.set_array(array)
+        self.zoom: int | None = None                  # None: fit the window
+        self.scroll = QScrollArea()
+        self.scroll.setAlignment(Qt.AlignCenter)
+        self.scroll.setWidget(self.view)
+        self.scroll.setWidgetResizable(True)
+        self.zoom_label = QLabel("fit")
+        self.zoom_label.setObjectName("zoom_label")
+        buttons = QHBoxLayout()
+        for text, name, slot in (("−", "zoom_out", lambda: self.step_zoom(-1)), ("+", "zoom_in", lambda: self.step_zoom(1)),
+                                 ("Fit", "zoom_fit", lambda: self.set_zoom(None))):
+            b = QPushButton(text)
+            b.setObjectName(name)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        buttons.addWidget(self.zoom_label)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.view)
+        layout.addLayout(buttons)
+        layout.addWidget(self.scroll, 1)
+        QShortcut(QKeySequence.ZoomIn, self, lambda: self.step_zoom(1))
+        QShortcut(QKeySequence.ZoomOut, self, lambda: self.step_zoom(-1))
         h, w = array.shape[:2]
         scale = max(1, min(8, 800 // max(h, w)))
-        self.resize(w * scale + 24, h * scale + 24)
+        self.resize(w * scale + 40, h * scale + 70)
+
+    def current_factor(self) -> int:
+        """The whole factor the image is drawn at now."""
+        rect = self.view.target_rect()
+        return max(1, round(rect.width() / max(1, self.view.array().shape[1])))
+
+    def step_zoom(self, direction: int) -> None:
+        base = self.zoom if self.zoom is not None else self.current_factor()
+        self.set_zoom(min(self.MAX_ZOOM, max(1, base * 2 if direction > 0 else base // 2)))
+
+    def set_zoom(self, factor: int | None) -> None:
+        self.zoom = factor
+        h, w = self.view.array().shape[:2]
+        if factor is None:
+            self.scroll.setWidgetResizable(True)
+            self.view.setMinimumSize(16, 16)
+            self.zoom_label.setText("fit")
+        else:
+            self.scroll.setWidgetResizable(False)
+            self.view.setMinimumSize(w * factor, h * factor)
+            self.view.resize(w * factor, h * factor)
+            self.zoom_label.setText(f"{factor}×")
+
+    def wheelEvent(self, event) -> None:
+        if event.modifiers() & Qt.ControlModifier:
+            self.step_zoom(1 if event.angleDelta().y() > 0 else -1)
+            event.accept()
+        else:
+            super().wheelEvent(event)

@@ -91,7 +91,7 @@ class ExplorerPage(QWidget):
         self.psi.setRange(10, 300)
         self.psi.setValue(100)
         self.psi_label = QLabel("1.00")
-        self.seed_grid = GridView(min_size=160, whole_factors=False)
+        self.seed_grid = GridView(min_size=160)       # whole factors, as every grid on screen
         self.seed_grid.setObjectName("seed_grid")
         self.seed_grid.clicked_at.connect(self._grid_clicked)
 
