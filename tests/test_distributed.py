@@ -115,3 +115,23 @@ def test_adaptive_augmentation_is_the_same_on_two_processes_as_on_one(tmp_path, 
     single.run()
     assert abs(single.recipe.strength.p - r0["p"]) < 1e-9
     _compare(single.G.state_dict(), r0["G"], atol=1e-4)
+
+
+def test_a_transfer_with_frozen_d_blocks_is_the_same_on_two_processes(tmp_path, shapes_folder):
+    """Each rank reads the trained model and freezes the same blocks (they take no gradient, so
+    nothing of them is reduced): the ranks agree with each other and with one process."""
+    from pgstudio.core.training.transfer import configured, read_origin
+    origin_run = tmp_path / "origin"
+    Trainer.new(origin_run, tiny_config(shapes_folder, loss="logistic", max_kimg=0.128)).run()
+    cfg = configured(tiny_config(shapes_folder, loss="logistic"), read_origin(origin_run), freeze_d=1)
+    extra = {"start_from": cfg.start_from, "schedule_offset_kimg": cfg.schedule_offset_kimg, "freeze_d": 1}
+    run = tmp_path / "ddp-transfer"
+    mp.spawn(_rank_main, args=(2, str(tmp_path / "init-transfer"), str(run), str(shapes_folder), "logistic", extra),
+             nprocs=2, join=True)
+    r0, r1 = (torch.load(f"{run}-rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    torch.set_num_threads(1)
+    single = Trainer.new(tmp_path / "single-transfer", tiny_config(shapes_folder, loss="logistic", max_kimg=0.25,
+                                                                   r1_interval=2, **extra))
+    single.run()
+    _compare(single.G.state_dict(), r0, atol=1e-5)
