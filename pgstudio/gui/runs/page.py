@@ -287,6 +287,7 @@ class RunsPage(QWidget):
         for i, (name, values, differs) in enumerate(rows):
             for j, value in enumerate(values):
                 item = QTableWidgetItem("—" if value is None else _setting_text(value))
+                item.setToolTip(item.text())
                 if differs:
                     item.setBackground(QBrush(DIFFERS))
                     item.setFont(bold)
@@ -296,6 +297,8 @@ class RunsPage(QWidget):
                 header.setFont(bold)
                 t.setVerticalHeaderItem(i, header)
         t.resizeColumnsToContents()
+        for col in range(t.columnCount()):         # a long value (a data path) must not hide the other runs
+            t.setColumnWidth(col, min(t.columnWidth(col), 180))
 
     def differing_settings(self) -> list[str]:
         return [name for name, _, differs in setting_rows([r.config for r in self._selected_runs()]) if differs]
