@@ -26,7 +26,7 @@ def report(path: str) -> str:
              f"{s.get('fmap_max', 64)}; MS-SWD ×1000 of n = {s['n']} EMA samples against held-out images "
              "(floor: the training images against the same held-out ones)", "",
              "| set | train images | mode | MS-SWD per seed | mean | spread | floor | p at ¼ / ½ / end | "
-             "D(train) − D(held-out), last fifth | s per run |",
+             "D(train) − D(held-out), first → last fifth | s per run |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     groups = defaultdict(list)
     for r in doc["runs"]:
@@ -40,15 +40,17 @@ def report(path: str) -> str:
             c = r["curves"]
             ps.append("/".join("–" if v is None else f"{v:.2f}"
                                for v in (_at(c["kimg"], c["p"], f) for f in (0.25, 0.5, 1.0))))
-        gaps = []
+        gaps, early = [], []
         for r in runs:
             c = r["curves"]
             tail = max(1, len(c["kimg"]) // 5)
             gaps.append(statistics.mean(a - b for a, b in zip(c["d_train"][-tail:], c["d_heldout"][-tail:])))
+            early.append(statistics.mean(a - b for a, b in zip(c["d_train"][:tail], c["d_heldout"][:tail])))
         lines.append(f"| {name} | {n} | {label} | {', '.join(f'{v:.1f}' for v in scores)} | "
                      f"{statistics.mean(scores):.1f} | {max(scores) - min(scores):.1f} | "
                      f"{statistics.mean(r['floor'] for r in runs):.1f} | {'; '.join(ps)} | "
-                     f"{statistics.mean(gaps):+.3f} | {statistics.mean(r['seconds'] for r in runs):.0f} |")
+                     f"{statistics.mean(early):+.3f} → {statistics.mean(gaps):+.3f} | "
+                     f"{statistics.mean(r['seconds'] for r in runs):.0f} |")
     return "\n".join(lines)
 
 
