@@ -279,3 +279,15 @@ def test_alpha_and_resolution_are_drawn_as_the_schedule_has_them(qtbot, window, 
     window.open_run(str(one))
     assert len(window.training_page.history.kimg) == 1
     assert plots.curve_d.opts["symbol"] == "o"      # a lone point is drawn as a marker
+
+
+def test_a_checkpoint_at_a_phase_boundary_says_what_resuming_trains(qtbot, window, run_copy):
+    """The 0.256-kimg checkpoint was saved after the last 4x4 stabilize step, where the log already
+    says the fade begins: its phase says both."""
+    page, _ = first_checkpoint_selected(qtbot, window, run_copy)
+    names = [p.name for p in RunFolder(run_copy).checkpoints()]
+    row = names.index("ckpt-0000000256.pt")
+    qtbot.waitUntil(lambda: page.table.item(row, 5) is not None and page.table.item(row, 5).text() != "", timeout=20000)
+    assert page.table.item(row, 5).text() == "stabilize → 8×8 fade"
+    assert page.table.item(names.index("ckpt-0000000128.pt"), 5).text() == "stabilize"
+    assert "growing to 8x8 (fade) at 0.256 kimg" in (run_copy / "log.txt").read_text()

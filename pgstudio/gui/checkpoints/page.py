@@ -46,6 +46,7 @@ class CheckpointInfo:
     loss_g: float | None = None
     swd: float | None = None
     swd_floor: float | None = None          # the real-vs-real distance of the same recipe and n
+    next_phase: str | None = None           # saved at a phase boundary: the phase resuming begins
     thumbnail: np.ndarray | None = None
 
 
@@ -58,7 +59,23 @@ def inspect_checkpoint(path: Path) -> CheckpointInfo:
     stats, where = state.get("stats", {}), SchedulePosition.of_checkpoint(state)
     thumb = make_grid(render(G, state["fixed_latents"][:4], where.level, where.alpha), cols=2, pad=1)
     return CheckpointInfo(path, True, "", where.kimg, where.resolution, where.alpha, where.phase,
-                          stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb)
+                          stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb,
+                          next_phase=_phase_resumed(state))
+
+
+def _phase_resumed(state: dict) -> str | None:
+    """The phase a resume from this checkpoint trains first, when it is not the one the checkpoint's
+    last step trained (saved at a phase boundary, where the log already says the next phase)."""
+    from ...core.config import TrainConfig
+    from ...core.training.schedule import schedule_at
+    try:
+        cfg = TrainConfig.from_json(state["config"])
+        nxt = schedule_at(cfg, int(state["images_seen"]))
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return None
+    if int(state.get("phase_index", nxt.phase_index)) == nxt.phase_index:
+        return None
+    return f"{nxt.resolution}×{nxt.resolution} {nxt.phase}"
 
 
 SWD_SEED = DEFAULT_SEED      # the CLI's `pgstudio swd` default: the page and the command give the same number
@@ -274,7 +291,8 @@ class CheckpointsPage(QWidget):
         swd_text = _fmt(swd) + (f" (floor {floor:.2f})" if swd is not None and floor is not None else "")
         values = ["", p.name, f"{info.kimg:.1f}" if info.ok and not info.reason else "",
                   f"{info.resolution}" if info.resolution else "", f"{info.alpha:.2f}" if info.resolution else "",
-                  info.phase, _fmt(info.loss_d), _fmt(info.loss_g), swd_text, size, date,
+                  info.phase + (f" → {info.next_phase}" if info.next_phase else ""),
+                  _fmt(info.loss_d), _fmt(info.loss_g), swd_text, size, date,
                   "ok" if info.ok and not info.reason else (info.reason if info.ok else f"damaged: {info.reason}")]
         for col, v in enumerate(values):
             item = QTableWidgetItem(v)
