@@ -45,6 +45,12 @@ def test_everything_fits(qtbot, window, size):
     fields = {name: widget for name, widget in f.widget_for_setting().items() if widget.isVisible()}
     fields.update(out_dir=f.out_dir, arch=f.arch, preset=f.preset)
     assert not check(qtbot, w, fields)
+    f.arch.setCurrentIndex(f.arch.findData("stylegan2"))      # its own rows and longer labels
+    qtbot.wait(100)
+    fields = {name: widget for name, widget in f.widget_for_setting().items() if widget.isVisible()}
+    assert {"mapping_layers", "pl_weight", "compile"} <= set(fields)
+    assert not check(qtbot, w, {**fields, "demodulate": f.demodulate})
+    f.arch.setCurrentIndex(f.arch.findData("progressive"))
     assert f.problems.wordWrap()
     w.tabs.setCurrentWidget(w.training_page)
     qtbot.wait(100)
