@@ -62,3 +62,17 @@ def test_a_grid_opens_in_its_own_window_and_zooms(qtbot, window, tmp_path, shape
     qtbot.mouseClick(dialog.findChild(QPushButton, "zoom_fit"), Qt.LeftButton)
     assert dialog.zoom is None and dialog.zoom_label.text() == "fit"
     dialog.close()
+
+
+def test_log_y_labels_more_than_the_decades(qtbot, window, tmp_path, shapes_folder):
+    Trainer.new(tmp_path / "done", tiny_config(shapes_folder, loss="logistic")).run()
+    window.open_run(str(tmp_path / "done"))
+    plots = window.training_page.plots
+    qtbot.mouseClick(plots.log_y, Qt.LeftButton, pos=plots.log_y.rect().center())
+    assert plots.log_y.isChecked()
+    axis = plots.loss_plot.getAxis("left")
+    (lo, hi) = plots.loss_plot.vb.viewRange()[1]
+    ticks = axis.tickValues(lo, hi, 300)[0][1]
+    assert len(ticks) >= 3 and all(lo <= t <= hi for t in ticks)
+    labels = axis.tickStrings(ticks, 1, 1)
+    assert all(float(label) > 0 for label in labels)            # losses, not their logarithms

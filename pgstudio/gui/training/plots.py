@@ -33,6 +33,28 @@ def alpha_path(x: np.ndarray, history: RunHistory) -> tuple[np.ndarray, np.ndarr
     return np.asarray(xs, float), np.asarray(ys, float)
 
 
+class LossAxis(pg.AxisItem):
+    """A y axis whose log mode labels 1-2-5 steps (and every integer multiple when the range is
+    narrower than that), not only the decades: losses span a factor of a few, where decade
+    labels leave one tick or none."""
+
+    def tickValues(self, minVal, maxVal, size):
+        if not self.logMode:
+            return super().tickValues(minVal, maxVal, size)
+        lo, hi = math.floor(minVal) - 1, math.ceil(maxVal) + 1
+        for multiples in ((1, 2, 5), tuple(range(1, 10))):
+            ticks = [math.log10(m) + k for k in range(lo, hi) for m in multiples
+                     if minVal <= math.log10(m) + k <= maxVal]
+            if len(ticks) >= 3:
+                break
+        return [(1.0, ticks)]
+
+    def tickStrings(self, values, scale, spacing):
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        return [f"{10 ** v:.3g}" for v in values]
+
+
 class _RightAxisPlot:
     """A PlotItem with a second ViewBox on the right axis (shares x)."""
 
@@ -87,7 +109,7 @@ class TrainingPlots(QWidget):
         self.controls_layout.addStretch(1)
 
         self.canvas = pg.GraphicsLayoutWidget()
-        self.loss_plot = self.canvas.addPlot(row=0, col=0)
+        self.loss_plot = self.canvas.addPlot(row=0, col=0, axisItems={"left": LossAxis("left")})
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.showGrid(y=True, alpha=0.2)
