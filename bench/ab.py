@@ -34,7 +34,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
 def stabilize_trainer(a: argparse.Namespace):
     """A Trainer on synthetic data and the stabilize point at ``a.resolution``, ready for _train_step."""
     cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device=a.device, precision=a.precision,
-                        **preset_overrides(a.loss, a.batch))
+                        **{"augment": "off", **preset_overrides(a.loss, a.batch)})   # the networks alone
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=synthetic_dataset(a.resolution))
     trainer.begin_tick()
     return trainer, schedule_at(cfg, _images_at(cfg, a.resolution.bit_length() - 1, "stabilize"))

@@ -246,7 +246,8 @@ def main() -> None:
     torch.manual_seed(0)
     out = {"device": "cpu", "threads": torch.get_num_threads(), "resolution": a.resolution, "preset": a.preset,
            "steps_per_round": a.steps, "rounds": a.rounds}
-    preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu", precision=a.precision)
+    preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu", precision=a.precision,
+                               augment="off")          # the networks alone (auto would add ADA)
     out["ours_precision"] = resolve_precision(a.precision, torch.device("cpu"))
     out["cpu_native_bf16"] = cpu_has_native_bf16()
     for loss in dict.fromkeys(["wgan-gp", preset_cfg.loss]):

@@ -77,8 +77,12 @@ def preset_overrides(loss: str | None, batch: int | None) -> dict:
 
 def bench(args) -> dict:
     overrides = preset_overrides(args.loss, args.batch)
+    # augment off: the presets' auto would turn ADA on for the small synthetic set, and the figures
+    # here are the networks' step, comparable across sessions (bench/augment_cost_ab.py measures
+    # the augmentation's own cost)
     cfg = preset_config(args.preset, arch=args.arch, demo=True, resolution=args.resolution,
-                        device=args.device, compile=args.compile, precision=args.precision, **overrides)
+                        device=args.device, compile=args.compile, precision=args.precision,
+                        **{"augment": "off", **overrides})
     ds = synthetic_dataset(args.resolution)
     trainer = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=ds)
     trainer.begin_tick()
