@@ -9,7 +9,7 @@ import torch
 
 from .config import TrainConfig
 from .families import Architecture, Family, family, family_of_generator
-from .storage.checkpoint import CheckpointError, first_loadable, load_checkpoint
+from .storage.checkpoint import GENERATOR_KEYS, CheckpointError, first_loadable, load_checkpoint
 from .storage.records import SchedulePosition
 from .storage.runfolder import RunFolder
 
@@ -74,36 +74,54 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_newest_checkpoint(path: str | os.PathLike) -> tuple[dict, Path, list[tuple[Path, str]]]:
-    """A checkpoint file's state, or a run folder's newest checkpoint that loads, with the newer
-    ones skipped on the way and why (a damaged newest file falls back to the one before)."""
+def load_newest_checkpoint(path: str | os.PathLike, require: dict = GENERATOR_KEYS
+                           ) -> tuple[dict, Path, list[tuple[Path, str]]]:
+    """A checkpoint file's state, or a run folder's newest checkpoint that loads (holding the
+    ``require`` keys), with the newer ones skipped on the way and why (a damaged newest file falls
+    back to the one before)."""
     p = Path(path).expanduser()
     if not p.is_dir():
         ckpt = resolve_checkpoint(p)
-        return load_checkpoint(ckpt), ckpt, []
+        return load_checkpoint(ckpt, require=require), ckpt, []
     ckpts = RunFolder(p).checkpoints()
     if not ckpts:
         raise CheckpointError(f"{p}: no checkpoint in this folder")
     try:
-        return first_loadable(reversed(ckpts))
+        return first_loadable(reversed(ckpts), require=require)
     except CheckpointError as exc:
         raise CheckpointError(f"{p}: {exc}") from None
 
 
-def load_exported(folder: Path, device: str | torch.device = "cpu") -> LoadedGenerator:
-    """A generator exported with `pgstudio export` (generator.safetensors + generator.json)."""
+def read_export(folder: Path) -> tuple[dict, dict]:
+    """A generator export's record (generator.json) and its EMA weights (generator.safetensors)."""
     import json
     from safetensors.torch import load_file
     try:
-        meta = json.loads((folder / "generator.json").read_text())
-        G = build_generator(meta["architecture"])
-        G.load_state_dict(load_file(str(folder / "generator.safetensors")))
+        return (json.loads((folder / "generator.json").read_text()),
+                load_file(str(folder / "generator.safetensors")))
     except Exception as exc:
-        raise CheckpointError(f"{folder}: unusable generator export ({str(exc).splitlines()[0]})") from None
+        raise unusable_export(folder, exc) from None
+
+
+def unusable_export(folder: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{folder}: unusable generator export ({str(exc).splitlines()[0]})")
+
+
+def load_exported(folder: Path, device: str | torch.device = "cpu") -> LoadedGenerator:
+    """A generator exported with `pgstudio export` (generator.safetensors + generator.json)."""
+    meta, weights = read_export(folder)
+    try:
+        G = build_generator(meta["architecture"])
+        G.load_state_dict(weights)
+    except Exception as exc:
+        raise unusable_export(folder, exc) from None
     G.eval().requires_grad_(False).to(device)
     latents = torch.tensor(meta["fixed_latents"]) if meta.get("fixed_latents") else None
-    return LoadedGenerator(G, int(meta["level"]), float(meta["alpha"]), float(meta.get("kimg", 0.0)),
-                           str(meta.get("phase", "stabilize")), folder, latents)
+    try:
+        where = SchedulePosition.of_export(meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise unusable_export(folder, exc) from None
+    return LoadedGenerator(G, where.level, where.alpha, where.kimg, where.phase, folder, latents)
 
 
 def generator_from_state(state: dict, path: Path) -> Generator:

@@ -88,6 +88,13 @@ class SchedulePosition:
                    alpha=float(stats.get("alpha", 1.0)), phase=str(stats.get("phase", "stabilize")),
                    family=family_of(state.get("architecture", {})).name)
 
+    @classmethod
+    def of_export(cls, meta: dict) -> "SchedulePosition":
+        """The same, from a generator export's generator.json."""
+        from ..families import family_of
+        return cls(kimg=float(meta.get("kimg", 0.0)), level=int(meta["level"]), alpha=float(meta["alpha"]),
+                   phase=str(meta.get("phase", "stabilize")), family=family_of(meta.get("architecture", {})).name)
+
     def describe(self) -> str:
         fade = f", α {self.alpha:.2f}" if self.alpha < 1.0 else ""
         return f"{self.kimg:.1f} kimg, {self.resolution}x{self.resolution} {self.phase}{fade}"

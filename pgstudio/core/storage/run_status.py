@@ -6,9 +6,17 @@ from before those records is completed when its newest checkpoint reached the sc
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import TrainConfig
 from ..training.events import describe_ending
 from ..training.schedule import total_kimg
+from .runfolder import RunFolder
+
+
+def newest_checkpoint_images(checkpoints: list[Path]) -> int | None:
+    """Images seen at the newest of a run's checkpoints (oldest first), None without any."""
+    return (RunFolder.checkpoint_images(checkpoints[-1]) or 0) if checkpoints else None
 
 
 def ended_state(cfg: TrainConfig | None, ending: dict | None, newest_checkpoint_images: int | None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from .annotations import Annotations, read_annotations
-from .run_status import ended_state
+from .run_status import ended_state, newest_checkpoint_images
 from .runfolder import RunFolder, RunFolderError
 
 # the tick curves the Runs page overlays: record key → what people call it
@@ -74,8 +74,7 @@ def summarize(path: str | os.PathLike) -> RunSummary:
     if run.active_trainer_pid() is not None:
         status, words = "running", "a trainer is writing this run"
     else:
-        newest = (RunFolder.checkpoint_images(ckpts[-1]) or 0) if ckpts else None
-        status, words = ended_state(cfg, endings[-1] if endings else None, newest)
+        status, words = ended_state(cfg, endings[-1] if endings else None, newest_checkpoint_images(ckpts))
     try:
         samples, _ = run.read_samples()
     except OSError:

@@ -62,9 +62,11 @@ class Networks:
         return [p for p in self.D.parameters() if id(p) not in frozen]
 
     def discriminator_learns(self, learns: bool) -> None:
-        """D's trainable weights take gradients (its loss pass) or not (G's); frozen ones never."""
-        for p in self.trainable_d():
-            p.requires_grad_(learns)
+        """D's trainable weights take gradients (its loss pass) or not (G's); frozen ones never.
+        Called twice a step: no per-step search for the trainable ones."""
+        self.D.requires_grad_(learns)
+        for p in self.frozen_d:
+            p.requires_grad_(False)
 
     def watched(self) -> list[tuple[str, torch.nn.Module, torch.optim.Optimizer]]:
         return [("discriminator", self.D, self.opt_d), ("generator", self.G, self.opt_g)]

@@ -13,16 +13,15 @@ weights (FreezeD, Mo et al. 2020): they are left out of D's optimizer and never 
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import TrainConfig
 from ..families import Architecture, family
-from ..storage.checkpoint import CheckpointError, first_loadable, load_checkpoint
+from ..models import load_newest_checkpoint, read_export, unusable_export
+from ..storage.checkpoint import CheckpointError
 from ..storage.records import SchedulePosition
-from ..storage.runfolder import RunFolder
 
 # what a checkpoint needs to start a run from it with its discriminator
 TRANSFER_KEYS = {"architecture": dict, "generator": dict, "generator_ema": dict, "discriminator": dict,
@@ -64,34 +63,19 @@ def read_origin(path: str | os.PathLike) -> Origin:
     p = Path(path).expanduser().resolve()
     if p.is_dir() and (p / "generator.json").exists():
         return _read_export(p)
-    skipped: list = []
-    if p.is_dir():
-        ckpts = RunFolder(p).checkpoints()
-        if not ckpts:
-            raise CheckpointError(f"{p}: neither a run folder with checkpoints nor a generator export")
-        try:
-            state, p, skipped = first_loadable(reversed(ckpts), require=TRANSFER_KEYS)
-        except CheckpointError as exc:
-            raise CheckpointError(f"{path}: no checkpoint to start from: {exc}") from None
-    elif p.is_file():
-        state = load_checkpoint(p, require=TRANSFER_KEYS)
-    else:
-        raise CheckpointError(f"{p}: no such checkpoint, run folder or generator export")
+    state, p, skipped = load_newest_checkpoint(p, require=TRANSFER_KEYS)
     cfg = TrainConfig.from_json(state["config"]) if isinstance(state.get("config"), str) else None
     return Origin(p, "checkpoint", dict(state["architecture"]), SchedulePosition.of_checkpoint(state),
                   state["generator"], state["generator_ema"], state["discriminator"], cfg, tuple(skipped))
 
 
 def _read_export(folder: Path) -> Origin:
-    from safetensors.torch import load_file
+    meta, weights = read_export(folder)
     try:
-        meta = json.loads((folder / "generator.json").read_text())
-        weights = load_file(str(folder / "generator.safetensors"))
         architecture = Architecture.from_dict(meta["architecture"]).to_dict()
-        position = SchedulePosition(float(meta.get("kimg", 0.0)), int(meta["level"]), float(meta["alpha"]),
-                                    str(meta.get("phase", "stabilize")), architecture["arch"])
+        position = SchedulePosition.of_export(meta)
     except Exception as exc:
-        raise CheckpointError(f"{folder}: unusable generator export ({str(exc).splitlines()[0]})") from None
+        raise unusable_export(folder, exc) from None
     return Origin(folder, "export", architecture, position, weights, weights, None, None)
 
 

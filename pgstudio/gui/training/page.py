@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
 from ...core.formatting import format_duration
 from ...core.storage.disk import copy_file, ensure_writable, write_atomic
 from ...core.analysis.export import save_image
-from ...core.storage.run_status import ended_state
+from ...core.storage.run_status import ended_state, newest_checkpoint_images
 from ...core.storage.runfolder import RunFolder, SampleEntry
 from ...core.training.schedule import estimate_seconds, total_kimg
 from ..common.grid_view import png_bytes
@@ -187,8 +187,7 @@ class TrainingPage(QWidget):
         """What the open run is when nothing trains it here: ("completed" | "failed" | "stopped" |
         "fresh", the words for it). Read from its ending record; folders from before those
         records are completed when their newest checkpoint reached the schedule's end."""
-        ckpts = self.run.checkpoints()
-        return ended_state(self.cfg, self.history.ending, self._newest_checkpoint_images(ckpts) if ckpts else None)
+        return ended_state(self.cfg, self.history.ending, newest_checkpoint_images(self.run.checkpoints()))
 
     def _mark_shown_grid(self) -> None:
         entry = self.samples.shown_entry()
@@ -223,13 +222,9 @@ class TrainingPage(QWidget):
             if request is not None:
                 self.start_new(request.cfg, request.dataset, request.out_dir)
 
-    @staticmethod
-    def _newest_checkpoint_images(ckpts: list[Path]) -> int:
-        return (RunFolder.checkpoint_images(ckpts[-1]) or 0) if ckpts else 0
-
     def continue_run(self, more_kimg: float) -> None:
         """Train a completed run for ``more_kimg`` beyond its newest checkpoint (its end moves)."""
-        last = self._newest_checkpoint_images(self.run.checkpoints())
+        last = newest_checkpoint_images(self.run.checkpoints()) or 0
         if total_kimg(self.run.read_config()) * 1000 > last:
             self.resume_current()         # its end was moved since (config.json): train to there
         else:
