@@ -5,7 +5,7 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget)
 
 from .. import __version__
@@ -24,7 +24,7 @@ from .common.settings import add_recent_run, app_settings, recent_runs
 from .setup.form import SetupForm
 from .training.page import TrainingPage
 from .common.studio import Studio
-from .common.widgets import guard_wheel, named
+from .common.widgets import guard_wheel, named, vertical_scroll
 from .common.workers import collect_garbage_in_gui_thread
 
 
@@ -49,14 +49,8 @@ class MainWindow(QMainWindow):
         self.setup_form = SetupForm(self.studio)
         self.dataset_split = named(QSplitter(Qt.Horizontal), "dataset_splitter")
         self.dataset_split.addWidget(self.dataset_panel)
-        setup_scroll = QScrollArea()
-        setup_scroll.setWidget(self.setup_form)
-        setup_scroll.setWidgetResizable(True)        # small screens scroll instead of clipping
-        # never narrower than the form (whose long rows wrap under their labels when narrow), so it
-        # scrolls only up and down and no field sits beyond a sideways scrollbar
-        setup_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        setup_scroll.setMinimumWidth(self.setup_form.minimumSizeHint().width()
-                                     + setup_scroll.verticalScrollBar().sizeHint().width() + 4)
+        # the form's long rows wrap under their labels when narrow; it scrolls up and down only
+        setup_scroll = vertical_scroll(self.setup_form)
         self.setup_scroll = setup_scroll
         self.dataset_split.addWidget(setup_scroll)
         self.dataset_split.setStretchFactor(0, 1)     # halves: the form unwrapped from about 1100 px

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollArea, QWidget
 
 VALUE_WIDGETS = (QComboBox, QAbstractSpinBox, QAbstractSlider)
 
@@ -16,6 +16,17 @@ def exported(write, report) -> bool:
         report(f"export failed: {exc}")
         return False
     return True
+
+
+def vertical_scroll(content: QWidget) -> QScrollArea:
+    """``content`` in a scroll area that scrolls up and down only: it is never narrower than the
+    content, so no field sits beyond a sideways scrollbar on a small screen."""
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setMinimumWidth(content.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width() + 4)
+    return area
 
 
 def named(widget: QWidget, object_name: str) -> QWidget:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from ...core.analysis.directions import Directions, compute_directions
 from ...core.storage.disk import write_atomic
@@ -30,7 +30,7 @@ from ...core.style_space import (compute_w_directions, interpolate_w, layer_rang
 from ..common.grid_view import GridView
 from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
-from ..common.widgets import exported, named
+from ..common.widgets import exported, named, vertical_scroll
 
 GRID_SIDE = 4
 N_DIRECTIONS = 6
@@ -236,12 +236,7 @@ class ExplorerPage(QWidget):
         controls.addLayout(row)
         left = QWidget()
         left.setLayout(controls)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        # the controls scroll up and down only: the panel is never narrower than they are
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        scroll = vertical_scroll(left)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.view, 1)

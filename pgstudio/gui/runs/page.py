@@ -39,6 +39,9 @@ class RunsPage(QWidget):
         self.runs: list[RunSummary] = []
         self.unreadable: list[tuple[Path, str]] = []
         self._filling = False
+        # curves read per run, kept while its metrics.jsonl is unchanged: choosing another curve
+        # or selecting one more run does not read every selected run's metrics again
+        self._curves: dict[Path, tuple[int, dict]] = {}
 
         self.folder_label = named(QLabel(), "runs_folder")
         self.folder_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -249,7 +252,7 @@ class RunsPage(QWidget):
         self.plot.setLabel("left", CURVES.get(key, key))
         drawn = 0
         for i, run in enumerate(runs):
-            curve = run_curves(run.path).get(key)
+            curve = self._curves_of(run.path).get(key)
             if curve is None:
                 continue
             kimg, wall, values = curve
@@ -270,6 +273,16 @@ class RunsPage(QWidget):
             missing = len(runs) - drawn
             self.compare_note.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''} selected"
                                       + (f"; {missing} without {CURVES.get(key, key)} points" if missing else ""))
+
+    def _curves_of(self, path: Path) -> dict:
+        try:
+            stamp = (path / "metrics.jsonl").stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        cached = self._curves.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = self._curves[path] = (stamp, run_curves(path))
+        return cached[1]
 
     def plotted_names(self) -> list[str]:
         return [item.opts.get("name") for item in self.plot.listDataItems()]
