@@ -18,6 +18,7 @@ D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 AUGMENTS = ("off", "fixed", "ada")
 AUGMENT_CHOICES = ("auto",) + AUGMENTS           # auto: chosen by the folder's size when the run starts
+CLASS_CHOICES = ("auto", "on", "off")           # class-conditional training (training/class_choice.py)
 ADVISED_LR_SCALE = 0.5       # the advice after a blow-up or a stall: resume with the rates times this
 # a tick in which fewer than this share of the weights that received gradients moved is a stall
 # (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
@@ -52,6 +53,16 @@ class TrainConfig:
     ada_kimg: float = 100.0           # thousand images in which p can move from 0 to 1
     # how "auto" chose the mode for this run (training/augment_choice.py): written when it did
     augment_reason: str | None = None
+    # class-conditional training (training/class_choice.py): "auto" (on for a folder with two or
+    # more first-level sub-folders and no image beside them), "on" or "off"; settled when the run
+    # starts into class_names (the classes in label order, None: unconditional, as every run from
+    # before these keys) with their image counts and the reason; balance_classes draws the reals
+    # (and the fakes' labels) uniformly over the classes instead of by image count
+    classes: str = "off"
+    balance_classes: bool = False
+    class_names: list[str] | None = None
+    class_counts: list[int] | None = None
+    classes_reason: str | None = None
     # transfer learning (training/transfer.py): the trained model this run started from (None: from
     # scratch), where in the schedule it began, and D's highest-resolution blocks kept frozen
     start_from: dict | None = None
@@ -184,6 +195,10 @@ class TrainConfig:
         if self.augment == "ada" and self.loss == "wgan-gp":
             add("augment", "adaptive augmentation reads the sign of D's scores on reals, which WGAN-GP "
                            "leaves at an arbitrary offset: use the logistic or hinge loss, or a fixed p")
+        if self.classes not in CLASS_CHOICES:
+            add("classes", f"classes must be one of {', '.join(CLASS_CHOICES)} (got {self.classes!r})")
+        if self.class_names is not None and len(self.class_names) < 2:
+            add("classes", "a class-conditional run needs at least two classes")
         if self.schedule_offset_kimg < 0:
             add("schedule_offset_kimg", "the schedule offset must not be negative")
         blocks = max(0, int(math.log2(self.resolution)) - 2) if not resolution_problem(self.resolution) else 0
@@ -255,13 +270,13 @@ PRESETS: dict[str, dict] = {
                    r1_gamma=1.0, stabilize_kimg=30.0, fade_kimg=20.0,
                    batch={4: 64, 8: 64, 16: 64, 32: 64}, batch_default=32, lr={},
                    lr_default=0.002, ema_halflife_kimg=2.0, tick_kimg=1.0, sample_kimg=5.0,
-                   checkpoint_kimg=20.0, augment="auto", preset="laptop"),
+                   checkpoint_kimg=20.0, augment="auto", classes="auto", preset="laptop"),
     # The paper's widths and the official single-GPU tables (design.md §1).
     "paper": dict(latent_size=512, fmap_base=8192, fmap_max=512, resolution=256,
                   loss="wgan-gp", r1_gamma=10.0, stabilize_kimg=600.0, fade_kimg=600.0,
                   batch={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4, 1024: 4},
                   batch_default=4, lr={1024: 0.0015}, lr_default=0.001, ema_halflife_kimg=10.0,
-                  tick_kimg=10.0, sample_kimg=100.0, checkpoint_kimg=500.0, augment="auto", preset="paper"),
+                  tick_kimg=10.0, sample_kimg=100.0, checkpoint_kimg=500.0, augment="auto", classes="auto", preset="paper"),
 }
 
 

@@ -35,19 +35,44 @@ def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
 
 
 def render_for_user(G, z: torch.Tensor, level: int, alpha: float, psi: float | None = None,
-                    noise_mode: str = "const") -> np.ndarray:
+                    noise_mode: str = "const", labels: torch.Tensor | None = None) -> np.ndarray:
     """What the CLI shows for latents: the progressive family's z are used as given (truncated
-    when drawn); StyleGAN2 maps them to w and pulls w toward the mean by ψ."""
+    when drawn); StyleGAN2 maps them to w and pulls w toward the mean by ψ. A conditional
+    generator's labels cycle through its classes when None."""
     from ..families import family_of_generator
-    return family_of_generator(G).render_latents(G, z, level, alpha, psi, noise_mode)
+    return family_of_generator(G).render_latents(G, z, level, alpha, psi, noise_mode, labels)
 
 
-def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64) -> np.ndarray:
-    """Latents → uint8 NHWC images, in batches, without gradients."""
+def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64,
+           labels: torch.Tensor | None = None) -> np.ndarray:
+    """Latents → uint8 NHWC images, in batches, without gradients (a conditional generator's
+    labels: class indices or class-weight rows, cycled through its classes when None)."""
+    from ..networks.conditioning import labels_for
     device = next(G.parameters()).device
+    labels = labels_for(G, labels, z.shape[0], device)
+    extra = (lambda i: {}) if labels is None else (lambda i: {"labels": labels[i:i + batch]})
     with torch.no_grad():
-        return np.concatenate([to_uint8(G(z[i:i + batch].to(device), level, alpha))
+        return np.concatenate([to_uint8(G(z[i:i + batch].to(device), level, alpha, **extra(i)))
                                for i in range(0, z.shape[0], batch)])
+
+
+def class_grid_inputs(G, z: torch.Tensor, columns: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents and labels of a class grid: one row per class (in class order), the same
+    ``columns`` latents (the first of ``z``; by default as many as a square grid of z has) in
+    every row."""
+    from ..data.images import grid_shape
+    columns = min(len(z), columns or grid_shape(len(z))[1])
+    rows = torch.arange(G.classes).repeat_interleave(columns)
+    return z[:columns].repeat(G.classes, 1), rows
+
+
+def render_grid(G, z: torch.Tensor, level: int, alpha: float, columns: int | None = None) -> np.ndarray:
+    """The sample grid of fixed latents: for an unconditional generator a square of them, for a
+    conditional one a row per class of the same latents (class_grid_inputs)."""
+    if not getattr(G, "classes", 0):
+        return make_grid(render(G, z, level, alpha), cols=columns)
+    zs, labels = class_grid_inputs(G, z, columns)
+    return make_grid(render(G, zs, level, alpha, labels=labels), cols=len(zs) // G.classes)
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike, provenance: dict | None = None) -> None:
@@ -154,5 +179,5 @@ def timelapse_frames(run_folder, size: int | None = None) -> list[np.ndarray]:
     return frames
 
 
-__all__ = ["export_generator", "render", "save_png", "read_provenance", "write_video", "timelapse_frames",
+__all__ = ["export_generator", "render", "render_grid", "class_grid_inputs", "save_png", "read_provenance", "write_video", "timelapse_frames",
            "upscale_nearest", "make_grid"]

@@ -5,6 +5,10 @@ converted and made square by the chosen mode, resized to the target resolution a
 box-downsampled to every lower power of two. The result is cached under a key made from the
 folder's listing (paths, sizes, mtimes) and the options, so a second run starts at once and
 a changed folder is imported again. A file that cannot be used is skipped with its reason.
+
+Classes: each first-level sub-folder holding a usable image is a class (a deeper folder belongs
+to its first-level ancestor), in sorted name order; an image at the top level has label −1 (no
+class). Class-conditional training (training/class_choice.py) decides what to do with them.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 89_478_485          # Pillow's own decompression-bomb threshold
-CACHE_VERSION = 2
+CACHE_VERSION = 3          # 3: labels are first-level sub-folders, −1 at the top level
 DEMO_PATH = Path(__file__).resolve().parents[2] / "data" / "demo_emoji.png"   # package data: in every install
 
 
@@ -93,11 +97,22 @@ class ImportReport:
 
 @dataclass
 class ImageDataset:
-    """uint8 NCHW arrays keyed by resolution (4, 8, …, resolution)."""
+    """uint8 NCHW arrays keyed by resolution (4, 8, …, resolution), and each image's class: an
+    index into ``class_names`` (the first-level sub-folders, sorted), −1 for top-level images."""
     levels: dict[int, np.ndarray]
     labels: np.ndarray
     class_names: list[str]
     report: ImportReport
+
+    def class_counts(self) -> list[int]:
+        """Images per class, in class order."""
+        counts = np.bincount(self.labels[self.labels >= 0], minlength=len(self.class_names))
+        return [int(c) for c in counts[:len(self.class_names)]]
+
+    @property
+    def unlabelled(self) -> int:
+        """Images at the top level of the folder, in no class."""
+        return int((self.labels < 0).sum())
 
     @property
     def resolution(self) -> int:
@@ -277,8 +292,7 @@ def import_folder(folder: str | os.PathLike, resolution: int = 32, mode: str = "
             cache_file.unlink(missing_ok=True)
 
     report = ImportReport(source=str(folder))
-    rgb_images, grays, labels = [], [], []
-    class_names: list[str] = []
+    rgb_images, grays, folders = [], [], []
     for i, path in enumerate(files):
         if cancelled and cancelled():
             raise ImportCancelled()
@@ -293,11 +307,8 @@ def import_folder(folder: str | os.PathLike, resolution: int = 32, mode: str = "
         except (ValueError, OSError) as exc:
             report.skipped.append((rel, str(exc)))
             continue
-        parent = str(path.parent.relative_to(folder))
-        label_name = "" if parent == "." else parent
-        if label_name not in class_names:
-            class_names.append(label_name)
-        labels.append(class_names.index(label_name))
+        parts = path.relative_to(folder).parts
+        folders.append(parts[0] if len(parts) > 1 else None)      # the first-level sub-folder
         rgb_images.append(arr)
         grays.append(gray)
         report.widths.append(size[0])
@@ -309,6 +320,9 @@ def import_folder(folder: str | os.PathLike, resolution: int = 32, mode: str = "
         reason = f"{len(files)} file(s) found, none usable" if files else "the folder holds no files"
         raise DatasetError(f"no usable image in {folder}: {reason}")
 
+    class_names = sorted({f for f in folders if f is not None})
+    index = {name: i for i, name in enumerate(class_names)}
+    labels = [index[f] if f is not None else -1 for f in folders]
     stack = np.stack(rgb_images).transpose(0, 3, 1, 2)           # NCHW
     gray_out = all(grays) if channels == "auto" else channels == "gray"
     if gray_out:
@@ -365,7 +379,7 @@ def load_demo(resolution: int = 32, mode: str = "crop", channels: str = "auto") 
     report = ImportReport(source="demo (colour emoji)", used=count, widths=[tile] * count,
                           heights=[tile] * count, modes={"RGB": count}, channels=stack.shape[1])
     return ImageDataset(levels=box_pyramid(np.ascontiguousarray(stack)),
-                        labels=np.zeros(count, np.int64), class_names=[""], report=report)
+                        labels=np.full(count, -1, np.int64), class_names=[], report=report)
 
 
 def load_dataset(data: str | None, demo: bool, resolution: int, mode: str = "crop",

@@ -37,9 +37,18 @@ class Architecture:
     fmap_max: int
     mapping_layers: int | None = None     # StyleGAN2
     demodulate: bool | None = None        # StyleGAN2
+    # a class-conditional generator's classes, in label order (None: unconditional, as every
+    # record written before conditional training is)
+    class_names: tuple[str, ...] | None = None
 
     def __post_init__(self):
         check_resolution(self.resolution)
+        if self.class_names is not None:
+            object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
+
+    @property
+    def classes(self) -> int:
+        return len(self.class_names or ())
 
     @property
     def max_level(self) -> int:
@@ -53,7 +62,7 @@ class Architecture:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name != "family" and value is not None:
-                out[f.name] = value
+                out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
     @classmethod
@@ -86,8 +95,10 @@ class Family(ABC):
 
     # --- networks
     def architecture(self, cfg: "TrainConfig", image_channels: int) -> Architecture:
+        names = getattr(cfg, "class_names", None)
         return Architecture(self.name, cfg.resolution, image_channels, cfg.latent_size, cfg.fmap_base,
-                            cfg.fmap_max, **{k: getattr(cfg, k) for k in self.architecture_defaults})
+                            cfg.fmap_max, **{k: getattr(cfg, k) for k in self.architecture_defaults},
+                            class_names=tuple(names) if names else None)
 
     @abstractmethod
     def build_generator(self, architecture: Architecture) -> torch.nn.Module:
@@ -95,7 +106,8 @@ class Family(ABC):
 
     @abstractmethod
     def build_discriminator(self, cfg: "TrainConfig", image_channels: int) -> torch.nn.Module:
-        """The family's discriminator for a run's settings."""
+        """The family's discriminator for a run's settings (conditioned on its classes when
+        ``cfg.class_names`` holds any)."""
 
     def discriminator_top_blocks(self, D: torch.nn.Module, count: int) -> list[torch.nn.Module]:
         """D's ``count`` highest-resolution blocks with the fromRGB layers that feed them, the
@@ -138,10 +150,11 @@ class Family(ABC):
 
     # --- exploring a generator
     def render_latents(self, G, z: torch.Tensor, level: int, alpha: float, psi: float | None = None,
-                       noise_mode: str = "const"):
-        """uint8 images for latents as the CLI and exports show them (z used as given)."""
+                       noise_mode: str = "const", labels: torch.Tensor | None = None):
+        """uint8 images for latents as the CLI and exports show them (z used as given; a
+        conditional generator's labels, cycled through its classes when None)."""
         from ..analysis.export import render
-        return render(G, z, level, alpha)
+        return render(G, z, level, alpha, labels=labels)
 
     # --- showing a run
     def status_line(self, stats: dict) -> str:

@@ -17,6 +17,7 @@ from ..storage.checkpoint import RESUME_KEYS, CheckpointError, first_loadable, l
 from ..storage.runfolder import RunFolder
 from ..storage.runlock import RunLock
 from .augment_choice import choose_augment
+from .class_choice import match_classes, settle
 from .distributed import DistContext
 from .transfer import Origin, check_origin, describe, read_origin
 
@@ -53,10 +54,18 @@ def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset
         mode, reason = choose_augment(len(dataset), cfg.loss)
         cfg = cfg.replace(augment=mode, augment_reason=reason)
         notes.append(reason)
+    if cfg.class_names is None and cfg.classes != "off":   # settled here, like augment auto
+        cfg, reason = settle(cfg, dataset)
+        if cfg.class_names or dataset.class_names:
+            notes.append(reason)
+    elif cfg.class_names:              # a config that names its classes keeps them
+        dataset = match_classes(dataset, cfg.class_names, cfg.data or "the data set")
     if cfg.start_from and origin is None:
         origin = read_origin(cfg.start_from["path"])
     if origin is not None:
         check_origin(origin, cfg, dataset.channels)
+        if cfg.class_names and "class_names" not in origin.architecture and cfg.start_from:
+            cfg = cfg.replace(start_from={**cfg.start_from, "label_layers": "fresh"})
         notes.append(describe(cfg.start_from or origin.record(), cfg.freeze_d))
     ctx = DistContext.detect()
     run, writes = RunFolder(run_dir), ctx.is_main
@@ -117,6 +126,8 @@ def open_resume(run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None
         notes += [f"skipped unusable checkpoint {bad.name}: {why}" for bad, why in skipped]
         if dataset is None:
             dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
+        if cfg.class_names:            # by the names the run stored, not by today's listing
+            dataset = match_classes(dataset, cfg.class_names, cfg.data or "the data set")
         if lr_scale is not None:
             notes.append(f"learning rates scaled by {lr_scale:g} from here on (lr_scale {cfg.lr_scale:g})")
         kimg = state["images_seen"] / 1000.0

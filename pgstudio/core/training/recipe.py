@@ -18,6 +18,7 @@ import torch
 
 from . import augment as aug
 from . import losses
+from .labels import ClassDraws
 from .schedule import SchedulePoint
 from .tick_stats import TickStats
 
@@ -32,12 +33,16 @@ class StepDraws:
     with_r1: bool
     extra: dict = field(default_factory=dict)     # a family's own draws
     augment: dict = field(default_factory=dict)   # "real", "fake_d", "fake_g" → AugmentDraws (when on)
+    # a conditional run's labels: "d" the reals' (D's fakes take them too, so a WGAN-GP interpolate
+    # has one label), "g" G's own draw, and a family's own (e.g. "pl"); empty when unconditional
+    labels: dict = field(default_factory=dict)
 
 
 class Recipe:
     def __init__(self, cfg, *, G, D, G_fast, D_fast, device: torch.device, dist, rng: torch.Generator,
-                 precision: str, stats: TickStats, autocast: bool = True):
+                 precision: str, stats: TickStats, autocast: bool = True, classes: ClassDraws | None = None):
         self.cfg, self.G, self.D, self.G_fast, self.D_fast = cfg, G, D, G_fast, D_fast
+        self.classes = classes            # a conditional run's label draws (labels.py), else None
         self.device, self.dist, self.rng, self.stats = device, dist, rng, stats
         self.autocast_on = precision == "bf16" and autocast
         # augmentation of every image D sees (augment.py); None when off, so nothing of it runs
@@ -59,7 +64,8 @@ class Recipe:
         """Real images as D must see them at this point of the schedule."""
         return reals
 
-    def draw(self, pt: SchedulePoint, reals: torch.Tensor, step: int, d_steps: int) -> StepDraws:
+    def draw(self, pt: SchedulePoint, reals: torch.Tensor, step: int, d_steps: int,
+             real_labels: torch.Tensor | None = None) -> StepDraws:
         cfg, batch = self.cfg, pt.batch
         mine = self.dist.local_slice(batch)      # every rank draws the global batch, trains its slice
         z_d = torch.randn(batch, cfg.latent_size, device=self.device, generator=self.rng)[mine]
@@ -72,7 +78,19 @@ class Recipe:
         if self.strength is not None and self.strength.p > 0:     # last: a run without draws none
             draws.augment = {which: aug.draw(batch, self.strength.p, pt.resolution, pt.resolution, self.device,
                                              self.rng)[mine] for which in ("real", "fake_d", "fake_g")}
+        if self.classes is not None:       # after everything else: an unconditional run draws none
+            draws.labels = {"d": real_labels, "g": self.classes.fake_labels(batch, self.device, self.rng)[mine],
+                            **self.draw_labels_extra(draws, pt)}
         return draws
+
+    def draw_labels_extra(self, draws: StepDraws, pt: SchedulePoint) -> dict:
+        """A family's own labels (for its own draws in ``extra``), drawn after the shared ones."""
+        return {}
+
+    def labels(self, draws: StepDraws, which: str, i: int, parts: int) -> dict:
+        """The ``labels`` keyword of G and D for micro-batch i of the "d" or "g" pass ({} unconditional)."""
+        labels = draws.labels.get(which)
+        return {} if labels is None else {"labels": labels.chunk(parts)[i]}
 
     def augmented(self, x: torch.Tensor, draws: StepDraws, which: str, i: int, parts: int) -> torch.Tensor:
         """Images as D sees them: augmented with their draws (micro-batch i of ``parts``), when on."""
@@ -108,13 +126,14 @@ class Recipe:
         eps_parts = draws.eps.chunk(parts) if draws.eps is not None else [None] * parts
         real_scores = []             # for an adaptive p: handed over once every micro-batch has run, so
         for i, (r, zd, e) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts), eps_parts)):
-            def critic(x, i=i):      # eager (the penalties need a double backward); the gradient is taken
-                return self.D(self.augmented(x, draws, "real", i, parts), level, pt.alpha)   # through the augmentation
-            with torch.no_grad(), autocast:
-                fakes = self.G_fast(zd, level, alpha_in, **self.generator_inputs(draws, "d", i, parts))
+            labels = self.labels(draws, "d", i, parts)
+            def critic(x, i=i, labels=labels):   # eager (the penalties need a double backward); the gradient
+                return self.D(self.augmented(x, draws, "real", i, parts), level, pt.alpha, **labels)   # is taken
+            with torch.no_grad(), autocast:                                # through the augmentation
+                fakes = self.G_fast(zd, level, alpha_in, **self.generator_inputs(draws, "d", i, parts), **labels)
             with autocast:
-                scores_real = self.D_fast(self.augmented(r, draws, "real", i, parts), level, alpha_in)
-                scores_fake = self.D_fast(self.augmented(fakes, draws, "fake_d", i, parts), level, alpha_in)
+                scores_real = self.D_fast(self.augmented(r, draws, "real", i, parts), level, alpha_in, **labels)
+                scores_fake = self.D_fast(self.augmented(fakes, draws, "fake_d", i, parts), level, alpha_in, **labels)
             real_scores.append(scores_real.detach())     # a pass retried after an OOM counts once
             loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
                                              cfg.drift if cfg.loss == "wgan-gp" else 0.0)
@@ -138,9 +157,10 @@ class Recipe:
         level, alpha_in, autocast = pt.level, self.alpha_input(pt), self.autocast()
         loss_sum = torch.zeros((), device=self.device)
         for i, zg in enumerate(draws.z_g.chunk(parts)):
+            labels = self.labels(draws, "g", i, parts)
             with autocast:
-                fakes = self.G_fast(zg, level, alpha_in, **self.generator_inputs(draws, "g", i, parts))
-                scores = self.D_fast(self.augmented(fakes, draws, "fake_g", i, parts), level, alpha_in)
+                fakes = self.G_fast(zg, level, alpha_in, **self.generator_inputs(draws, "g", i, parts), **labels)
+                scores = self.D_fast(self.augmented(fakes, draws, "fake_g", i, parts), level, alpha_in, **labels)
                 loss = losses.generator_loss(self.cfg.loss, scores)
             (loss / parts).backward()
             loss_sum = loss_sum + loss.detach()

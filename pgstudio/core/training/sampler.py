@@ -4,25 +4,32 @@ from __future__ import annotations
 import torch
 
 from ..data.dataset import ImageDataset
+from .labels import ClassDraws
 from .schedule import SchedulePoint
 
 
 class RealSampler:
     def __init__(self, dataset: ImageDataset, device: torch.device, dist, rng: torch.Generator,
-                 mirror: bool, memory_format=torch.channels_last):
+                 mirror: bool, memory_format=torch.channels_last, classes: ClassDraws | None = None):
         self.dataset, self.device, self.dist, self.rng = dataset, device, dist, rng
-        self.mirror, self.memory_format = mirror, memory_format
+        self.mirror, self.memory_format, self.classes = mirror, memory_format, classes
         self._on_device: dict[int, torch.Tensor] = {}
+        self.last_labels: torch.Tensor | None = None   # the class of each real of the last sample
 
     def sample(self, pt: SchedulePoint) -> torch.Tensor:
         """This rank's share of a batch at ``pt``'s resolution, in [-1, 1] (x-flipped at random
-        with mirror augmentation); the indices are drawn for the global batch."""
+        with mirror augmentation); the indices are drawn for the global batch. A conditional run
+        leaves the reals' classes in ``last_labels``."""
         data = self._on_device.get(pt.resolution)
         if data is None:      # one resolution at a time on the device
             self._on_device = {pt.resolution: torch.from_numpy(self.dataset.levels[pt.resolution]).to(self.device)}
             data = self._on_device[pt.resolution]
         mine = self.dist.local_slice(pt.batch)
-        idx = torch.randint(data.shape[0], (pt.batch,), device=self.device, generator=self.rng)[mine]
+        if self.classes is None:
+            idx = torch.randint(data.shape[0], (pt.batch,), device=self.device, generator=self.rng)[mine]
+        else:
+            idx = self.classes.real_indices(pt.batch, self.device, self.rng)[mine]
+            self.last_labels = self.classes.labels[idx]
         x = (data[idx].float() / 127.5 - 1.0).contiguous(memory_format=self.memory_format)
         if self.mirror:
             flip = (torch.rand(pt.batch, 1, 1, 1, device=self.device, generator=self.rng) < 0.5)[mine]

@@ -110,7 +110,7 @@ class TrainingStep:
         for group in nets.opt_d.param_groups:
             group["lr"] = lr_d
 
-        draws = recipe.draw(pt, self.reals(pt), step, d_steps)
+        draws = recipe.draw(pt, self.reals(pt), step, d_steps, self.sampler.last_labels)
         recipe.begin_step(step)
 
         nets.discriminator_learns(True)

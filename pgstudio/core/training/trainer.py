@@ -16,8 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..analysis.export import render
-from ..data.images import make_grid
+from ..analysis.export import render_grid
 from ..families import family
 from . import state as state_io
 from .advice import recovery_advice
@@ -26,6 +25,7 @@ from .distributed import DistContext
 from .events import ErrorEvent, FinishedEvent, PausedEvent, PhaseEvent, TrainerControl, describe_ending
 from .health import NonFiniteMonitor, NonFiniteTraining, StallWatch
 from .opening import OpenedRun, open_new, open_resume
+from .labels import ClassDraws
 from .outputs import RunOutputs
 from .sampler import RealSampler
 from .schedule import SchedulePoint, schedule_at, total_kimg
@@ -82,13 +82,14 @@ class Trainer:
         self.clock = TickClock(0)
         self.stats = TickStats(self.device)
         self.monitor = NonFiniteMonitor(self.device)
+        classes = ClassDraws.for_run(cfg, self.dataset, self.device)     # None: unconditional
         self.recipe = self.family.recipe(cfg, G=G, D=D, G_fast=compiled_view(G, cfg.compile),
                                          D_fast=compiled_view(D, cfg.compile),
                                          device=self.device, dist=self.dist, rng=self.rng,
                                          precision=self.precision, stats=self.stats,
-                                         autocast=self.family.uses_autocast())
+                                         autocast=self.family.uses_autocast(), classes=classes)
         self.stepper = TrainingStep(cfg, self.nets, self.recipe, RealSampler(
-            self.dataset, self.device, self.dist, self.rng, cfg.mirror_augment), self.dist, self.device,
+            self.dataset, self.device, self.dist, self.rng, cfg.mirror_augment, classes=classes), self.dist, self.device,
             self.stats, self.monitor, self.accum, self.out, lambda: self.images_seen / 1000.0)
         self.ticks = TickReporter(self, StallWatch({"generator": G, "discriminator": D}, self.device))
         self._make_optimizers()
@@ -176,7 +177,7 @@ class Trainer:
             self.begin_tick()
 
     def render_fixed(self, pt: SchedulePoint) -> np.ndarray:
-        return make_grid(render(self.G_ema, self.fixed_latents, pt.level, pt.alpha))
+        return render_grid(self.G_ema, self.fixed_latents, pt.level, pt.alpha)
 
     def _write_samples(self, pt: SchedulePoint) -> None:
         self.out.samples(lambda: self.render_fixed(pt), self.images_seen, pt)

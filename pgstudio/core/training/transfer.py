@@ -96,8 +96,11 @@ def architecture_differences(origin: Origin, cfg: TrainConfig, image_channels: i
     ("resolution: the trained model has 32, this run 64"); empty when they match."""
     mine = family(cfg.arch).architecture(cfg, image_channels).to_dict()
     theirs = Architecture.from_dict(origin.architecture).to_dict()
+    if "class_names" not in theirs:     # an unconditional model starts a conditional run: its label
+        mine.pop("class_names", None)   # layers start fresh (load_into), everything else loads
     names = {"arch": "model family", "image_channels": "image channels", "latent_size": "latent size",
-             "fmap_base": "fmap base", "fmap_max": "fmap max", "mapping_layers": "mapping layers"}
+             "fmap_base": "fmap base", "fmap_max": "fmap max", "mapping_layers": "mapping layers",
+             "class_names": "classes"}
     out = []
     for key in sorted(set(mine) | set(theirs), key=lambda k: (k != "arch", k)):
         if mine.get(key) != theirs.get(key):
@@ -144,13 +147,28 @@ def check_origin(origin: Origin, cfg: TrainConfig, image_channels: int) -> None:
                          "from a checkpoint or run folder)")
 
 
+LABEL_LAYERS = ("first.label.", "mapping.label.", "mapping.w_avg_class", "final.projection.")
+
+
+def starts_label_layers(origin: Origin, nets) -> bool:
+    """Whether the origin is unconditional and the new run conditional: its label layers (G's
+    label input, D's projection, StyleGAN2's per-class mean w) then start fresh."""
+    return "class_names" not in origin.architecture and bool(getattr(nets.G, "classes", 0))
+
+
 def load_into(nets, origin: Origin) -> None:
-    """The origin's weights into a new run's networks (already built to the same architecture)."""
+    """The origin's weights into a new run's networks (built to the same architecture, or to the
+    same one with classes when the origin has none: every weight but the label layers loads)."""
+    fresh = starts_label_layers(origin, nets)
     try:
-        nets.G.load_state_dict(origin.generator)
-        nets.G_ema.load_state_dict(origin.generator_ema)
-        if origin.discriminator is not None:
-            nets.D.load_state_dict(origin.discriminator)
+        for net, weights in ((nets.G, origin.generator), (nets.G_ema, origin.generator_ema),
+                             (nets.D, origin.discriminator)):
+            if weights is None:
+                continue
+            missing, unexpected = net.load_state_dict(weights, strict=not fresh)
+            left = [k for k in missing if not k.startswith(LABEL_LAYERS)] + list(unexpected)
+            if left:
+                raise RuntimeError(f"weights missing or left over: {', '.join(left[:4])}")
     except RuntimeError as exc:
         raise CheckpointError(f"{origin.path}: its weights do not fit this run's networks "
                               f"({str(exc).splitlines()[0]})") from None
@@ -165,5 +183,6 @@ def describe(start_from: dict, freeze_d: int = 0) -> str:
     frozen = f"; D's {freeze_d} highest-resolution block{'s' if freeze_d != 1 else ''} frozen" if freeze_d else ""
     path = Path(str(start_from.get("path")))
     name = f"{path.parent.parent.name}/{path.name}" if start_from.get("kind") == "checkpoint" else path.name
+    labels = "; label layers fresh (the model is unconditional)" if start_from.get("label_layers") == "fresh" else ""
     return (f"started from {name} ({what}, {start_from.get('kimg', 0):g} kimg, "
-            f"{where}{frozen})")
+            f"{where}{frozen}{labels})")

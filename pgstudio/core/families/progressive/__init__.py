@@ -17,13 +17,14 @@ class ProgressiveFamily(Family):
         from .generator import ProgressiveGenerator
         return ProgressiveGenerator(resolution=architecture.resolution, image_channels=architecture.image_channels,
                                     latent_size=architecture.latent_size, fmap_base=architecture.fmap_base,
-                                    fmap_max=architecture.fmap_max)
+                                    fmap_max=architecture.fmap_max, class_names=architecture.class_names)
 
     def build_discriminator(self, cfg, image_channels: int):
         from .discriminator import ProgressiveDiscriminator
         return ProgressiveDiscriminator(resolution=cfg.resolution, image_channels=image_channels,
                                         fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max,
-                                        mbstd_group_size=cfg.mbstd_group_size, downsample=cfg.d_downsample)
+                                        mbstd_group_size=cfg.mbstd_group_size, downsample=cfg.d_downsample,
+                                        classes=len(getattr(cfg, "class_names", None) or ()))
 
     def recipe(self, cfg, **parts):
         from .recipe import ProgressiveRecipe

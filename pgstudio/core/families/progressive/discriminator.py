@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
+from ...networks.conditioning import labels_for
 from ...networks.layers import (ConvDownsample2d, EqualConv2d, FinalBlock, check_resolution, downsample2x, fade_blend,
                                 leaky_relu, width_at)
 
@@ -49,9 +50,10 @@ class ProgressiveDiscriminator(nn.Module):
     """While a block fades in, its input path is ``(1-α)·fromRGB_old(down(x)) + α·block(fromRGB_new(x))``."""
 
     def __init__(self, resolution: int = 32, image_channels: int = 3, fmap_base: int = 8192,
-                 fmap_max: int = 512, mbstd_group_size: int = 4, downsample: str = "fused"):
+                 fmap_max: int = 512, mbstd_group_size: int = 4, downsample: str = "fused", classes: int = 0):
         super().__init__()
         self.resolution = resolution
+        self.classes = classes
         self.max_level = int(math.log2(resolution))
 
         check_resolution(resolution)
@@ -63,9 +65,10 @@ class ProgressiveDiscriminator(nn.Module):
                                        for l in range(2, self.max_level + 1)})
         self.blocks = nn.ModuleDict({str(l): ShrinkBlock(nf(l), nf(l - 1), downsample)
                                      for l in range(3, self.max_level + 1)})
-        self.final = FinalBlock(nf(2), mbstd_group_size)
+        self.final = FinalBlock(nf(2), mbstd_group_size, classes)
 
-    def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
         level = self.max_level if level is None else level
         x = self.from_rgb[str(level)](image)
         if level > 2:
@@ -75,4 +78,4 @@ class ProgressiveDiscriminator(nn.Module):
                 x = fade_blend(old, x, alpha)
             for l in range(level - 1, 2, -1):
                 x = self.blocks[str(l)](x)
-        return self.final(x)
+        return self.final(x, labels_for(self, labels, image.shape[0], image.device))

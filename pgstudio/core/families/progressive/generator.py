@@ -7,23 +7,30 @@ import torch
 from torch import nn
 
 from ..base import Architecture
+from ...networks.conditioning import LabelInput, labels_for
 from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, check_resolution, fade_blend, leaky_relu, width_at,
                      upsample2x)
 
 
 class FirstBlock(nn.Module):
-    """Latent → 4x4 features: pixel-normed z, dense to 4x4, then one 3x3 conv."""
+    """Latent → 4x4 features: pixel-normed z, dense to 4x4, then one 3x3 conv. A conditional
+    generator adds its label's dense layer to the latent's (networks/conditioning.py)."""
 
-    def __init__(self, latent_size: int, channels: int):
+    def __init__(self, latent_size: int, channels: int, classes: int = 0):
         super().__init__()
         self.norm = PixelNorm()
         # gain 2/16: the dense layer acts as a 4x4 "transposed conv", as in the paper's code.
         self.dense = EqualLinear(latent_size, channels * 16, gain=2.0 / 16)
+        if classes:
+            self.label = LabelInput(classes, latent_size, channels * 16, gain=2.0 / 16)
         self.conv = EqualConv2d(channels, channels, 3)
         self.channels = channels
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.dense(self.norm(z)).view(-1, self.channels, 4, 4)
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.dense(self.norm(z))
+        if labels is not None:
+            x = x + self.label(labels).to(x.dtype)
+        x = x.view(-1, self.channels, 4, 4)
         x = self.norm(leaky_relu(x))
         return self.norm(leaky_relu(self.conv(x)))
 
@@ -62,9 +69,11 @@ class ProgressiveGenerator(nn.Module):
     """
 
     def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 512,
-                 fmap_base: int = 8192, fmap_max: int = 512):
+                 fmap_base: int = 8192, fmap_max: int = 512, class_names: tuple[str, ...] | None = None):
         super().__init__()
         check_resolution(resolution)
+        self.class_names = tuple(class_names) if class_names else None
+        self.classes = len(self.class_names or ())
         self.resolution = resolution
         self.image_channels = image_channels
         self.latent_size = latent_size
@@ -75,7 +84,7 @@ class ProgressiveGenerator(nn.Module):
         def nf(level: int) -> int:
             return width_at(level, fmap_base, fmap_max)
 
-        self.first = FirstBlock(latent_size, nf(2))
+        self.first = FirstBlock(latent_size, nf(2), self.classes)
         self.blocks = nn.ModuleDict({str(l): GrowBlock(nf(l - 1), nf(l))
                                      for l in range(3, self.max_level + 1)})
         self.to_rgb = nn.ModuleDict({str(l): ToRGB(nf(l), image_channels)
@@ -83,11 +92,14 @@ class ProgressiveGenerator(nn.Module):
 
     def architecture(self) -> dict:
         return Architecture("progressive", self.resolution, self.image_channels, self.latent_size,
-                            self.fmap_base, self.fmap_max).to_dict()
+                            self.fmap_base, self.fmap_max, class_names=self.class_names).to_dict()
 
-    def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from z; a conditional generator's ``labels`` (class indices or class-weight rows,
+        networks/conditioning.py) default to cycling through its classes."""
         level = self.max_level if level is None else level
-        x = self.first(z)
+        x = self.first(z, labels_for(self, labels, z.shape[0], z.device))
         previous = x
         for l in range(3, level + 1):
             previous = x

@@ -31,13 +31,14 @@ class StyleGAN2Family(Family):
         return StyleGAN2Generator(resolution=architecture.resolution, image_channels=architecture.image_channels,
                                   latent_size=architecture.latent_size, fmap_base=architecture.fmap_base,
                                   fmap_max=architecture.fmap_max, mapping_layers=int(architecture.mapping_layers),
-                                  demodulate=bool(architecture.demodulate))
+                                  demodulate=bool(architecture.demodulate), class_names=architecture.class_names)
 
     def build_discriminator(self, cfg, image_channels: int):
         from .discriminator import StyleGAN2Discriminator
         return StyleGAN2Discriminator(resolution=cfg.resolution, image_channels=image_channels,
                                       fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max,
-                                      mbstd_group_size=cfg.mbstd_group_size)
+                                      mbstd_group_size=cfg.mbstd_group_size,
+                                      classes=len(getattr(cfg, "class_names", None) or ()))
 
     def config_problems(self, cfg) -> list:
         from ...config import ConfigProblem
@@ -80,10 +81,10 @@ class StyleGAN2Family(Family):
         from .recipe import StyleGAN2Recipe
         return StyleGAN2Recipe(cfg, **parts)
 
-    def render_latents(self, G, z, level, alpha, psi=None, noise_mode="const"):
-        """z mapped to w and pulled toward the mean w by ψ."""
+    def render_latents(self, G, z, level, alpha, psi=None, noise_mode="const", labels=None):
+        """z mapped to w and pulled toward the mean w by ψ (a class's mean w when conditional)."""
         from .style_space import map_to_w, render_w
-        return render_w(G, map_to_w(G, z, 1.0 if psi is None else psi), noise_mode)
+        return render_w(G, map_to_w(G, z, 1.0 if psi is None else psi, labels=labels), noise_mode)
 
     def status_line(self, stats: dict) -> str:
         """No growing: no α, no phases to show; the path length instead."""

@@ -10,7 +10,10 @@ from torch import nn
 
 from .fir import downsample_fir
 from ...networks.layers import EqualConv2d, FinalBlock, check_resolution, leaky_relu, width_at
+from ...networks.conditioning import labels_for
 from .generator import bf16_region
+
+CMAP_LAYERS = 2           # stylegan2-ada's CIFAR-10 setting for its label-mapping network
 
 
 class ResidualBlock(nn.Module):
@@ -29,9 +32,10 @@ class ResidualBlock(nn.Module):
 
 class StyleGAN2Discriminator(nn.Module):
     def __init__(self, resolution: int = 32, image_channels: int = 3, fmap_base: int = 8192,
-                 fmap_max: int = 512, mbstd_group_size: int = 4, bf16_blocks: int = 4):
+                 fmap_max: int = 512, mbstd_group_size: int = 4, bf16_blocks: int = 4, classes: int = 0):
         super().__init__()
         self.resolution = resolution
+        self.classes = classes
         self.max_level = int(math.log2(resolution))
         self.bf16_blocks = bf16_blocks
 
@@ -43,9 +47,11 @@ class StyleGAN2Discriminator(nn.Module):
         self.from_rgb = EqualConv2d(image_channels, nf(self.max_level), 1)
         self.blocks = nn.ModuleDict({str(l): ResidualBlock(nf(l), nf(l - 1))
                                      for l in range(self.max_level, 2, -1)})
-        self.final = FinalBlock(nf(2), mbstd_group_size)
+        # a conditional D maps its labels through a small network first ("cmap", as StyleGAN2-ADA)
+        self.final = FinalBlock(nf(2), mbstd_group_size, classes, label_layers=CMAP_LAYERS)
 
-    def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
         """Scores for images at full resolution (level and α are accepted and ignored)."""
         top = self.max_level
         with bf16_region(image, self.bf16_blocks > 0):
@@ -55,4 +61,4 @@ class StyleGAN2Discriminator(nn.Module):
             with bf16_region(x, low_precision):
                 x = self.blocks[str(l)](x if low_precision else x.float())   # bf16 stays in the top blocks
         with bf16_region(x, False):
-            return self.final(x.float())
+            return self.final(x.float(), labels_for(self, labels, image.shape[0], image.device))

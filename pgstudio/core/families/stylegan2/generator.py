@@ -74,9 +74,11 @@ class SynthesisBlock(nn.Module):
 class StyleGAN2Generator(nn.Module):
     def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 512,
                  fmap_base: int = 8192, fmap_max: int = 512, mapping_layers: int = 8,
-                 demodulate: bool = True, bf16_blocks: int = 4):
+                 demodulate: bool = True, bf16_blocks: int = 4, class_names: tuple[str, ...] | None = None):
         super().__init__()
         check_resolution(resolution)
+        self.class_names = tuple(class_names) if class_names else None
+        self.classes = len(self.class_names or ())
         self.resolution, self.image_channels, self.latent_size = resolution, image_channels, latent_size
         self.fmap_base, self.fmap_max, self.mapping_layers = fmap_base, fmap_max, mapping_layers
         self.demodulate, self.bf16_blocks = demodulate, bf16_blocks
@@ -88,7 +90,7 @@ class StyleGAN2Generator(nn.Module):
         def nf(level: int) -> int:
             return width_at(level, fmap_base, fmap_max)
 
-        self.mapping = MappingNetwork(latent_size, latent_size, mapping_layers)
+        self.mapping = MappingNetwork(latent_size, latent_size, mapping_layers, classes=self.classes)
         self.const = nn.Parameter(torch.randn(1, nf(2), 4, 4))
         self.first = StyleLayer(nf(2), nf(2), latent_size, 4, demodulate, False, seed=1000)
         self.first_rgb = ToRGB(nf(2), image_channels, latent_size)
@@ -98,7 +100,7 @@ class StyleGAN2Generator(nn.Module):
 
     def architecture(self) -> dict:
         return Architecture("stylegan2", self.resolution, self.image_channels, self.latent_size, self.fmap_base,
-                            self.fmap_max, self.mapping_layers, self.demodulate).to_dict()
+                            self.fmap_max, self.mapping_layers, self.demodulate, self.class_names).to_dict()
 
     @property
     def w_avg(self) -> torch.Tensor:
@@ -130,12 +132,13 @@ class StyleGAN2Generator(nn.Module):
     def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0, *, psi: float = 1.0,
                 noise_mode: str = "const", z_mix: torch.Tensor | None = None,
                 mix_cutoff: torch.Tensor | None = None, noise_generator: torch.Generator | None = None,
-                update_w_avg: bool = False, return_ws: bool = False):
+                update_w_avg: bool = False, return_ws: bool = False, labels: torch.Tensor | None = None):
         """Images from z. Training passes a second latent and per-sample cutoffs (style mixing),
         random noise from the trainer's generator and ``update_w_avg``; sampling uses the
-        defaults (fixed noise, so one z always gives one image)."""
-        ws = self.broadcast(self.mapping(z, psi, update_w_avg))
+        defaults (fixed noise, so one z always gives one image). A conditional generator's
+        ``labels`` (both latents of a mixed sample share them) default to cycling its classes."""
+        ws = self.broadcast(self.mapping(z, psi, update_w_avg, labels))
         if z_mix is not None:
-            ws = self.mix(ws, self.broadcast(self.mapping(z_mix, psi)), mix_cutoff)
+            ws = self.mix(ws, self.broadcast(self.mapping(z_mix, psi, labels=labels)), mix_cutoff)
         images = self.synthesis(ws, noise_mode, noise_generator)
         return (images, ws) if return_ws else images

@@ -40,6 +40,12 @@ class StyleGAN2Recipe(Recipe):
             extra["mix_pl"] = self._mixing_draws(pl_batch, pl_mine)
         return extra
 
+    def draw_labels_extra(self, draws: StepDraws, pt: SchedulePoint) -> dict:
+        if "z_pl" not in draws.extra:
+            return {}
+        pl_batch = max(pt.batch // self.cfg.pl_batch_shrink, self.dist.world)
+        return {"pl": self.classes.fake_labels(pl_batch, self.device, self.rng)[self.dist.local_slice(pl_batch)]}
+
     def generator_inputs(self, draws: StepDraws, which: str, i: int, parts: int) -> dict:
         z_mix, cutoff = draws.extra[f"mix_{which}"]
         return dict(z_mix=z_mix.chunk(parts)[i], mix_cutoff=cutoff.chunk(parts)[i], noise_mode="random",
@@ -59,7 +65,7 @@ class StyleGAN2Recipe(Recipe):
             return None
         cfg = self.cfg
         images, ws = self.G(draws.extra["z_pl"], pt.level, pt.alpha, return_ws=True,
-                            **self.generator_inputs(draws, "pl", 0, 1))
+                            **self.generator_inputs(draws, "pl", 0, 1), **self.labels(draws, "pl", 0, 1))
         penalty, self.pl_mean = losses.path_length_penalty(images, ws, self.pl_mean, cfg.pl_decay, self.noise_rng)
         (penalty * cfg.pl_weight * cfg.pl_interval).backward()
         self.stats.report("pl_penalty", penalty.detach())

@@ -24,10 +24,15 @@ def _device(G) -> torch.device:
 
 
 @torch.no_grad()
-def map_to_w(G, z: torch.Tensor, psi: float = 1.0, batch: int = 256) -> torch.Tensor:
-    """z → w, pulled toward the tracked mean w by ψ (1: none, 0: the mean image)."""
+def map_to_w(G, z: torch.Tensor, psi: float = 1.0, batch: int = 256, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """z → w, pulled toward the tracked mean w by ψ (1: none, 0: the mean image); a conditional
+    generator's labels (cycled through its classes when None) pull toward their class's mean."""
+    from ...networks.conditioning import labels_for
     device = _device(G)
-    return torch.cat([G.mapping(z[i:i + batch].to(device), psi).float().cpu() for i in range(0, len(z), batch)])
+    labels = labels_for(G, labels, len(z), device)
+    return torch.cat([G.mapping(z[i:i + batch].to(device), psi,
+                                labels=None if labels is None else labels[i:i + batch]).float().cpu()
+                      for i in range(0, len(z), batch)])
 
 
 @torch.no_grad()
