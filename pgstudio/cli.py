@@ -157,12 +157,14 @@ def cmd_train(args) -> int:
     preset = args.preset or (origin_preset if origin_preset in PRESETS else None) \
         or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
-                 "max_kimg", "augment", "augment_p", "ada_target"):
+                 "max_kimg", "augment", "augment_p", "ada_target", "classes"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
     if args.compile:
         overrides["compile"] = True
+    if args.balance_classes:
+        overrides["balance_classes"] = True
     if args.phase_kimg is not None:
         overrides["stabilize_kimg"] = overrides["fade_kimg"] = args.phase_kimg
     try:
@@ -228,28 +230,68 @@ def _report_skipped(loaded) -> None:
 # --------------------------------------------------------------------------- generate / swd / import
 def cmd_generate(args) -> int:
     import torch
-    from .core.analysis.export import render_for_user, save_image
+    from .core.analysis.export import render_for_user, save_png
     from .core.data.images import make_grid
     from .core.analysis.latents import sample_latents
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
     _report_skipped(loaded)
-    z = sample_latents(args.n, loaded.generator.latent_size, _z_truncation(loaded, args.truncation),
+    G = loaded.generator
+    names = list(getattr(G, "class_names", None) or [])
+    labels, count = _generate_labels(names, args)
+    z = sample_latents(count, G.latent_size, _z_truncation(loaded, args.truncation),
                        torch.Generator().manual_seed(args.seed))
-    images = render_for_user(loaded.generator, z, loaded.level, loaded.alpha, args.truncation, args.noise)
+    images = render_for_user(G, z, loaded.level, loaded.alpha, args.truncation, args.noise, labels=labels)
     out = Path(args.out)
-    if args.grid or args.n == 1:
-        pic = make_grid(images, pad=1) if args.n > 1 else images[0]
-        written = [save_image(pic.squeeze(-1) if pic.shape[-1] == 1 else pic, out)]
+    provenance = {"source": str(loaded.source), "kimg": loaded.kimg, "seed": args.seed}
+    if args.grid or count == 1:
+        cols = args.per_class if args.per_class and names else None
+        pic = make_grid(images, cols=cols, pad=1) if count > 1 else images[0]
+        if labels is not None:
+            provenance["classes"] = sorted({names[int(c)] for c in labels})
+        written = [_save(save_png, pic, out, provenance)]
     else:
-        written = [save_image(img.squeeze(-1) if img.shape[-1] == 1 else img,
-                              out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}"))
+        written = [_save(save_png, img, out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}"),
+                         {**provenance, "index": i, **({"class": names[int(labels[i])]} if labels is not None else {})})
                    for i, img in enumerate(images)]
+    drawn = ""
+    if labels is not None:
+        used = sorted({int(c) for c in labels})
+        drawn = f", class{'es' if len(used) > 1 else ''} " + ", ".join(names[c] for c in used)
     print(f"{len(images)} image(s) at {loaded.resolution}x{loaded.resolution} (α={loaded.alpha:.2f}, "
-          f"{loaded.kimg:.1f} kimg, {loaded.source.name}) → "
+          f"{loaded.kimg:.1f} kimg, {loaded.source.name}{drawn}) → "
           f"{written[0] if len(written) == 1 else f'{written[0]} … {written[-1]}'}")
     return 0
+
+
+def _save(save_png, image, path: Path, provenance: dict) -> Path:
+    save_png(image, path, provenance)
+    return path
+
+
+def _generate_labels(names: list[str], args):
+    """(labels or None, how many images) for `generate`: one class, N of every class, or — on a
+    conditional generator given neither — the classes in turn, said on stderr."""
+    import torch
+    from .core.training.class_choice import class_index
+    if not names:
+        if args.class_ is not None or args.per_class:
+            raise UserError(f"{args.source}: the generator is unconditional; --class and --per-class need one "
+                            "trained with classes")
+        return None, args.n
+    if args.per_class:
+        if args.class_ is not None:
+            raise UserError("give --class (that class only) or --per-class (every class), not both")
+        return torch.arange(len(names)).repeat_interleave(args.per_class), args.per_class * len(names)
+    if args.class_ is not None:
+        try:
+            return torch.full((args.n,), class_index(names, args.class_)), args.n
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    print(f"note: a conditional generator: the images cycle through its {len(names)} classes "
+          f"({', '.join(names)}); choose one with --class NAME", file=sys.stderr)
+    return torch.arange(args.n) % len(names), args.n
 
 
 def _z_truncation(loaded, psi: float | None) -> float | None:
@@ -274,7 +316,8 @@ def cmd_swd(args) -> int:
         bar.total = total
         bar.update(1)
     try:
-        record = score_checkpoint(loaded.source, args.n, args.seed, args.data, args.demo, progress)
+        record = score_checkpoint(loaded.source, args.n, args.seed, args.data, args.demo, progress,
+                                  class_name=args.class_)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     finally:
@@ -286,7 +329,8 @@ def cmd_swd(args) -> int:
         print(json.dumps(record))
     else:
         levels = ", ".join(f"{r}: {v:.2f}" for r, v in zip(record["level_resolutions"], record["levels"]))
-        print(f"MS-SWD x1000 at {record['resolution']}x{record['resolution']}, n={record['n']}: mean "
+        which = f" for class {record['class']}" if "class" in record else ""
+        print(f"MS-SWD x1000{which} at {record['resolution']}x{record['resolution']}, n={record['n']}: mean "
               f"{record['mean']:.2f} (levels {levels}); real-vs-real floor {record['floor']:.2f}")
     return 0
 
@@ -308,12 +352,12 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _parse_seeds(text: str) -> list[int]:
+def _parse_seeds(text: str, least: int = 2) -> list[int]:
     try:
         seeds = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
     except ValueError:
         raise UserError(f"--seeds must be integers separated by commas (got {text!r})") from None
-    if len(seeds) < 2:
+    if len(seeds) < least:
         raise UserError("--seeds needs at least two keyframe seeds, e.g. --seeds 1,2,3")
     return seeds
 
@@ -322,9 +366,8 @@ def cmd_interpolate(args) -> int:
     from tqdm import tqdm
     from .core.storage.disk import ensure_writable
     from .core.analysis.export import render_for_user, upscale_nearest, write_video
-    from .core.analysis.latents import interpolation_path, seeded_latents
+    from .core.analysis.latents import seeded_latents
     from .core.models import load_generator
-    from .core.style_space import interpolate_w, map_to_w, render_w
 
     if Path(args.out).suffix.lower() not in (".gif", ".mp4"):
         raise UserError("--out must end in .gif or .mp4")
@@ -334,23 +377,57 @@ def cmd_interpolate(args) -> int:
     G = loaded.generator
     if args.space == "w" and loaded.family.latent_space != "w":
         raise UserError("--space w needs a StyleGAN2 generator (the progressive family has only z)")
-    keys = seeded_latents(_parse_seeds(args.seeds), G.latent_size, _z_truncation(loaded, args.truncation))
-    if args.space == "w":       # lerp between the keyframes' w
-        path = interpolate_w(map_to_w(G, keys, 1.0 if args.truncation is None else args.truncation),
-                             args.frames, loop=args.loop)
-        draw = lambda batch: render_w(G, batch, args.noise)
+    if args.classes:            # one seed, its latent fixed, the label blended from class to class
+        path, labels = _class_path(G, loaded, args, seeded_latents)
+        draw = lambda batch, at: render_for_user(G, batch, loaded.level, loaded.alpha, args.truncation, args.noise,
+                                                 labels=labels[at:at + len(batch)])
     else:
-        path = interpolation_path(keys, args.frames, loop=args.loop)
-        draw = lambda batch: render_for_user(G, batch, loaded.level, loaded.alpha, args.truncation, args.noise)
+        path, draw = _latent_path(G, loaded, args, seeded_latents)
     size = args.size or max(256, loaded.resolution)
     size += size % 2
     frames = []
     for i in tqdm(range(0, path.shape[0], 32), desc="rendering", unit="batch"):
-        for img in draw(path[i:i + 32]):
+        for img in draw(path[i:i + 32], i):
             frames.append(upscale_nearest(img, size))
     write_video(frames, args.out, fps=args.fps)
     print(f"{len(frames)} frames at {size}x{size} → {args.out}")
     return 0
+
+
+def _class_path(G, loaded, args, seeded_latents):
+    """`interpolate --classes a,b[,c]`: the latents (one seed's, repeated) and the class-weight rows
+    blending a → b → c, frames per segment as for seeds."""
+    import torch
+    from .core.analysis.latents import class_blend_path
+    from .core.training.class_choice import class_index
+    names = list(getattr(G, "class_names", None) or [])
+    if not names:
+        raise UserError(f"{args.source}: the generator is unconditional; --classes needs one trained with classes")
+    try:
+        chosen = [class_index(names, c.strip()) for c in args.classes.split(",") if c.strip()]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if len(chosen) < 2:
+        raise UserError("--classes needs two or more classes, e.g. --classes rose,tulip")
+    seeds = _parse_seeds(args.seeds, least=1)
+    if len(seeds) != 1:
+        raise UserError("with --classes, give one seed (--seeds 7): its image is blended from class to class")
+    labels = class_blend_path(chosen, len(names), args.frames, loop=args.loop)
+    z = seeded_latents(seeds, G.latent_size, _z_truncation(loaded, args.truncation))
+    return z.expand(len(labels), -1).contiguous(), labels
+
+
+def _latent_path(G, loaded, args, seeded_latents):
+    from .core.analysis.export import render_for_user
+    from .core.analysis.latents import interpolation_path
+    from .core.style_space import interpolate_w, map_to_w, render_w
+    keys = seeded_latents(_parse_seeds(args.seeds), G.latent_size, _z_truncation(loaded, args.truncation))
+    if args.space == "w":       # lerp between the keyframes' w
+        path = interpolate_w(map_to_w(G, keys, 1.0 if args.truncation is None else args.truncation),
+                             args.frames, loop=args.loop)
+        return path, lambda batch, at: render_w(G, batch, args.noise)
+    path = interpolation_path(keys, args.frames, loop=args.loop)
+    return path, lambda batch, at: render_for_user(G, batch, loaded.level, loaded.alpha, args.truncation, args.noise)
 
 
 def cmd_timelapse(args) -> int:
@@ -395,7 +472,7 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import ARCHS, AUGMENT_CHOICES, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
+    from .core.config import ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
     from .core.training.augment_choice import ADA_BELOW_IMAGES
     from .core.analysis.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
@@ -434,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "is used, and a progressive model starts at the level it reached")
     t.add_argument("--freeze-d", type=number(int, 0), metavar="K",
                    help="with --init: keep D's K highest-resolution blocks (fromRGB included) frozen (FreezeD)")
+    t.add_argument("--classes", choices=CLASS_CHOICES,
+                   help="class-conditional training on the folder's first-level sub-folders: auto (default: on "
+                        "with two or more and no image beside them), on or off")
+    t.add_argument("--balance-classes", action="store_true",
+                   help="draw the classes evenly (reals and the fakes' labels) instead of by image count")
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
     t.add_argument("--compile", action="store_true",
@@ -472,16 +554,22 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--truncation", type=NON_NEGATIVE, metavar="PSI", help=psi_help)
     g.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
     g.add_argument("--grid", action="store_true", help="one grid image instead of one file per image")
+    g.add_argument("--class", dest="class_", metavar="NAME|INDEX",
+                   help="a conditional generator: images of this class (default: its classes in turn)")
+    g.add_argument("--per-class", type=number(int, 1, 4096), metavar="N",
+                   help="a conditional generator: N images of every class (with --grid, a row per class)")
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser("swd", help="multi-scale sliced Wasserstein distance (PGGAN recipe)")
     s.add_argument("source", metavar="CKPT|RUN")
-    ssrc = s.add_mutually_exclusive_group(required=True)
-    ssrc.add_argument("--data", metavar="DIR")
+    ssrc = s.add_mutually_exclusive_group()
+    ssrc.add_argument("--data", metavar="DIR", help="real images (default: the ones the run trained on)")
     ssrc.add_argument("--demo", action="store_true")
     s.add_argument("--n", type=number(int, MIN_IMAGES), default=16384, help="images per set (default 16384)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print one JSON record")
+    s.add_argument("--class", dest="class_", metavar="NAME|INDEX",
+                   help="a conditional generator: score one class (its reals against its fakes)")
     s.set_defaults(func=cmd_swd)
 
     i = sub.add_parser("import", help="import a folder into the cache and report on it")
@@ -500,6 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--truncation", type=NON_NEGATIVE, metavar="PSI", help=psi_help)
     ip.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
     ip.add_argument("--space", choices=["z", "w"], default="z", help="slerp in z, or lerp in w (StyleGAN2)")
+    ip.add_argument("--classes", metavar="A,B[,C…]",
+                    help="a conditional generator: one seed's image blended from class to class (the label "
+                         "embeddings interpolated), e.g. --seeds 7 --classes rose,tulip")
     ip.add_argument("--size", type=number(int, 2, 8192), help="frame size in pixels (nearest-neighbour upscaling)")
     ip.add_argument("--fps", type=number(float, 0, 1000, low_open=True), default=24)
     ip.set_defaults(func=cmd_interpolate)

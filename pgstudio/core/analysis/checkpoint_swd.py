@@ -8,6 +8,7 @@ from typing import Callable
 from ..config import TrainConfig
 from ..data.dataset import load_dataset
 from ..models import load_generator_and_state
+from ..training.class_choice import class_index, match_classes
 from .metrics import swd_of_generator
 
 DEFAULT_SEED = 0
@@ -21,12 +22,14 @@ def chunks_for(n: int, available: int) -> int:
 
 def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAULT_SEED,
                      data: str | None = None, demo: bool = False,
-                     progress: Callable[[int, int], None] | None = None) -> dict:
+                     progress: Callable[[int, int], None] | None = None, class_name: str | None = None) -> dict:
     """The EMA generator of ``source`` (a checkpoint, a run folder's newest, an export) scored on
     the reals its run trained on, or on ``data``/``demo`` when given (an export names no data).
 
+    A conditional generator is scored on all its classes (each fake takes the class of a real it
+    is compared with) or, with ``class_name`` (a name or an index), on one class's reals and fakes.
     ``progress(done, total)`` is called per chunk. Returns the metrics.jsonl "swd" record with
-    kimg, checkpoint, n and seed; ValueError when the data cannot give two disjoint sets.
+    kimg, checkpoint, n and seed (and "class"); ValueError when the data cannot give two disjoint sets.
     """
     loaded, state = load_generator_and_state(source)
     cfg = TrainConfig.from_json(state["config"]) if state is not None else None
@@ -35,15 +38,27 @@ def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAU
             raise ValueError(f"{source}: an export names no training data; give a folder of real images")
         data, demo = cfg.data, cfg.demo
     resolution = cfg.resolution if cfg is not None else loaded.resolution
-    images = load_dataset(data, demo, resolution, cfg.mode if cfg else "crop",
-                          cfg.channels if cfg else "auto").levels[loaded.resolution]
+    dataset = load_dataset(data, demo, resolution, cfg.mode if cfg else "crop", cfg.channels if cfg else "auto")
+    images, labels, extra = dataset.levels[loaded.resolution], None, {}
+    names = list(getattr(loaded.generator, "class_names", None) or [])
+    if names:
+        dataset = match_classes(dataset, names, str(data or "the demo set"))
+        labels = dataset.labels
+        if class_name is not None:
+            index = class_index(names, class_name)
+            images, labels = images[labels == index], labels[labels == index]
+            extra = {"class": names[index]}
+    elif class_name is not None:
+        raise ValueError(f"{source}: the generator is unconditional, it has no classes to score one of")
     total, done = chunks_for(n, images.shape[0]), [0]
 
     def step():
         done[0] += 1
         if progress is not None:
             progress(done[0], total)
-    record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, images, n, seed=seed, progress=step)
+    record = swd_of_generator(loaded.generator, loaded.level, loaded.alpha, images, n, seed=seed, progress=step,
+                              labels=labels)
+    record.update(extra)
     record.update({"kind": "swd", "kimg": round(loaded.kimg, 3), "checkpoint": str(loaded.source), "seed": seed,
                    "recipe": RECIPE})
     return record

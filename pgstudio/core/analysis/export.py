@@ -28,6 +28,8 @@ def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
             "level": loaded.level, "resolution": 2 ** loaded.level, "alpha": loaded.alpha,
             "phase": loaded.phase, "kimg": loaded.kimg, "image_channels": G.image_channels,
             "latent_size": G.latent_size, "source": str(loaded.source)}
+    if getattr(G, "class_names", None):      # also inside "architecture", which the loader reads
+        meta["class_names"] = list(G.class_names)
     if loaded.fixed_latents is not None:
         meta["fixed_latents"] = loaded.fixed_latents.tolist()
     write_atomic(out / CONFIG_NAME, json.dumps(meta, indent=2))

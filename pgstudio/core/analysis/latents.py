@@ -47,3 +47,12 @@ def interpolation_path(keyframes: torch.Tensor, frames_per_segment: int, loop: b
     out = [blend(keys[i], keys[i + 1], j / frames_per_segment)
            for i in range(len(keys) - 1) for j in range(frames_per_segment)]
     return torch.stack(out)
+
+
+def class_blend_path(classes: list[int], class_count: int, frames_per_segment: int, loop: bool = False) -> torch.Tensor:
+    """Class-weight rows [F, class_count] going linearly from one chosen class to the next: a
+    conditional generator embeds each row linearly, so this blends the classes' embeddings. Without
+    ``loop`` the path ends on the last class itself."""
+    keys = torch.nn.functional.one_hot(torch.tensor(classes), class_count).float()
+    path = interpolation_path(keys, frames_per_segment, loop, blend=torch.lerp)
+    return path if loop else torch.cat([path, keys[-1:]])

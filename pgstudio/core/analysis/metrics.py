@@ -134,11 +134,14 @@ def swd_record(reals: torch.Tensor, fakes: torch.Tensor, reals_floor: torch.Tens
 
 @torch.no_grad()
 def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: int = 0,
-                     with_floor: bool = True, progress: Callable[[], None] | None = None) -> dict:
+                     with_floor: bool = True, progress: Callable[[], None] | None = None,
+                     labels=None) -> dict:
     """MS-SWD of a generator against a data set level (uint8 NCHW numpy array).
 
     n reals and n fakes (EMA generator, seeded latents); with ``with_floor`` a disjoint second
-    set of n reals gives the real-vs-real floor, so n is capped at half the data set.
+    set of n reals gives the real-vs-real floor, so n is capped at half the data set. A
+    conditional generator's fakes take the labels of the reals they are compared with (``labels``:
+    each image's class), so the two sets hold the classes alike.
     """
     import numpy as np
     from .export import render
@@ -153,5 +156,8 @@ def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: 
     reals = torch.from_numpy(images[perm[:n]])
     floor = torch.from_numpy(images[perm[n:2 * n]]) if with_floor else None
     z = torch.randn(n, generator.latent_size, generator=torch.Generator().manual_seed(seed))
-    fakes = torch.from_numpy(render(generator, z, level, alpha, batch=256)).permute(0, 3, 1, 2).contiguous()
+    fake_labels = (torch.from_numpy(np.asarray(labels)[perm[:n]]) if labels is not None and getattr(generator, "classes", 0)
+                   else None)
+    fakes = torch.from_numpy(render(generator, z, level, alpha, batch=256, labels=fake_labels)
+                             ).permute(0, 3, 1, 2).contiguous()
     return swd_record(reals, fakes, floor, seed=seed, progress=progress)

@@ -68,3 +68,19 @@ def match_classes(dataset: ImageDataset, class_names: list[str], source: str) ->
         return dataset
     order = np.array([theirs.index(name) for name in mine], np.int64)
     return ImageDataset(dataset.levels, order[dataset.labels], theirs, dataset.report)
+
+
+def class_index(class_names: list[str], which: str | int) -> int:
+    """A class given by name or by index (as the CLI takes it) → its index; ValueError naming the
+    classes otherwise."""
+    names = list(class_names)
+    if isinstance(which, str) and which in names:
+        return names.index(which)
+    try:
+        index = int(which)
+    except (TypeError, ValueError):
+        index = None
+    if index is not None and 0 <= index < len(names):
+        return index
+    raise ValueError(f"no class {which!r}: the generator's classes are "
+                     + ", ".join(f"{i} {n}" for i, n in enumerate(names)))

@@ -61,7 +61,8 @@ class TickReporter:
         t = self.t
         need_floor = pt.resolution not in self._swd_floor
         record = swd_of_generator(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
-                                  seed=t.cfg.seed + 7, with_floor=need_floor)
+                                  seed=t.cfg.seed + 7, with_floor=need_floor,
+                                  labels=t.dataset.labels if t.cfg.class_names else None)
         if need_floor:
             self._swd_floor[pt.resolution] = record["floor"]
         record.update({"kind": "swd", "kimg": round(t.images_seen / 1000.0, 3), "floor": self._swd_floor[pt.resolution]})
