@@ -59,6 +59,8 @@ class StyleGAN2Recipe(Recipe):
         if self.dist.active:        # each rank moved the mean w by its own slice's mean:
             with torch.no_grad():   # averaging gives the global batch's update on every rank
                 self.G.mapping.w_avg.copy_(self.dist.mean(self.G.mapping.w_avg))
+                if self.classes is not None:   # per class: the ranks' means of it, alike on every rank
+                    self.G.mapping.w_avg_class.copy_(self.dist.mean(self.G.mapping.w_avg_class))
 
     def g_regularize(self, draws: StepDraws, pt: SchedulePoint) -> torch.Tensor | None:
         if "z_pl" not in draws.extra:
@@ -72,8 +74,11 @@ class StyleGAN2Recipe(Recipe):
         return penalty
 
     def after_ema(self, G_ema: torch.nn.Module) -> None:
-        # the mean w is the one buffer that changes (the noise maps are fixed)
+        # the mean w (and a conditional run's per-class means) are the buffers that change (the
+        # noise maps are fixed)
         G_ema.mapping.w_avg.copy_(self.G.mapping.w_avg)
+        if self.classes is not None:
+            G_ema.mapping.w_avg_class.copy_(self.G.mapping.w_avg_class)
 
     def tick_fields(self, means: dict) -> dict:
         """The regulariser gets its own curves."""
