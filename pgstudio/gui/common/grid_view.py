@@ -56,6 +56,7 @@ class GridView(QWidget):
         self._image: QImage | None = None
         self._array: np.ndarray | None = None
         self.highlight: tuple[int, int] | None = None     # (cell, cells per side) outlined, e.g. the chosen seed
+        self.row_labels: list[str] = []      # one name per row of the grid (a conditional run's classes)
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setCursor(Qt.PointingHandCursor)
@@ -73,18 +74,32 @@ class GridView(QWidget):
         self.highlight = None if cell is None or not 0 <= cell < side * side else (cell, side)
         self.update()
 
+    def set_row_labels(self, names) -> None:
+        """Name each row of the grid (drawn in a margin at its left); empty: none."""
+        names = [str(n) for n in (names or [])]
+        if names != self.row_labels:
+            self.row_labels = names
+            self.update()
+
     def sizeHint(self) -> QSize:
         return QSize(256, 256)
+
+    def label_margin(self) -> int:
+        if not self.row_labels:
+            return 0
+        metrics = self.fontMetrics()
+        return min(self.width() // 3, max(metrics.horizontalAdvance(n) for n in self.row_labels) + 10)
 
     def target_rect(self) -> QRect:
         if self._image is None:
             return QRect()
         w, h = self._image.width(), self._image.height()
-        scale = min(self.width() / w, self.height() / h)
+        margin = self.label_margin()
+        scale = min((self.width() - margin) / w, self.height() / h)
         if scale >= 1 and self.whole_factors:
             scale = int(scale)               # whole factors keep every pixel the same size
         tw, th = int(w * scale), int(h * scale)
-        return QRect((self.width() - tw) // 2, (self.height() - th) // 2, tw, th)
+        return QRect(margin + (self.width() - margin - tw) // 2, (self.height() - th) // 2, tw, th)
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -93,6 +108,13 @@ class GridView(QWidget):
             p.setRenderHint(QPainter.SmoothPixmapTransform, False)
             target = self.target_rect()
             p.drawImage(target, self._image)
+            if self.row_labels:
+                p.setPen(self.palette().windowText().color())
+                row_h = target.height() / len(self.row_labels)
+                for i, name in enumerate(self.row_labels):
+                    p.drawText(QRect(0, int(target.y() + i * row_h), target.x() - 4, int(row_h)),
+                               Qt.AlignRight | Qt.AlignVCenter,
+                               self.fontMetrics().elidedText(name, Qt.ElideRight, max(8, target.x() - 6)))
             if self.highlight is not None:
                 cell, side = self.highlight
                 w, h = target.width() / side, target.height() / side
@@ -117,11 +139,12 @@ class EnlargedGrid(QDialog):
     Ctrl+wheel, Ctrl+= / Ctrl+-) to any whole factor with scrolling."""
     MAX_ZOOM = 32
 
-    def __init__(self, array: np.ndarray, title: str, parent=None):
+    def __init__(self, array: np.ndarray, title: str, parent=None, row_labels=None):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.view = GridView(min_size=16)
         self.view.set_array(array)
+        self.view.set_row_labels(row_labels)
         self.zoom: int | None = None                  # None: fit the window
         self.scroll = QScrollArea()
         self.scroll.setAlignment(Qt.AlignCenter)

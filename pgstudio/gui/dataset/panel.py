@@ -85,6 +85,15 @@ class DatasetPanel(QWidget):
         self.tabs.addTab(self.preview, "Preview (as the trainer sees it)")
         self.tabs.addTab(self.skipped_table, "Skipped files")
         self.tabs.addTab(self.sizes_plot, "Image sizes")
+        self.classes_plot = pg.PlotWidget()        # images per class (first-level sub-folders)
+        self.classes_plot.setObjectName("classes_plot")
+        self.classes_plot.setLabel("bottom", "images")
+        self.classes_plot.getPlotItem().setMouseEnabled(x=False, y=False)
+        self.classes_plot.getPlotItem().hideButtons()
+        self.class_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, brush=pg.mkBrush(31, 119, 180, 200))
+        self.classes_plot.addItem(self.class_bars)
+        self.class_counts: dict[str, int] = {}
+        self.tabs.addTab(self.classes_plot, "Classes")
 
         source_box = QGroupBox("Data set")
         sb = QVBoxLayout(source_box)
@@ -205,6 +214,24 @@ class DatasetPanel(QWidget):
                                      "data": f"{w}×{h}: {c} image{'s' if c != 1 else ''}"}
                                     for (w, h), c, sz in zip(pairs, counts, sizes)])
 
+    def _plot_classes(self, ds) -> None:
+        """One bar per class (first-level sub-folder) with its image count, top-level images as
+        their own bar: what class-conditional training will draw from."""
+        names, counts = list(ds.class_names), ds.class_counts()
+        if ds.unlabelled and names:
+            names, counts = names + ["(top level, no class)"], counts + [ds.unlabelled]
+        self.class_counts = dict(zip(names, counts))
+        ys = list(range(len(names)))[::-1]              # first class at the top
+        self.class_bars.setOpts(x0=[0] * len(names), y=ys, width=counts, height=0.7)
+        self.classes_plot.getAxis("left").setTicks([[(y, n if len(n) <= 24 else n[:23] + "…")
+                                                     for y, n in zip(ys, names)]])
+        self.classes_plot.getPlotItem().setYRange(-0.6, max(0.6, len(names) - 0.4), padding=0)
+        self.classes_plot.getPlotItem().setXRange(0, max(counts or [1]) * 1.05, padding=0)
+        label = (f"Classes ({len(ds.class_names)})" if len(ds.class_names) >= 2 else "Classes (none)")
+        self.tabs.setTabText(3, label)
+        self.tabs.setTabToolTip(3, "first-level sub-folders of the chosen folder: with two or more, the run "
+                                   "form offers class-conditional training")
+
     def _show_dataset(self, ds) -> None:
         self.dataset = ds
         r = ds.report
@@ -227,6 +254,7 @@ class DatasetPanel(QWidget):
         self.skipped_table.resizeColumnToContents(0)
         self.tabs.setTabText(1, f"Skipped files ({len(r.skipped)})")
         self._plot_sizes(r.widths, r.heights)
+        self._plot_classes(ds)
         rng = np.random.default_rng(0)
         top = ds.levels[ds.resolution]
         pick = rng.choice(len(ds), size=min(36, len(ds)), replace=False)

@@ -17,6 +17,7 @@ from ...core.families import FAMILIES, family
 from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
 from ...core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
+from ...core.training.class_choice import choose_classes
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
 from ..common.settings import app_settings, recall_throughput, throughput_key
 from ..common.studio import Studio
@@ -123,6 +124,16 @@ class SetupForm(QWidget):
         self.augment_note = named(QLabel(), "augment_note")
         self.augment_note.setWordWrap(True)
         self.augment_note.setStyleSheet("color: #555")
+        self.use_classes = named(QCheckBox("use classes as labels"), "use_classes")
+        self.use_classes.setToolTip("class-conditional training: each first-level sub-folder of the data set is a "
+                                    "class; the grids show a row per class and the explorer lets you choose one")
+        self.balance_classes = named(QCheckBox("balance classes"), "balance_classes")
+        self.balance_classes.setToolTip("draw every class equally often (reals and the fakes' labels) instead of "
+                                        "by how many images it has")
+        self.classes_note = named(QLabel(), "classes_note")
+        self.classes_note.setWordWrap(True)
+        self.classes_note.setStyleSheet("color: #555")
+        self._classes_for: tuple | None = None      # the data set's classes the check box was set for
         self.start_from = named(QLineEdit(), "start_from")
         self.start_from.setPlaceholderText("from scratch (or a checkpoint, run folder or generator export)")
         self.start_from.setToolTip("transfer learning: the new run's G, D and EMA start from this model's weights "
@@ -187,6 +198,8 @@ class SetupForm(QWidget):
         form.addRow("MS-SWD images", self.metric_n)
         form.addRow("augment / p / ADA target", self._row(self.augment, self.augment_p, self.ada_target))
         form.addRow("", self.augment_note)
+        form.addRow("classes", self._row(self.use_classes, self.balance_classes))
+        form.addRow("", self.classes_note)
         origin_box = QWidget()
         origin_rows = QVBoxLayout(origin_box)
         origin_rows.setContentsMargins(0, 0, 0, 0)
@@ -235,6 +248,8 @@ class SetupForm(QWidget):
             w.valueChanged.connect(self._changed)
         self.demodulate.toggled.connect(self._changed)
         self.compile.toggled.connect(self._changed)
+        self.use_classes.toggled.connect(self._changed)
+        self.balance_classes.toggled.connect(self._changed)
         self.freeze_d.valueChanged.connect(self._changed)
         self.start_from.editingFinished.connect(self._start_from_edited)
         self.start_from_file.clicked.connect(self._browse_origin_file)
@@ -434,6 +449,7 @@ class SetupForm(QWidget):
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
             demodulate=self.demodulate.isChecked(), compile=self.compile.isChecked(),
             augment=self.augment.currentData(), augment_p=self.augment_p.value(), ada_target=self.ada_target.value(),
+            classes=self._classes_mode(), balance_classes=self.balance_classes.isChecked(),
             data=source, demo=demo, mode=options["mode"], channels=options["channels"],
             resolution=options["resolution"], latent_size=self.latent.value(),
             fmap_base=self.fmap_base.value(), fmap_max=self.fmap_max.value(), loss=self.loss.currentText(),
@@ -479,7 +495,7 @@ class SetupForm(QWidget):
                 "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
                 "compile": self.compile, "precision": self.precision, "device": self.device,
                 "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target,
-                "freeze_d": self.freeze_d, "start_from": self.start_from}
+                "freeze_d": self.freeze_d, "start_from": self.start_from, "classes": self.use_classes}
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()
@@ -488,6 +504,7 @@ class SetupForm(QWidget):
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
         self.augment_note.setText(self._augment_note(cfg))
+        self.classes_note.setText(self._classes_note(cfg))
         self.origin_note.setText(self._describe_origin(cfg))
         self.origin_note.setVisible(bool(self.origin_note.text()))
         self.start_button.setEnabled(not problems and not self.studio.state.training)
@@ -502,6 +519,36 @@ class SetupForm(QWidget):
         if not data.ready:
             return f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above (decided when the data set is read)"
         return choose_augment(len(data.dataset), cfg.loss)[1]
+
+    def _classes_mode(self) -> str:
+        """The run's ``classes`` setting: auto until the data set is read, then the check box's
+        (ticked by default for a data set with two or more classes; off without them)."""
+        data = self.studio.state.data
+        if not data.ready:
+            return "auto"
+        ds = data.dataset
+        usable = len(ds.class_names) >= 2 and not ds.unlabelled
+        classes = tuple(ds.class_names) + (ds.unlabelled,)
+        if classes != self._classes_for:         # a new data set: the default for it
+            self._classes_for = classes
+            with QSignalBlocker(self.use_classes):
+                self.use_classes.setChecked(usable)
+        self.use_classes.setEnabled(usable)
+        self.balance_classes.setEnabled(usable and self.use_classes.isChecked())
+        return "on" if usable and self.use_classes.isChecked() else "off"
+
+    def _classes_note(self, cfg: TrainConfig) -> str:
+        data = self.studio.state.data
+        if not data.ready:
+            return "a folder with two or more sub-folders trains one class per sub-folder (decided when it is read)"
+        ds = data.dataset
+        if not ds.class_names:
+            return ""
+        mode = "auto" if cfg.classes == "off" and not self.use_classes.isEnabled() else cfg.classes
+        names, reason = choose_classes(ds, mode)
+        if names and cfg.balance_classes:
+            reason += "; drawn evenly"
+        return reason
 
     def refresh(self) -> None:
         self._changed()
@@ -531,7 +578,7 @@ class SetupForm(QWidget):
                    self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
                    self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
                    self.augment_p, self.ada_target, self.batch, self.lr_table, self.loss, self.device,
-                   self.precision, self.augment, self.demodulate, self.compile]
+                   self.precision, self.augment, self.demodulate, self.compile, self.balance_classes]
         blockers = [QSignalBlocker(w) for w in widgets]
         for widget, value in ((self.latent, cfg.latent_size), (self.fmap_base, cfg.fmap_base),
                               (self.fmap_max, cfg.fmap_max), (self.stabilize, cfg.stabilize_kimg),
@@ -554,6 +601,9 @@ class SetupForm(QWidget):
         self.augment.setCurrentIndex(max(0, self.augment.findData(augment)))
         self.demodulate.setChecked(cfg.demodulate)
         self.compile.setChecked(cfg.compile)
+        self.balance_classes.setChecked(cfg.balance_classes)
+        if cfg.class_names is not None or cfg.classes == "off":   # an opened run's choice, for this data set
+            self.use_classes.setChecked(bool(cfg.class_names))
         for blocker in blockers:
             blocker.unblock()
         self._changed()

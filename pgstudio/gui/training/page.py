@@ -380,6 +380,7 @@ class TrainingPage(QWidget):
 
     def _redraw(self) -> None:
         self.plots.refresh(self.history)
+        self.samples.set_class_names(self.cfg.class_names if self.cfg is not None else None)
         self.samples.refresh(self.history)
         warning = self.history.warning()
         self.warning_label.setVisible(warning is not None)

@@ -27,6 +27,7 @@ class SampleBrowser(QWidget):
         self._live_arrays: dict[str, np.ndarray] = {}     # newest grids, before they are read back
         self._strip_views: dict[int, tuple[GridView, QLabel]] = {}
         self._count = 0
+        self.class_names: list[str] = []
 
         self.view = GridView(self, min_size=200)
         self.view.setObjectName("sample_grid")
@@ -86,6 +87,11 @@ class SampleBrowser(QWidget):
             view.deleteLater()
             label.deleteLater()
         self._strip_views.clear()
+
+    def set_class_names(self, names) -> None:
+        """A conditional run's classes: its grids have one row per class, named at the left."""
+        self.class_names = list(names or [])
+        self.view.set_row_labels(self.class_names)
 
     def add_live_grid(self, file: str, grid: np.ndarray) -> None:
         self._live_arrays[file] = grid
@@ -169,11 +175,12 @@ class SampleBrowser(QWidget):
     def _enlarge(self) -> None:
         entry = self.shown_entry()
         if self.view.array() is not None:
-            dlg = EnlargedGrid(self.view.array(), caption(entry) if entry else "samples", self)
+            dlg = EnlargedGrid(self.view.array(), caption(entry) if entry else "samples", self,
+                               row_labels=self.class_names)
             dlg.setObjectName("enlarged_grid")
             dlg.show()
 
     def _enlarge_strip(self, res: int) -> None:
         view, _ = self._strip_views[res]
         if view.array() is not None:
-            EnlargedGrid(view.array(), f"last grid at {res}×{res}", self).show()
+            EnlargedGrid(view.array(), f"last grid at {res}×{res}", self, row_labels=self.class_names).show()
