@@ -232,3 +232,65 @@ def test_cli_trains_conditionally_by_default_and_generates_a_class(tmp_path, cap
                  "--classes", "off"]) == 0
     assert json.loads((tmp_path / "off" / "config.json").read_text())["class_names"] is None
     assert main(["generate", str(tmp_path / "off"), "--out", str(tmp_path / "u.png"), "--class", "0"]) == 2
+
+
+@pytest.mark.parametrize("family", ["progressive", "stylegan2"])
+def test_the_studio_shows_classes_and_the_explorer_switches_them(qtbot, window, tmp_path, monkeypatch, family):
+    """The Dataset page charts the classes, the run form ticks 'use classes' for them, the Training
+    page names the grid's rows, and in the explorer choosing another class (and blending toward it)
+    changes the image at a fixed seed; a saved PNG names the class."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+    from pgstudio.core.analysis.export import read_provenance
+    from pgstudio.core.storage.runfolder import RunFolder
+    from tests.test_gui import click
+    data = colour_classes(tmp_path / "colours", n=8, size=8)
+    panel = window.dataset_panel
+    with qtbot.waitSignal(panel.dataset_ready, timeout=20000):
+        panel.set_folder(str(data))
+    assert panel.class_counts == {"blue_circles": 8, "red_squares": 8}
+    assert panel.tabs.tabText(3) == "Classes (2)"
+    form = window.setup_form
+    qtbot.waitUntil(lambda: form.use_classes.isEnabled(), timeout=5000)
+    assert form.use_classes.isChecked() and form.build()[0].classes == "on"
+    assert "2 class folders" in form.classes_note.text()
+    qtbot.mouseClick(form.use_classes, Qt.LeftButton)
+    assert form.build()[0].classes == "off" and not form.balance_classes.isEnabled()
+    qtbot.mouseClick(form.use_classes, Qt.LeftButton)
+
+    extra = {"arch": "stylegan2", "mapping_layers": 2} if family == "stylegan2" else {}
+    run = tmp_path / "run"
+    Trainer.new(run, tiny_config(data, loss="logistic", classes="on", max_kimg=0.192, **extra)).run()
+    window.open_run(str(run))
+    qtbot.waitUntil(lambda: window.training_page.samples.view.row_labels == ["blue_circles", "red_squares"],
+                    timeout=5000)
+    ex = window.explorer_page
+    window.tabs.setCurrentWidget(ex)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.open_path(str(RunFolder(run).checkpoints()[-1]))
+    assert ex.class_box.isVisible() and ex.class_choice.count() == 2
+    before = ex.view.array().copy()
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.class_choice.setCurrentIndex(1)
+    assert not np.array_equal(before, ex.view.array())
+    assert "red_squares" in ex.caption.text()
+    other = ex.view.array().copy()
+    assert ex.blend_to.currentText() == "red_squares"
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.blend_to.setCurrentIndex(0)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.blend.setValue(100)               # fully toward blue_circles: the first class's image again
+    assert np.array_equal(ex.view.array(), before)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.blend.setValue(0)
+    assert np.array_equal(ex.view.array(), other)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        click(qtbot, ex.all_classes_button)
+    side = other.shape[0]
+    assert ex.view.array().shape == (side + 4, 2 * side + 6, 3)      # two classes side by side, padded
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.seed.setValue(ex.seed.value() + 1)
+    path = tmp_path / "saved.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    click(qtbot, ex.save_image_button)
+    assert read_provenance(path)["class"] == "red_squares"

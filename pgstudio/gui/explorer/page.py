@@ -95,6 +95,16 @@ class ExplorerPage(QWidget):
         self.seed_grid.setObjectName("seed_grid")
         self.seed_grid.clicked_at.connect(self._grid_clicked)
 
+        # --- conditional generators: which class to draw
+        self.class_choice = named(QComboBox(), "explorer_class")
+        self.class_choice.setToolTip("the class the generator draws (its first-level sub-folders when trained)")
+        self.all_classes_button = named(QPushButton("Seed across classes"), "all_classes")
+        self.all_classes_button.setToolTip("the selected seed drawn once in every class")
+        self.blend_to = named(QComboBox(), "blend_to")
+        self.blend = named(QSlider(Qt.Horizontal), "class_blend")
+        self.blend.setRange(0, 100)
+        self.blend.setToolTip("blend the chosen class's embedding toward the other class at this seed")
+
         # --- StyleGAN2 only: noise and style mixing
         self.noise_mode = named(QComboBox(), "noise_mode")
         for label, mode in (("fixed noise", "const"), ("random noise", "random"), ("no noise", "none")):
@@ -195,6 +205,15 @@ class ExplorerPage(QWidget):
         row.addStretch(1)
         b.addLayout(row)
         controls.addWidget(box, 1)
+        self.class_box = QGroupBox("Class (conditional generator)")
+        b = QGridLayout(self.class_box)
+        b.addWidget(QLabel("class"), 0, 0)
+        b.addWidget(self.class_choice, 0, 1)
+        b.addWidget(self.all_classes_button, 0, 2)
+        b.addWidget(QLabel("blend toward"), 1, 0)
+        b.addWidget(self.blend_to, 1, 1)
+        b.addWidget(self.blend, 1, 2)
+        controls.addWidget(self.class_box)
         self.mixing_box = QGroupBox("Style mixing (StyleGAN2)")
         b = QGridLayout(self.mixing_box)
         b.addWidget(QLabel("row seeds"), 0, 0)
@@ -277,6 +296,11 @@ class ExplorerPage(QWidget):
         self.mix_from.valueChanged.connect(self._custom_range)
         self.mix_to.valueChanged.connect(self._custom_range)
         self.mix_button.clicked.connect(self._render_mixing)
+        self.class_choice.currentIndexChanged.connect(self._class_changed)
+        self.blend_to.currentIndexChanged.connect(self._render_selected)
+        self.blend.valueChanged.connect(self._render_selected)
+        self.all_classes_button.clicked.connect(self._render_all_classes)
+        self.class_box.setVisible(False)
         self._show_family(False)
         self._update_enabled()
 
@@ -335,6 +359,7 @@ class ExplorerPage(QWidget):
         place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
         self.source_label.setText(f"{Path(source.label).name if '/' in source.label else source.label} · "
                                   f"{family} · {place} · {source.kimg:.1f} kimg")
+        self._show_classes(getattr(new, "class_names", None))
         self._update_enabled()
         self._render_grid()
         if self.view_mixing is not None and self.stylegan and same_arch:
@@ -350,6 +375,47 @@ class ExplorerPage(QWidget):
         G.load_state_dict(snap.state_dict)
         G.eval().requires_grad_(False)
         self.set_source(Source(G, snap.level, snap.alpha, "live training", snap.kimg))
+
+    def _show_classes(self, names) -> None:
+        """A conditional generator's classes in the selector (the choice kept when the names are)."""
+        names = list(names or [])
+        current = [self.class_choice.itemText(i) for i in range(self.class_choice.count())]
+        self.class_box.setVisible(bool(names))
+        if names == current:
+            return
+        for combo in (self.class_choice, self.blend_to):
+            with QSignalBlocker(combo):
+                combo.clear()
+                combo.addItems(names)
+        with QSignalBlocker(self.blend_to):
+            self.blend_to.setCurrentIndex(min(1, len(names) - 1))
+        with QSignalBlocker(self.blend):
+            self.blend.setValue(0)
+
+    def class_labels(self, n: int, blended: bool = False) -> torch.Tensor | None:
+        """The labels of ``n`` latents: the chosen class (with ``blended``, its embedding moved
+        toward the blend class by the slider), None for an unconditional generator."""
+        classes = getattr(self.source.generator, "classes", 0) if self.source is not None else 0
+        if not classes:
+            return None
+        rows = torch.zeros(n, classes)
+        t = self.blend.value() / 100 if blended else 0.0
+        rows[:, max(0, self.class_choice.currentIndex())] += 1.0 - t
+        rows[:, max(0, self.blend_to.currentIndex())] += t
+        return rows
+
+    def _class_changed(self) -> None:
+        self._render_grid()
+        self._render_selected()
+
+    def _render_all_classes(self) -> None:
+        G = self.source.generator if self.source is not None else None
+        if not getattr(G, "classes", 0):
+            return
+        z = self.current_latent().expand(G.classes, -1).contiguous()
+        job = self.images_job(z, labels=torch.arange(G.classes))
+        names = list(G.class_names)
+        self.worker.submit("classes", lambda: (make_grid(job(), cols=min(len(names), 8), pad=2, pad_value=255), names))
 
     @property
     def stylegan(self) -> bool:
@@ -416,16 +482,20 @@ class ExplorerPage(QWidget):
     def w_psi(self) -> float:
         return self.psi_value() if (self.stylegan and self.psi_value() is not None) else 1.0
 
-    def images_job(self, z: torch.Tensor, with_directions: bool = False):
-        """A render-thread job: latents → uint8 images, in z or (StyleGAN2) through w."""
+    def images_job(self, z: torch.Tensor, with_directions: bool = False, labels: torch.Tensor | None = None):
+        """A render-thread job: latents → uint8 images, in z or (StyleGAN2) through w; a conditional
+        generator's images are of the chosen class (blended toward the other one for the selected image)
+        unless ``labels`` says otherwise."""
         src = self.source
+        if labels is None:
+            labels = self.class_labels(len(z), blended=with_directions)
         if not self.stylegan:
-            return lambda: render(src.generator, z, src.level, src.alpha)
+            return lambda: render(src.generator, z, src.level, src.alpha, labels=labels)
         psi, noise = self.w_psi(), self.noise_mode.currentData()
         dirs, offsets = (self.directions, self.offsets()) if with_directions else (None, [])
 
         def job():
-            w = map_to_w(src.generator, z, psi)
+            w = map_to_w(src.generator, z, psi, labels=labels)
             if dirs is not None and any(offsets):
                 w = dirs.apply(w, offsets[: dirs.vectors.shape[0]])
             return render_w(src.generator, w, noise)
@@ -476,6 +546,9 @@ class ExplorerPage(QWidget):
             what = "latent from file" if self.loaded_latent is not None else f"seed {self.seed.value()}"
             psi = f" · ψ {self.psi_value():.2f}" if self.psi_value() is not None else ""
             noise = f" · {self.noise_mode.currentText()}" if self.stylegan else ""
+            if self.class_box.isVisible():
+                what += f" · {self.class_choice.currentText()}" + (
+                    f" → {self.blend_to.currentText()} {self.blend.value()}%" if self.blend.value() else "")
             self.caption.setText(f"{what}{psi}{noise} · rendered in {self.last_render_ms:.0f} ms")
             self.image_rendered.emit()
         elif kind == "mixing":
@@ -486,6 +559,13 @@ class ExplorerPage(QWidget):
             rows, cols, (lo, hi) = spec["rows"], spec["columns"], spec["layers"]
             self.caption.setText(f"style mixing: rows {rows} with layers {lo}–{hi - 1} from columns {cols}")
             self.mixing_rendered.emit()
+        elif kind == "classes":
+            grid, names = result
+            self.play_timer.stop()
+            self.view.set_array(grid)
+            self.view_mixing = None
+            self.caption.setText(f"seed {self.seed.value()} in every class: {', '.join(names)}")
+            self.image_rendered.emit()
         elif kind == "grid":
             self.seed_grid.set_array(result)
             self.grid_rendered.emit()
@@ -588,8 +668,9 @@ class ExplorerPage(QWidget):
         keys = seeded_latents(seeds, src.generator.latent_size, self.z_truncation())
         if self.stylegan and self.interp_space.currentData() == "w":
             psi, noise = self.w_psi(), self.noise_mode.currentData()
-            return lambda: list(render_w(src.generator, interpolate_w(map_to_w(src.generator, keys, psi), n, loop),
-                                         noise))
+            labels = self.class_labels(len(keys))
+            return lambda: list(render_w(src.generator, interpolate_w(map_to_w(src.generator, keys, psi, labels=labels),
+                                                                      n, loop), noise))
         job = self.images_job(interpolation_path(keys, n, loop=loop))
         return lambda: list(job())
 
@@ -604,7 +685,9 @@ class ExplorerPage(QWidget):
         G, psi, noise = self.source.generator, self.w_psi(), self.noise_mode.currentData()
         z_rows, z_cols = seeded_latents(rows, G.latent_size), seeded_latents(cols, G.latent_size)
         spec = {"rows": rows, "columns": cols, "layers": [lo, hi]}
-        self.worker.submit("mixing", lambda: (style_mixing_grid(G, map_to_w(G, z_rows, psi), map_to_w(G, z_cols, psi),
+        l_rows, l_cols = self.class_labels(len(rows)), self.class_labels(len(cols))
+        self.worker.submit("mixing", lambda: (style_mixing_grid(G, map_to_w(G, z_rows, psi, labels=l_rows),
+                                                                map_to_w(G, z_cols, psi, labels=l_cols),
                                                                 lo, hi, noise), spec))
 
     def _toggle_play(self) -> None:
@@ -658,6 +741,13 @@ class ExplorerPage(QWidget):
             p["latent"] = self.loaded_latent[0].tolist()
         else:
             p["seed"] = self.seed.value()
+        labels = self.class_labels(1, blended=True)
+        if labels is not None:               # the class drawn (and a blend toward another)
+            names = list(self.source.generator.class_names)
+            p["class"] = names[max(0, self.class_choice.currentIndex())]
+            if self.blend.value():
+                p["class_blend"] = {"toward": names[max(0, self.blend_to.currentIndex())],
+                                    "weight": self.blend.value() / 100}
         if self.directions is not None and any(self.offsets()):
             p["direction_offsets"] = {n: o for n, o in zip(self.directions.names, self.offsets()) if o}
         return p
