@@ -294,3 +294,14 @@ def test_the_studio_shows_classes_and_the_explorer_switches_them(qtbot, window, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
     click(qtbot, ex.save_image_button)
     assert read_provenance(path)["class"] == "red_squares"
+
+
+def test_wgan_gp_and_augmentation_train_conditionally(tmp_path, shapes_folder):
+    """WGAN-GP's interpolates take the reals' labels (D's fakes share them) and the augmentation
+    composes with labels: a short run stays finite and its grid has a row per class."""
+    cfg = tiny_config(shapes_folder, loss="wgan-gp", classes="on", augment="fixed", augment_p=0.3, max_kimg=0.128)
+    t = Trainer.new(tmp_path / "run", cfg)
+    assert t.run().reason == "max_kimg"
+    assert all(torch.isfinite(v).all() for v in t.G.state_dict().values())
+    grid = t.render_fixed(__import__("pgstudio.core.training.schedule", fromlist=["schedule_at"]).schedule_at(t.cfg, 0))
+    assert grid.shape[0] == 2 * (4 + 1) + 1 and grid.shape[1] == 3 * (4 + 1) + 1
