@@ -250,10 +250,10 @@ def cmd_generate(args) -> int:
         pic = make_grid(images, cols=cols, pad=1) if count > 1 else images[0]
         if labels is not None:
             provenance["classes"] = sorted({names[int(c)] for c in labels})
-        written = [_save(save_png, pic, out, provenance)]
+        written = [save_png(pic, out, provenance)]
     else:
-        written = [_save(save_png, img, out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}"),
-                         {**provenance, "index": i, **({"class": names[int(labels[i])]} if labels is not None else {})})
+        written = [save_png(img, out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.png'}"),
+                            {**provenance, "index": i, **({"class": names[int(labels[i])]} if labels is not None else {})})
                    for i, img in enumerate(images)]
     drawn = ""
     if labels is not None:
@@ -265,15 +265,11 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _save(save_png, image, path: Path, provenance: dict) -> Path:
-    save_png(image, path, provenance)
-    return path
-
-
 def _generate_labels(names: list[str], args):
     """(labels or None, how many images) for `generate`: one class, N of every class, or — on a
     conditional generator given neither — the classes in turn, said on stderr."""
     import torch
+    from .core.networks.conditioning import cycled_labels
     from .core.training.class_choice import class_index
     if not names:
         if args.class_ is not None or args.per_class:
@@ -291,7 +287,7 @@ def _generate_labels(names: list[str], args):
             raise UserError(str(exc)) from None
     print(f"note: a conditional generator: the images cycle through its {len(names)} classes "
           f"({', '.join(names)}); choose one with --class NAME", file=sys.stderr)
-    return torch.arange(args.n) % len(names), args.n
+    return cycled_labels(args.n, len(names)), args.n
 
 
 def _z_truncation(loaded, psi: float | None) -> float | None:
@@ -397,7 +393,6 @@ def cmd_interpolate(args) -> int:
 def _class_path(G, loaded, args, seeded_latents):
     """`interpolate --classes a,b[,c]`: the latents (one seed's, repeated) and the class-weight rows
     blending a → b → c, frames per segment as for seeds."""
-    import torch
     from .core.analysis.latents import class_blend_path
     from .core.training.class_choice import class_index
     names = list(getattr(G, "class_names", None) or [])

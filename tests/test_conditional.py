@@ -2,12 +2,10 @@
 class names through exports and resumes, reproducible label draws (resume, two processes, balance),
 transfer from an unconditional model, and the CLI's class options."""
 import json
-import os
 
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 from PIL import Image, ImageDraw
 
@@ -16,6 +14,7 @@ from pgstudio.core.data.dataset import DatasetError, import_folder
 from pgstudio.core.training.class_choice import choose_classes
 from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
+from tests.test_distributed import _rank_main
 
 
 def colour_classes(root, n: int = 16, size: int = 16, seed: int = 0):
@@ -149,28 +148,19 @@ def test_balanced_draws_even_out_an_imbalanced_set():
             assert torch.allclose(share, torch.tensor(expected), atol=0.015), (balance, share)
 
 
-def _rank_main(rank, world, init_file, run_dir, data, arch):
-    os.environ["LOCAL_RANK"] = str(rank)
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
-    try:
-        extra = {"mapping_layers": 2, "pl_interval": 2} if arch == "stylegan2" else {}
-        t = Trainer.new(run_dir, tiny_config(data, loss="logistic", classes="on", arch=arch, max_kimg=0.25,
-                                             r1_interval=2, **extra))
-        assert t.run().reason == "max_kimg"
-        torch.save({k: v.clone() for k, v in t.G.state_dict().items()}, f"{run_dir}-rank{rank}.pt")
-        t.dist.shutdown()
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+def _two_ranks(tmp_path, name: str, data, extra: dict) -> dict:
+    """A conditional run on 2 gloo processes (tests/test_distributed.py's rank); rank 0's G after
+    checking that both ranks hold the same weights."""
+    run = tmp_path / name
+    mp.spawn(_rank_main, args=(2, str(tmp_path / f"init-{name}"), str(run), str(data), "logistic",
+                               {"classes": "on", **extra}), nprocs=2, join=True)
+    r0, r1 = (torch.load(f"{run}-rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    return r0
 
 
 def test_two_processes_train_what_one_does_with_labels(tmp_path, shapes_folder):
-    run = tmp_path / "ddp"
-    mp.spawn(_rank_main, args=(2, str(tmp_path / "init"), str(run), str(shapes_folder), "progressive"),
-             nprocs=2, join=True)
-    r0, r1 = (torch.load(f"{run}-rank{r}.pt", weights_only=True) for r in (0, 1))
-    assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    r0 = _two_ranks(tmp_path, "ddp", shapes_folder, {})
     torch.set_num_threads(1)
     single = Trainer.new(tmp_path / "single", tiny_config(shapes_folder, loss="logistic", classes="on",
                                                           max_kimg=0.25, r1_interval=2))
@@ -181,11 +171,7 @@ def test_two_processes_train_what_one_does_with_labels(tmp_path, shapes_folder):
 
 
 def test_stylegan2_ranks_agree_with_labels(tmp_path, shapes_folder):
-    run = tmp_path / "ddp-sg2"
-    mp.spawn(_rank_main, args=(2, str(tmp_path / "init-sg2"), str(run), str(shapes_folder), "stylegan2"),
-             nprocs=2, join=True)
-    r0, r1 = (torch.load(f"{run}-rank{r}.pt", weights_only=True) for r in (0, 1))
-    assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    r0 = _two_ranks(tmp_path, "ddp-sg2", shapes_folder, {"arch": "stylegan2", "mapping_layers": 2, "pl_interval": 2})
     assert r0["mapping.w_avg_class"].abs().sum() > 0    # the per-class mean w is tracked
 
 

@@ -77,13 +77,14 @@ def render_grid(G, z: torch.Tensor, level: int, alpha: float, columns: int | Non
     return make_grid(render(G, zs, level, alpha, labels=labels), cols=len(zs) // G.classes)
 
 
-def save_png(image: np.ndarray, path: str | os.PathLike, provenance: dict | None = None) -> None:
-    """One uint8 HWC image; provenance goes into PNG text chunks (one per key, JSON values)."""
+def save_png(image: np.ndarray, path: str | os.PathLike, provenance: dict | None = None) -> Path:
+    """One uint8 HWC image; provenance goes into PNG text chunks (one per key, JSON values).
+    Returns the path written."""
     info = PngImagePlugin.PngInfo()
     for key, value in (provenance or {}).items():
         info.add_text(f"pgstudio.{key}", value if isinstance(value, str) else json.dumps(value))
     arr = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
-    save_image(arr, path, pnginfo=info)
+    return save_image(arr, path, pnginfo=info)
 
 
 def save_image(image: np.ndarray, path: str | os.PathLike, **options) -> Path:
