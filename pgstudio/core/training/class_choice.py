@@ -18,6 +18,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _lie(n: int) -> str:
+    return "lies" if n == 1 else "lie"
+
+
 def choose_classes(dataset: ImageDataset, mode: str) -> tuple[list[str] | None, str]:
     """(class names or None for unconditional, the reason in words); ValueError for ``on`` with a
     folder it cannot train conditionally."""
@@ -33,14 +37,14 @@ def choose_classes(dataset: ImageDataset, mode: str) -> tuple[list[str] | None, 
         return None, f"classes auto → off: {found}, training unconditionally"
     if loose:
         if mode == "on":
-            raise ValueError(f"classes on: {_plural(loose, 'image')} lie at the top level of the folder, in no "
+            raise ValueError(f"classes on: {_plural(loose, 'image')} {_lie(loose)} at the top level of the folder, in no "
                              f"class folder — move them into one of the {len(names)} class folders, or train "
                              "with classes off")
-        return None, (f"classes auto → off: {_plural(loose, 'image')} lie at the top level beside {found}, in no "
+        return None, (f"classes auto → off: {_plural(loose, 'image')} {_lie(loose)} at the top level beside {found}, in no "
                       "class; move them into a class folder to train conditionally")
     counts = dataset.class_counts()
-    return names, (f"classes {mode}{' → on' if mode == 'auto' else ''}: {found}, "
-                   f"{min(counts):,}–{max(counts):,} images each")
+    spread = f"{min(counts):,}" if min(counts) == max(counts) else f"{min(counts):,}–{max(counts):,}"
+    return names, f"classes {mode}{' → on' if mode == 'auto' else ''}: {found}, {spread} images each"
 
 
 def settle(cfg, dataset: ImageDataset):
@@ -62,7 +66,7 @@ def match_classes(dataset: ImageDataset, class_names: list[str], source: str) ->
         raise DatasetError(f"{source}: the data set's classes are not the ones this run trains ({'; '.join(parts)}); "
                            "restore the folder as it was, or start a new run")
     if dataset.unlabelled:
-        raise DatasetError(f"{source}: {_plural(dataset.unlabelled, 'image')} now lie at the top level, in no "
+        raise DatasetError(f"{source}: {_plural(dataset.unlabelled, 'image')} now {_lie(dataset.unlabelled)} at the top level, in no "
                            "class: move them into a class folder")
     if mine == theirs:
         return dataset
