@@ -20,17 +20,10 @@ def chunks_for(n: int, available: int) -> int:
     return 4 * ((min(n, available // 2) + 1023) // 1024)
 
 
-def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAULT_SEED,
-                     data: str | None = None, demo: bool = False,
-                     progress: Callable[[int, int], None] | None = None, class_name: str | None = None) -> dict:
-    """The EMA generator of ``source`` (a checkpoint, a run folder's newest, an export) scored on
-    the reals its run trained on, or on ``data``/``demo`` when given (an export names no data).
-
-    A conditional generator is scored on all its classes (each fake takes the class of a real it
-    is compared with) or, with ``class_name`` (a name or an index), on one class's reals and fakes.
-    ``progress(done, total)`` is called per chunk. Returns the metrics.jsonl "swd" record with
-    kimg, checkpoint, n and seed (and "class"); ValueError when the data cannot give two disjoint sets.
-    """
+def generator_and_reals(source, data: str | None = None, demo: bool = False, class_name: str | None = None):
+    """(loaded generator, uint8 NCHW reals at its resolution, their labels or None, extra record
+    fields) for scoring ``source``: the reals its run trained on unless ``data``/``demo`` is given;
+    with ``class_name`` one class's reals. ValueError when that cannot be done."""
     loaded, state = load_generator_and_state(source)
     cfg = TrainConfig.from_json(state["config"]) if state is not None else None
     if data is None and not demo:
@@ -50,6 +43,21 @@ def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAU
             extra = {"class": names[index]}
     elif class_name is not None:
         raise ValueError(f"{source}: the generator is unconditional, it has no classes to score one of")
+    return loaded, images, labels, extra
+
+
+def score_checkpoint(source: str | os.PathLike, n: int = 2048, seed: int = DEFAULT_SEED,
+                     data: str | None = None, demo: bool = False,
+                     progress: Callable[[int, int], None] | None = None, class_name: str | None = None) -> dict:
+    """The EMA generator of ``source`` (a checkpoint, a run folder's newest, an export) scored on
+    the reals its run trained on, or on ``data``/``demo`` when given (an export names no data).
+
+    A conditional generator is scored on all its classes (each fake takes the class of a real it
+    is compared with) or, with ``class_name`` (a name or an index), on one class's reals and fakes.
+    ``progress(done, total)`` is called per chunk. Returns the metrics.jsonl "swd" record with
+    kimg, checkpoint, n and seed (and "class"); ValueError when the data cannot give two disjoint sets.
+    """
+    loaded, images, labels, extra = generator_and_reals(source, data, demo, class_name)
     total, done = chunks_for(n, images.shape[0]), [0]
 
     def step():

@@ -1,0 +1,95 @@
+"""FID, KID and precision/recall on feature vectors (the Inception pool features of inception.py).
+
+* FID (Heusel et al. 2017): ‖μ₁−μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁Σ₂)^½. The trace of the square root is
+  taken as Σ √λ of A Σ₂ A with A = Σ₁^½ (a symmetric matrix with the same eigenvalues as Σ₁Σ₂), so
+  it stays real and defined when the covariances are singular — which they are whenever N ≤ 2,048,
+  the feature width: there FID is biased upward and depends on N, and KID is the figure to read.
+* KID (Bińkowski et al. 2018): the unbiased MMD² with the cubic polynomial kernel
+  k(x, y) = (xᵀy / d + 1)³, averaged over random subsets (stylegan2-ada and clean-fid: 100 subsets of
+  up to 1,000), reported with the standard deviation over subsets.
+* Precision/recall (Kynkäänniemi et al. 2019): the k-NN (k = 3) balls of one set cover a share of
+  the other. The paper uses VGG-16 features; here they are the same Inception features, and labelled so.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 1000
+PR_NEIGHBOURS = 3
+
+
+def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (float64, N−1 normalised) of [N, d] features."""
+    x = np.asarray(features, np.float64)
+    if x.shape[0] < 2:
+        raise ValueError("FID needs at least two images per set")
+    return x.mean(axis=0), np.cov(x, rowvar=False)
+
+
+def _sqrt_psd(m: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((m + m.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """The Fréchet distance between two Gaussians given by their statistics."""
+    diff = np.asarray(mu1, np.float64) - np.asarray(mu2, np.float64)
+    root = _sqrt_psd(np.asarray(sigma1, np.float64))
+    middle = root @ np.asarray(sigma2, np.float64) @ root
+    trace_sqrt = float(np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum())
+    value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt)
+    return max(value, 0.0)
+
+
+def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    return frechet_distance(*statistics(features_a), *statistics(features_b))
+
+
+def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = KID_SUBSETS,
+        subset_size: int = KID_SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
+    """(mean, std over subsets) of the unbiased MMD² with the cubic polynomial kernel."""
+    a = torch.from_numpy(np.asarray(features_a, np.float64))
+    b = torch.from_numpy(np.asarray(features_b, np.float64))
+    m = min(a.shape[0], b.shape[0], subset_size)
+    if m < 2:
+        raise ValueError("KID needs at least two images per set")
+    d = a.shape[1]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(subsets):
+        x = a[torch.from_numpy(rng.choice(a.shape[0], m, replace=False))]
+        y = b[torch.from_numpy(rng.choice(b.shape[0], m, replace=False))]
+        kxx = (x @ x.T / d + 1) ** 3
+        kyy = (y @ y.T / d + 1) ** 3
+        kxy = (x @ y.T / d + 1) ** 3
+        within = (kxx.sum() - kxx.diagonal().sum() + kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+        values.append(float(within - 2.0 * kxy.sum() / (m * m)))
+    return float(np.mean(values)), float(np.std(values))
+
+
+def _kth_radius(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Each point's distance to its k-th nearest other point of the same set."""
+    dist = torch.cdist(x, x)
+    return dist.kthvalue(k + 1, dim=1).values            # k+1: the point itself is at distance 0
+
+
+def _covered(manifold: torch.Tensor, radius: torch.Tensor, probes: torch.Tensor, chunk: int = 1024) -> float:
+    inside = []
+    for start in range(0, probes.shape[0], chunk):
+        dist = torch.cdist(probes[start:start + chunk], manifold)
+        inside.append((dist <= radius[None, :]).any(dim=1))
+    return float(torch.cat(inside).float().mean())
+
+
+def precision_recall(reals: np.ndarray, fakes: np.ndarray, k: int = PR_NEIGHBOURS) -> tuple[float, float]:
+    """(precision, recall): the share of fakes inside the reals' k-NN manifold, and of reals inside
+    the fakes'."""
+    r = torch.from_numpy(np.asarray(reals, np.float32))
+    f = torch.from_numpy(np.asarray(fakes, np.float32))
+    if min(r.shape[0], f.shape[0]) <= k:
+        raise ValueError(f"precision/recall needs more than k={k} images per set")
+    precision = _covered(r, _kth_radius(r, k), f)
+    recall = _covered(f, _kth_radius(f, k), r)
+    return precision, recall
