@@ -331,6 +331,48 @@ def cmd_swd(args) -> int:
     return 0
 
 
+def cmd_fid(args) -> int:
+    from tqdm import tqdm
+    from .core.analysis import inception
+    from .core.analysis.checkpoint_fid import score_checkpoint_fid
+    from .core.models import load_generator
+    from .core.training.device import resolve_device
+
+    loaded = load_generator(args.source)
+    _report_skipped(loaded)
+    bar = tqdm(total=None, desc="Inception features", disable=args.json, unit="img")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+    try:
+        record = score_checkpoint_fid(loaded.source, args.n, args.seed, args.data, args.demo, with_pr=args.pr,
+                                      device=resolve_device(args.device), progress=progress, class_name=args.class_)
+    except (ValueError, inception.FeatureNetworkMissing) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(record))
+        return 0
+    r = record
+    which = f" for class {r['class']}" if "class" in r else ""
+    print(f"FID{which} at {r['resolution']}x{r['resolution']}, {r['n']} fakes vs {r['n']} reals: {r['fid']:.2f} "
+          f"(real-vs-real floor {r['floor_fid']:.2f}, {r['n_floor']} other reals)")
+    if args.kid:
+        # with every image in each subset (n ≤ 1,000) the subsets are alike and the spread says nothing
+        spread = (lambda key: f" ± {1000 * r[key]:.2f}" if r[key] > 0 else "")
+        print(f"KID x1000: {1000 * r['kid']:.2f}{spread('kid_std')} "
+              f"(floor {1000 * r['floor_kid']:.2f}{spread('floor_kid_std')})")
+    if args.pr:
+        print(f"precision {r['precision']:.3f}, recall {r['recall']:.3f} (floor {r['floor_precision']:.3f}, "
+              f"{r['floor_recall']:.3f}), k=3 on Inception features (the paper uses VGG-16)")
+    if "note" in r:
+        print(f"note: {r['note']}", file=sys.stderr)
+    return 0
+
+
 def cmd_import(args) -> int:
     from tqdm import tqdm
     from .core.data.dataset import import_folder
@@ -566,6 +608,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--class", dest="class_", metavar="NAME|INDEX",
                    help="a conditional generator: score one class (its reals against its fakes)")
     s.set_defaults(func=cmd_swd)
+
+    f = sub.add_parser("fid", help="FID (and KID, precision/recall) on Inception features; needs the [fid] extra")
+    f.add_argument("source", metavar="CKPT|RUN")
+    fsrc = f.add_mutually_exclusive_group()
+    fsrc.add_argument("--data", metavar="DIR", help="real images (default: the ones the run trained on)")
+    fsrc.add_argument("--demo", action="store_true")
+    f.add_argument("--n", type=number(int, 8), default=2048,
+                   help="fakes, and reals per set (capped at half the reals; default 2048)")
+    f.add_argument("--kid", action="store_true", help="print KID too (the figure to read below 2,048 images)")
+    f.add_argument("--pr", action="store_true", help="precision and recall (k=3 nearest neighbours)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--device", choices=DEVICES, default="auto")
+    f.add_argument("--json", action="store_true", help="print one JSON record (every figure computed)")
+    f.add_argument("--class", dest="class_", metavar="NAME|INDEX",
+                   help="a conditional generator: score one class (its reals against its fakes)")
+    f.set_defaults(func=cmd_fid)
 
     i = sub.add_parser("import", help="import a folder into the cache and report on it")
     i.add_argument("folder", metavar="DIR")

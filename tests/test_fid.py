@@ -52,11 +52,29 @@ def test_fid_of_features_agrees_with_an_independent_scipy_implementation():
     assert abs(ours - theirs) / theirs < 1e-3
 
 
-def test_fid_stays_finite_and_real_with_singular_covariances():
+def test_fid_with_fewer_images_than_features_equals_the_feature_space_computation():
     rng = np.random.default_rng(2)
-    a, b = rng.normal(size=(20, 64)), rng.normal(size=(20, 64)) + 0.5    # N < d: rank-deficient
-    value = maths.fid(a, b)
+    a, b = rng.normal(size=(40, 96)), rng.normal(size=(30, 96)) * 1.3 + 0.5    # N < d: rank-deficient
+    value = maths.fid(a, b)               # the images' space: a 40x30 SVD
     assert np.isfinite(value) and value > 0
+    assert value == pytest.approx(maths.frechet_distance(*maths.statistics(a), *maths.statistics(b)), rel=1e-6)
+
+
+def _kid_reference(a: np.ndarray, b: np.ndarray, subsets: int, size: int, seed: int) -> float:
+    """stylegan2-ada's KID loop, in float64 throughout."""
+    rng, d, t = np.random.default_rng(seed), a.shape[1], 0.0
+    for _ in range(subsets):
+        x, y = a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)]
+        k = (x @ x.T / d + 1) ** 3 + (y @ y.T / d + 1) ** 3
+        t += (k.sum() - np.diag(k).sum()) / (size - 1) - ((x @ y.T / d + 1) ** 3).sum() * 2 / size
+    return t / subsets / size
+
+
+def test_kid_agrees_with_a_float64_reference_loop():
+    rng = np.random.default_rng(5)
+    a, b = np.abs(rng.normal(size=(120, 256))), np.abs(rng.normal(size=(150, 256))) * 1.1
+    ours = maths.kid(a, b, subsets=10, subset_size=100, seed=3)[0]
+    assert ours == pytest.approx(_kid_reference(a, b, 10, 100, 3), rel=1e-4)
 
 
 def test_kid_is_unbiased_on_two_samples_of_one_distribution_and_grows_with_a_shift():

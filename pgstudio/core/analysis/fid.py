@@ -18,6 +18,7 @@ import torch
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 PR_NEIGHBOURS = 3
+GRAM_LIMIT = 4096           # images per set up to which KID's kernel matrices are computed whole
 
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,26 +45,56 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    return frechet_distance(*statistics(features_a), *statistics(features_b))
+    """FID of two feature sets. With fewer images than features (the usual case on small data) the
+    trace term is taken in the images' space instead of the features': with centred X₁, X₂ and
+    Σᵢ = XᵢᵀXᵢ/(nᵢ−1), the non-zero eigenvalues of Σ₁Σ₂ are the squared singular values of
+    X₁X₂ᵀ/√((n₁−1)(n₂−1)), so tr (Σ₁Σ₂)^½ is that matrix's nuclear norm — exact, and an n×n SVD
+    instead of two d×d eigen-decompositions (seconds instead of tens of seconds at n = 1,000)."""
+    a = np.asarray(features_a, np.float64)
+    b = np.asarray(features_b, np.float64)
+    if min(a.shape[0], b.shape[0]) >= a.shape[1]:
+        return frechet_distance(*statistics(a), *statistics(b))
+    if min(a.shape[0], b.shape[0]) < 2:
+        raise ValueError("FID needs at least two images per set")
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    xa, xb = a - mu_a, b - mu_b
+    na, nb = a.shape[0] - 1, b.shape[0] - 1
+    trace_sqrt = float(np.linalg.svd(xa @ xb.T, compute_uv=False).sum()) / np.sqrt(na * nb)
+    diff = mu_a - mu_b
+    value = float(diff @ diff + (xa * xa).sum() / na + (xb * xb).sum() / nb - 2.0 * trace_sqrt)
+    return max(value, 0.0)
 
 
 def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = KID_SUBSETS,
         subset_size: int = KID_SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
-    """(mean, std over subsets) of the unbiased MMD² with the cubic polynomial kernel."""
-    a = torch.from_numpy(np.asarray(features_a, np.float64))
-    b = torch.from_numpy(np.asarray(features_b, np.float64))
+    """(mean, std over subsets) of the unbiased MMD² with the cubic polynomial kernel.
+
+    Up to GRAM_LIMIT images per set the three kernel matrices are computed once and every subset
+    reads its block (three matrix products instead of three per subset); beyond, per subset.
+    Kernel products in float32, sums in float64.
+    """
+    a = torch.from_numpy(np.asarray(features_a, np.float32))
+    b = torch.from_numpy(np.asarray(features_b, np.float32))
     m = min(a.shape[0], b.shape[0], subset_size)
     if m < 2:
         raise ValueError("KID needs at least two images per set")
     d = a.shape[1]
+
+    def kernel(x, y):
+        return ((x @ y.T) / d + 1).double() ** 3
+    whole = max(a.shape[0], b.shape[0]) <= GRAM_LIMIT
+    if whole:
+        kaa, kbb, kab = kernel(a, a), kernel(b, b), kernel(a, b)
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(subsets):
-        x = a[torch.from_numpy(rng.choice(a.shape[0], m, replace=False))]
-        y = b[torch.from_numpy(rng.choice(b.shape[0], m, replace=False))]
-        kxx = (x @ x.T / d + 1) ** 3
-        kyy = (y @ y.T / d + 1) ** 3
-        kxy = (x @ y.T / d + 1) ** 3
+        i = torch.from_numpy(rng.choice(a.shape[0], m, replace=False))
+        j = torch.from_numpy(rng.choice(b.shape[0], m, replace=False))
+        if whole:
+            kxx, kyy, kxy = kaa[i][:, i], kbb[j][:, j], kab[i][:, j]
+        else:
+            x, y = a[i], b[j]
+            kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
         within = (kxx.sum() - kxx.diagonal().sum() + kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
         values.append(float(within - 2.0 * kxy.sum() / (m * m)))
     return float(np.mean(values)), float(np.std(values))
