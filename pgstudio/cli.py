@@ -157,10 +157,12 @@ def cmd_train(args) -> int:
     preset = args.preset or (origin_preset if origin_preset in PRESETS else None) \
         or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
-                 "max_kimg", "augment", "augment_p", "ada_target", "classes"):
+                 "max_kimg", "augment", "augment_p", "ada_target", "classes", "metric_kimg", "metric_n"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
+    if args.metric is not None:
+        overrides["metric_kind"] = args.metric
     if args.compile:
         overrides["compile"] = True
     if args.balance_classes:
@@ -509,7 +511,8 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, MODES, PRECISIONS, PRESETS
+    from .core.config import (ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
+                              PRECISIONS, PRESETS)
     from .core.training.augment_choice import ADA_BELOW_IMAGES
     from .core.analysis.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
@@ -553,6 +556,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "with two or more and no image beside them), on or off")
     t.add_argument("--balance-classes", action="store_true",
                    help="draw the classes evenly (reals and the fakes' labels) instead of by image count")
+    t.add_argument("--metric", choices=METRIC_KINDS,
+                   help="the metric computed every --metric-kimg: swd (MS-SWD, default) or fid (FID and KID on "
+                        "Inception features; needs the [fid] extra and costs minutes per evaluation on a CPU)")
+    t.add_argument("--metric-kimg", type=NON_NEGATIVE, metavar="KIMG", help="metric interval (default 0: none)")
+    t.add_argument("--metric-n", type=number(int, 16), metavar="N", help="images per metric set (default 2048)")
     t.add_argument("--mode", choices=MODES, help="non-square images: crop, pad or stretch")
     t.add_argument("--channels", choices=CHANNELS)
     t.add_argument("--compile", action="store_true",

@@ -19,6 +19,9 @@ PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 AUGMENTS = ("off", "fixed", "ada")
 AUGMENT_CHOICES = ("auto",) + AUGMENTS           # auto: chosen by the folder's size when the run starts
 CLASS_CHOICES = ("auto", "on", "off")           # class-conditional training (training/class_choice.py)
+# the metric computed every metric_kimg during training: MS-SWD (no extra download) or FID and KID
+# on Inception features (the optional [fid] extra; analysis/inception.py)
+METRIC_KINDS = ("swd", "fid")
 ADVISED_LR_SCALE = 0.5       # the advice after a blow-up or a stall: resume with the rates times this
 # a tick in which fewer than this share of the weights that received gradients moved is a stall
 # (Adam's step vanished, e.g. under an overflowing exp_avg_sq): the one seen froze 99.5 % of D.
@@ -112,8 +115,9 @@ class TrainConfig:
     tick_kimg: float = 1.0
     sample_kimg: float = 5.0
     checkpoint_kimg: float = 20.0
-    metric_kimg: float = 0.0          # 0: no MS-SWD during training
+    metric_kimg: float = 0.0          # 0: no metric during training
     metric_n: int = 2048
+    metric_kind: str = "swd"          # METRIC_KINDS; runs from before it computed MS-SWD
     grid_size: int = 36               # fixed latents shown in every sample grid (a square)
     seed: int = 0
     device: str = "auto"
@@ -179,6 +183,12 @@ class TrainConfig:
                 "tick, sample and checkpoint intervals must be positive")
         if self.metric_kimg < 0 or self.metric_n < 16:
             add("metric_kimg" if self.metric_kimg < 0 else "metric_n", "metric interval must be ≥ 0 and metric n ≥ 16")
+        if self.metric_kind not in METRIC_KINDS:
+            add("metric_kind", f"the training metric must be one of {', '.join(METRIC_KINDS)} (got {self.metric_kind!r})")
+        elif self.metric_kind == "fid" and self.metric_kimg > 0:
+            from .analysis import inception
+            if not inception.available():
+                add("metric_kind", inception.INSTALL_HINT)
         if self.grid_size < 1 or self.grid_size > 256:
             add("grid_size", "grid size must be 1..256")
         if self.r1_gamma < 0 or self.gp_lambda < 0:

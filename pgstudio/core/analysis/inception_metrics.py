@@ -105,7 +105,6 @@ def inception_record(generator, level: int, alpha: float, images: np.ndarray, n:
     key = (images.shape, id(images))
     need_reals = reals_cache is None or key not in reals_cache
     total = m + (images.shape[0] if need_reals else 0)
-    done = [0]
 
     def counted(base: int):
         def report(k: int, _total: int) -> None:
@@ -114,20 +113,20 @@ def inception_record(generator, level: int, alpha: float, images: np.ndarray, n:
         return report
     if need_reals:
         feats = real_features(images, device, network, counted(0))
-        if reals_cache is not None:
+        if reals_cache is not None:        # one resolution at a time: the last one's are dropped
             reals_cache.clear()
             reals_cache[key] = feats
-        done[0] = images.shape[0]
     else:
         feats = reals_cache[key]
     z = torch.randn(m, generator.latent_size, generator=torch.Generator().manual_seed(seed))
     fake_labels = (torch.from_numpy(np.asarray(labels)[a]) if labels is not None and getattr(generator, "classes", 0)
                    else None)
     fakes = torch.from_numpy(render(generator, z, level, alpha, batch=64, labels=fake_labels)).permute(0, 3, 1, 2)
-    fake_feats = inception.features(fakes, network, device, progress=counted(done[0]))
+    fake_feats = inception.features(fakes, network, device, progress=counted(total - m))
     record = {"resolution": int(images.shape[-1]), "n": m, "n_floor": len(b),
-              "features": inception.NAME if network is None else "stand-in network (tests)",
-              "pr_features": "Inception pool3 (the paper uses VGG-16)" if with_pr else None}
+              "features": inception.NAME if network is None else "stand-in network (tests)"}
+    if with_pr:
+        record["pr_features"] = "Inception pool3 (the paper uses VGG-16)"
     record.update(scores(feats[a], fake_feats, feats[b], with_pr, seed))
     if m < FID_RELIABLE:
         record["note"] = (f"{m} images per set, fewer than the {FID_RELIABLE} features: FID's covariances are "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..analysis.inception_metrics import inception_record
 from ..analysis.metrics import swd_of_generator
 from ..config import STALL_FRACTION
 from ..storage.records import TickRecord
@@ -17,6 +18,7 @@ class TickReporter:
         self.t, self.stalls = trainer, stalls
         self._speed: dict[int, float] = {}        # resolution → smoothed img/s, for the ETA
         self._swd_floor: dict[int, float] = {}    # resolution → the reals' own MS-SWD
+        self._real_features: dict = {}             # the reals' Inception features at the current resolution
 
     def close(self, pt: SchedulePoint, tick_images: int, tick_seconds: float) -> TickRecord | None:
         t = self.t
@@ -54,6 +56,28 @@ class TickReporter:
                        f"batch {pt.batch} loss_d {tick.loss_d:.4f} loss_g {tick.loss_g:.4f} {img_s:.0f} img/s")
         t.out.emit(TickEvent(record, total_kimg(t.cfg), est[0] if est else None))
         return tick
+
+    def metric(self, pt: SchedulePoint) -> dict:
+        """The run's training metric (config metric_kind) of the EMA generator, as its record."""
+        return self.fid(pt) if self.t.cfg.metric_kind == "fid" else self.swd(pt)
+
+    @staticmethod
+    def headline(record: dict) -> dict:
+        """The figures of a metric record that checkpoints keep in their stats."""
+        if record["kind"] == "fid":
+            return {"fid": record["fid"], "kid": record["kid"]}
+        return {"swd": record["mean"]}
+
+    @torch.no_grad()
+    def fid(self, pt: SchedulePoint) -> dict:
+        """FID and KID of the EMA generator against the reals at this resolution, with their floor
+        (the reals' features computed once per resolution)."""
+        t = self.t
+        record = inception_record(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
+                                  seed=t.cfg.seed + 7, labels=t.dataset.labels if t.cfg.class_names else None,
+                                  device=t.device, reals_cache=self._real_features)
+        record.update({"kind": "fid", "kimg": round(t.images_seen / 1000.0, 3)})
+        return record
 
     @torch.no_grad()
     def swd(self, pt: SchedulePoint) -> dict:

@@ -190,9 +190,9 @@ class Trainer:
                                self.out.checkpoints_on_disk(), self.out.newest_checkpoint_note())
 
     def _compute_metric(self, pt: SchedulePoint) -> None:
-        record = self.out.metric(lambda: self.ticks.swd(pt))
+        record = self.out.metric(lambda: self.ticks.metric(pt))
         if record is not None:
-            self.last_stats["swd"] = record["mean"]
+            self.last_stats.update(self.ticks.headline(record))
 
 
     # ------------------------------------------------------------------ the loop

@@ -30,7 +30,8 @@ from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
 from ..common.widgets import named
 
-COLUMNS = ["", "file", "kimg", "res", "α", "phase", "D loss", "G loss", "MS-SWD", "size", "date", "status"]
+COLUMNS = ["", "file", "kimg", "res", "α", "phase", "D loss", "G loss", "MS-SWD", "FID / KID×1000", "size", "date",
+           "status"]
 
 
 @dataclass
@@ -81,19 +82,35 @@ def _phase_resumed(state: dict) -> str | None:
 SWD_SEED = DEFAULT_SEED      # the CLI's `pgstudio swd` default: the page and the command give the same number
 
 
-class SwdWorker(QObject):
+class MetricWorker(QObject):
+    """MS-SWD ("swd") or FID/KID ("fid") of one checkpoint, off the GUI thread."""
     progress = Signal(int, int)
     done = Signal(object, object)       # path, record or error string
 
-    def __init__(self, path: Path, n: int = 2048):
+    def __init__(self, path: Path, kind: str = "swd", n: int = 2048):
         super().__init__()
-        self.path, self.n = path, n
+        self.path, self.kind, self.n = path, kind, n
+        self.cancelled = False          # set from the GUI thread when the window closes
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.cancelled:
+            raise InterruptedError("cancelled")
+        self.progress.emit(done, total)
 
     @Slot()
     def run(self) -> None:
-        from ...core.analysis.checkpoint_swd import score_checkpoint
         try:
-            record = score_checkpoint(self.path, self.n, SWD_SEED, progress=self.progress.emit)
+            if self.kind == "fid":
+                from ...core.analysis.checkpoint_fid import score_checkpoint_fid
+                from ...core.training.device import resolve_device
+                record = score_checkpoint_fid(self.path, self.n, SWD_SEED, device=resolve_device("auto"),
+                                              progress=self._progress)
+            else:
+                from ...core.analysis.checkpoint_swd import score_checkpoint
+                record = score_checkpoint(self.path, self.n, SWD_SEED, progress=self._progress)
             # the same record the trainer writes, plus where it came from (it differs from the trainer's
             # own: another n and seed, and it scores a checkpoint, not the generator at a tick)
             record.update({"source": "checkpoints_page", "checkpoint": self.path.name})
@@ -153,7 +170,9 @@ class CheckpointsPage(QWidget):
         self.extra: list[Path] = []
         self.infos: dict[str, CheckpointInfo] = {}
         self.swd_known: dict[float, tuple] = {}        # kimg → (MS-SWD, its floor or None)
-        self._swd_thread: QThread | None = None
+        self.fid_known: dict[float, dict] = {}         # kimg → the newest "fid" record at it
+        self._metric_thread: QThread | None = None      # one metric at a time
+        self._metric_worker: MetricWorker | None = None
         self.refusal_box: QMessageBox | None = None      # shown when a delete is refused
 
         self.worker = RenderWorker()
@@ -175,7 +194,8 @@ class CheckpointsPage(QWidget):
         rows = []
         for group in ((("add", "Add checkpoint…"), ("refresh", "Refresh"), ("explore", "Open in explorer"),
                        ("resume", "Resume from it"), ("branch", "Branch into new run…")),
-                      (("compare", "Compare two"), ("swd", "Compute MS-SWD"), ("export", "Export generator…"),
+                      (("compare", "Compare two"), ("swd", "Compute MS-SWD"), ("fid", "Compute FID/KID"),
+                       ("export", "Export generator…"),
                        ("delete", "Delete…"))):
             row = QHBoxLayout()
             for key, text in group:
@@ -218,6 +238,7 @@ class CheckpointsPage(QWidget):
         b["branch"].clicked.connect(lambda: self._resume(True))
         b["compare"].clicked.connect(self._compare)
         b["swd"].clicked.connect(self._compute_swd)
+        b["fid"].clicked.connect(self._compute_fid)
         b["export"].clicked.connect(self._export)
         b["delete"].clicked.connect(self._delete)
         self._update_buttons()
@@ -246,12 +267,14 @@ class CheckpointsPage(QWidget):
         self.origin.setVisible(bool(text))
 
     def refresh(self) -> None:
-        self.swd_known = {}
+        self.swd_known, self.fid_known = {}, {}
         self._show_origin()
         if self.run is not None:
             for r in self.run.read_metrics()[0]:
                 if r.get("kind") == "swd":
                     self.swd_known[round(r["kimg"], 3)] = (r["mean"], r.get("floor"))
+                elif r.get("kind") == "fid" and "fid" in r:
+                    self.fid_known[round(r["kimg"], 3)] = r
         paths = self.paths()
         self.table.setRowCount(len(paths))
         for i, p in enumerate(paths):
@@ -289,10 +312,13 @@ class CheckpointsPage(QWidget):
         swd, floor = ((info.swd, info.swd_floor) if info.swd is not None
                       else self.swd_known.get(round(info.kimg, 3), (None, None)))
         swd_text = _fmt(swd) + (f" (floor {floor:.2f})" if swd is not None and floor is not None else "")
+        fid = self.fid_known.get(round(info.kimg, 3)) if info.ok and not info.reason else None
+        fid_text = "" if fid is None else (f"{fid['fid']:.1f} / {1000 * fid['kid']:.1f} (floor {fid['floor_fid']:.1f} / "
+                                           f"{1000 * fid['floor_kid']:.1f}, n={fid['n']})")
         values = ["", p.name, f"{info.kimg:.1f}" if info.ok and not info.reason else "",
                   f"{info.resolution}" if info.resolution else "", f"{info.alpha:.2f}" if info.resolution else "",
                   info.phase + (f" → {info.next_phase}" if info.next_phase else ""),
-                  _fmt(info.loss_d), _fmt(info.loss_g), swd_text, size, date,
+                  _fmt(info.loss_d), _fmt(info.loss_g), swd_text, fid_text, size, date,
                   "ok" if info.ok and not info.reason else (info.reason if info.ok else f"damaged: {info.reason}")]
         for col, v in enumerate(values):
             item = QTableWidgetItem(v)
@@ -326,7 +352,12 @@ class CheckpointsPage(QWidget):
         b["resume"].setEnabled(len(ok) == 1 and ok[0] in own)
         b["branch"].setEnabled(len(ok) == 1)
         b["compare"].setEnabled(len(ok) == 2)
-        b["swd"].setEnabled(len(ok) == 1 and self._swd_thread is None)
+        b["swd"].setEnabled(len(ok) == 1 and self._metric_thread is None)
+        from ...core.analysis import inception
+        have_inception = inception.available()
+        b["fid"].setEnabled(have_inception and len(ok) == 1 and self._metric_thread is None)
+        b["fid"].setToolTip("FID and KID (with their real-vs-real floors) on Inception features; minutes on a CPU"
+                            if have_inception else inception.INSTALL_HINT)
         b["export"].setEnabled(len(ok) == 1)
         b["delete"].setEnabled(len(sel) >= 1)
 
@@ -365,26 +396,44 @@ class CheckpointsPage(QWidget):
         dlg.show()
 
     def _compute_swd(self) -> None:
+        self._compute("swd")
+
+    def _compute_fid(self) -> None:
+        self._compute("fid")
+
+    def _compute(self, kind: str) -> None:
         ok = self._selected_ok()
-        if len(ok) != 1 or self._swd_thread is not None:
+        if len(ok) != 1 or self._metric_thread is not None:
             return
-        worker = SwdWorker(ok[0])
-        worker.progress.connect(self._swd_progress)     # a method: runs in the GUI thread (a lambda would not)
-        worker.done.connect(self._swd_done)
+        worker = MetricWorker(ok[0], kind)
+        worker.progress.connect(self._metric_progress)  # a method: runs in the GUI thread (a lambda would not)
+        worker.done.connect(self._metric_done)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self._swd_thread = start_in_thread(worker, [worker.done])
+        if kind == "fid":
+            self.status.emit(f"FID/KID of {ok[0].name}: Inception features of the reals (cached after the first "
+                             "time) and of the fakes — minutes on a CPU")
+        self._metric_worker = worker
+        self._metric_thread = start_in_thread(worker, [worker.done])
         self._update_buttons()
 
-    def _swd_progress(self, done: int, total: int) -> None:
+    def _metric_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _swd_done(self, path, record) -> None:
-        self._swd_thread = None
+    def _metric_done(self, path, record) -> None:
+        kind = self._metric_worker.kind if self._metric_worker is not None else "swd"
+        self._metric_thread = self._metric_worker = None
         self.progress.setVisible(False)
         if isinstance(record, str):
-            self.status.emit(f"MS-SWD failed: {record}")
+            self.status.emit(f"{'FID/KID' if kind == 'fid' else 'MS-SWD'} failed: {record}")
+        elif record["kind"] == "fid":
+            saved = self._record_metric(Path(path), record)
+            self.fid_known[round(record["kimg"], 3)] = record
+            self.status.emit(f"FID of {Path(path).name}: {record['fid']:.2f} (floor {record['floor_fid']:.2f}), "
+                             f"KID×1000 {1000 * record['kid']:.2f} (floor {1000 * record['floor_kid']:.2f}), "
+                             f"n={record['n']}{saved}")
+            self.refresh()
         else:
             info = self.infos.get(str(path))
             if info is not None:
@@ -396,7 +445,7 @@ class CheckpointsPage(QWidget):
         self._update_buttons()
 
     def _record_metric(self, path: Path, record: dict) -> str:
-        """Every number the studio computes is a record in the run folder: an MS-SWD of one of the
+        """Every number the studio computes is a record in the run folder: a metric of one of the
         open run's checkpoints goes into its metrics.jsonl (one appended line, like the trainer's),
         unless another process holds the folder. Returns what to add to the status message."""
         if self.run is None or path not in self.run.checkpoints():
@@ -458,8 +507,9 @@ class CheckpointsPage(QWidget):
     def shutdown(self) -> None:
         self.worker.stop()
         self.thread.wait(10000)
-        if self._swd_thread is not None:
-            self._swd_thread.wait(60000)
+        if self._metric_thread is not None:
+            self._metric_worker.cancel()          # stops at its next batch of images
+            self._metric_thread.wait(60000)
 
 
 def _fmt(v) -> str:

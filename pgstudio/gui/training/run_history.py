@@ -42,6 +42,12 @@ class RunHistory:
     swd_kimg: list = field(default_factory=list)
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
+    fid_kimg: list = field(default_factory=list)      # FID/KID records (metric_kind "fid" or the Checkpoints page)
+    fid_wall: list = field(default_factory=list)
+    fid: list = field(default_factory=list)
+    fid_floor: list = field(default_factory=list)
+    kid: list = field(default_factory=list)
+    kid_floor: list = field(default_factory=list)
     samples: list = field(default_factory=list)       # SampleEntry-like: file/kimg/resolution/alpha/phase/path
     stalled_since: dict = field(default_factory=dict)  # network → kimg of the first tick of its current stall
     ending: dict | None = None                        # the "finished"/"failed" event that ends the history
@@ -87,11 +93,31 @@ class RunHistory:
         self.swd_wall.insert(i, self.wall_at(kimg))
         self.version += 1
 
+    def add_fid(self, r: dict) -> None:
+        """An FID/KID point, in kimg order like MS-SWD's; the same point twice is one."""
+        kimg = float(r["kimg"])
+        i = bisect.bisect_left(self.fid_kimg, kimg)
+        while i < len(self.fid_kimg) and self.fid_kimg[i] == kimg:
+            if self.fid[i] == float(r["fid"]):
+                return
+            i += 1
+        for series, value in ((self.fid_kimg, kimg), (self.fid_wall, self.wall_at(kimg)), (self.fid, r["fid"]),
+                              (self.fid_floor, r.get("floor_fid")), (self.kid, r["kid"]),
+                              (self.kid_floor, r.get("floor_kid"))):
+            series.insert(i, float("nan") if value is None else float(value))
+        self.version += 1
+
+    @property
+    def shows_quality(self) -> bool:
+        return bool(self.fid_kimg)
+
     def add_record(self, r: dict) -> None:
         if r.get("kind") == "tick":
             self.add_tick(r)
         elif r.get("kind") == "swd":
             self.add_metric(r)
+        elif r.get("kind") == "fid":
+            self.add_fid(r)
         elif r.get("kind") == "event" and r.get("event") in ("finished", "failed"):
             self.ending = r
             self.version += 1
