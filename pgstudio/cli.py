@@ -375,6 +375,53 @@ def cmd_fid(args) -> int:
     return 0
 
 
+def cmd_project(args) -> int:
+    from tqdm import tqdm
+    from .core.analysis import inception
+    from .core.analysis.projection import Projection, projection_inputs
+    from .core.analysis.projection_files import provenance, write_projection
+    from .core.training.device import resolve_device
+
+    if not Path(args.image).is_file():
+        raise UserError(f"{args.image}: no such image file")
+    device = resolve_device(args.device)
+    try:
+        inputs = projection_inputs(args.source, args.image, args.class_, device)
+        _report_skipped(inputs.loaded)
+        loaded = inputs.loaded
+        job = Projection(loaded.generator, loaded.level, loaded.alpha, inputs.target, args.space,
+                         discriminator=inputs.discriminator, labels=inputs.label, steps=args.steps,
+                         starts=args.starts, seed=args.seed, optimise_noise=args.optimise_noise,
+                         use_inception=args.inception, device=device)
+    except (ValueError, inception.FeatureNetworkMissing) as exc:
+        raise UserError(str(exc)) from None
+    if inputs.discriminator is None and not args.inception:
+        print(f"note: {loaded.source} holds no discriminator (a generator export): the loss is the "
+              "multi-scale pixel loss alone", file=sys.stderr)
+    frames = []
+    bar = tqdm(total=args.steps, desc=f"projecting into {job.space}", disable=args.quiet, unit="step")
+
+    def progress(step: int, total: int, loss: float, image) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+        if image is not None:
+            frames.append(image)
+    try:
+        result = job.run(progress, preview_every=max(1, args.steps // 60))
+    except KeyboardInterrupt:
+        raise UserError("projection interrupted") from None
+    finally:
+        bar.close()
+    meta = provenance(result, loaded.source, Path(args.image).resolve(), inputs.class_name, job.loss_kind)
+    written = write_projection(result, inputs.target, args.out, meta, frames)
+    which = f", class {inputs.class_name}" if inputs.class_name else ""
+    print(f"projected {Path(args.image).name} into {result.space}{which} in {result.steps_done} steps "
+          f"({result.seconds:.1f} s, {job.loss_kind}): PSNR {result.psnr:.2f} dB, pixel MSE {result.pixel_mse:.4f}"
+          + (f", feature distance {result.perceptual:.4f}" if result.perceptual is not None else ""))
+    print(f"wrote {', '.join(p.name for p in written.values())} to {Path(args.out)}")
+    return 0
+
+
 def cmd_import(args) -> int:
     from tqdm import tqdm
     from .core.data.dataset import import_folder
@@ -632,6 +679,26 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--class", dest="class_", metavar="NAME|INDEX",
                    help="a conditional generator: score one class (its reals against its fakes)")
     f.set_defaults(func=cmd_fid)
+
+    pj = sub.add_parser("project", help="find the latent that reproduces an image (writes latent, PNGs, loss log, video)")
+    pj.add_argument("source", metavar="CKPT|RUN|EXPORT")
+    pj.add_argument("image", metavar="IMAGE", help="any size: cropped and resized like the run's data set")
+    pj.add_argument("--out", required=True, metavar="DIR")
+    pj.add_argument("--steps", type=number(int, 1, 100000), default=300)
+    pj.add_argument("--space", choices=["z", "w", "w+"],
+                    help="z for a progressive generator (its only space); w (default) or w+ for StyleGAN2")
+    pj.add_argument("--starts", type=number(int, 1, 64), default=4,
+                    help="starting points optimised side by side; the best is kept (default 4)")
+    pj.add_argument("--class", dest="class_", metavar="NAME|INDEX", help="a conditional generator's class")
+    pj.add_argument("--optimise-noise", action="store_true",
+                    help="StyleGAN2: optimise the noise maps too (regularised; saved to noise.npz — the latent "
+                         "alone then gives a slightly different image)")
+    pj.add_argument("--inception", action="store_true",
+                    help="add Inception features to the loss (the [fid] extra; about a second per step on a CPU)")
+    pj.add_argument("--seed", type=int, default=0)
+    pj.add_argument("--device", choices=DEVICES, default="auto")
+    pj.add_argument("--quiet", action="store_true")
+    pj.set_defaults(func=cmd_project)
 
     i = sub.add_parser("import", help="import a folder into the cache and report on it")
     i.add_argument("folder", metavar="DIR")
