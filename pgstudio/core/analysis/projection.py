@@ -323,7 +323,10 @@ def projection_inputs(source, image_path, class_name: str | None = None, device=
     from ..training.class_choice import class_index
     loaded, state = load_generator_and_state(source, device)
     cfg = TrainConfig.from_json(state["config"]) if state is not None and "config" in state else None
-    target, _, _, _ = load_image(Path(image_path), loaded.resolution, cfg.mode if cfg else "crop")
+    try:
+        target, _, _, _ = load_image(Path(image_path), loaded.resolution, cfg.mode if cfg else "crop")
+    except ValueError as exc:
+        raise ValueError(f"{image_path}: {exc}") from None
     if loaded.generator.image_channels == 1:
         target = np.round(target.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
     D = None
