@@ -31,6 +31,8 @@ from ..common.grid_view import GridView
 from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
 from ..common.widgets import exported, named, vertical_scroll
+from .projected import Projected, ProjectedLatents, keyframe_latents, truncate_w
+from .projection_dialog import ProjectionDialog
 
 GRID_SIDE = 4
 N_DIRECTIONS = 6
@@ -43,6 +45,7 @@ class Source:
     alpha: float
     label: str                  # shown and written into PNG provenance
     kimg: float
+    path: str | None = None     # the checkpoint or export it came from (None: the live generator)
 
 
 class ExplorerPage(QWidget):
@@ -56,6 +59,10 @@ class ExplorerPage(QWidget):
         self.source: Source | None = None
         self.directions: Directions | None = None
         self.loaded_latent: torch.Tensor | None = None     # a latent loaded from .npy replaces the seed
+        self.loaded_w: torch.Tensor | None = None          # a StyleGAN2 projection's w or w+ replaces it
+        self.current_name: str | None = None               # what replaced the seed, for the caption
+        self.projections = ProjectedLatents()
+        self.projection_dialog: ProjectionDialog | None = None
         self.frames: list[np.ndarray] = []
         self.frame_index = 0
         self.last_render_ms = 0.0
@@ -165,6 +172,12 @@ class ExplorerPage(QWidget):
         self.save_grid_button = QPushButton("Save grid…")
         self.save_latent_button = QPushButton("Save latent (.npy)…")
         self.load_latent_button = QPushButton("Load latent (.npy)…")
+        self.project_button = named(QPushButton("Project image…"), "project_image")
+        self.project_button.setToolTip("find the latent that draws one of your images (or drop an image file "
+                                       "on the explorer); then edit and interpolate it like a seed")
+        self.projected_label = named(QLabel(self.projections.describe()), "projected_images")
+        self.projected_label.setWordWrap(True)
+        self.projected_label.setStyleSheet("color: #555")
 
         self.view = GridView(min_size=200)
         self.view.setObjectName("explorer_view")
@@ -205,6 +218,14 @@ class ExplorerPage(QWidget):
         row.addStretch(1)
         b.addLayout(row)
         controls.addWidget(box, 1)
+        box = QGroupBox("Your images (projection)")
+        b = QVBoxLayout(box)
+        row = QHBoxLayout()
+        row.addWidget(self.project_button)
+        row.addStretch(1)
+        b.addLayout(row)
+        b.addWidget(self.projected_label)
+        controls.addWidget(box)
         self.class_box = QGroupBox("Class (conditional generator)")
         b = QGridLayout(self.class_box)
         b.addWidget(QLabel("class"), 0, 0)
@@ -237,7 +258,7 @@ class ExplorerPage(QWidget):
         box = QGroupBox("Interpolation (slerp between seeds)")
         b = QVBoxLayout(box)
         row = QHBoxLayout()
-        row.addWidget(QLabel("keyframe seeds"))
+        row.addWidget(QLabel("keyframes (seeds, p1…)"))
         row.addWidget(self.keyframes, 1)
         row.addWidget(self.interp_space)
         b.addLayout(row)
@@ -291,6 +312,8 @@ class ExplorerPage(QWidget):
         self.save_grid_button.clicked.connect(self._save_grid)
         self.save_latent_button.clicked.connect(self._save_latent)
         self.load_latent_button.clicked.connect(self._load_latent)
+        self.project_button.clicked.connect(self.open_projection)
+        self.setAcceptDrops(True)
         self.noise_mode.currentIndexChanged.connect(self._truncation_changed)
         self.mix_band.currentIndexChanged.connect(self._band_changed)
         self.mix_from.valueChanged.connect(self._custom_range)
@@ -335,7 +358,8 @@ class ExplorerPage(QWidget):
             self.source_label.setText(f"<span style='color:#c0392b'>{exc}</span>")
             return
         self.follow_live.setChecked(False)
-        self.set_source(Source(loaded.generator, loaded.level, loaded.alpha, str(loaded.source), loaded.kimg))
+        self.set_source(Source(loaded.generator, loaded.level, loaded.alpha, str(loaded.source), loaded.kimg,
+                               str(loaded.source)))
 
     def set_source(self, source: Source) -> None:
         old = self.source.generator if self.source is not None else None
@@ -355,6 +379,13 @@ class ExplorerPage(QWidget):
             self._reset_directions(render=False)
             self.status.emit("directions cleared: they were computed on another generator — "
                              "Compute directions again for this one")
+        if previous is not None and (not same_arch or (previous.label != source.label
+                                                       and not self.follow_live.isChecked())):
+            # a projected latent draws the image only through the generator it was found for
+            self.projections.clear()
+            self.projected_label.setText(self.projections.describe())
+            if self.loaded_w is not None or self.current_name:
+                self.loaded_latent = self.loaded_w = self.current_name = None
         family = family_of_generator(new).title
         place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
         self.source_label.setText(f"{Path(source.label).name if '/' in source.label else source.label} · "
@@ -462,7 +493,7 @@ class ExplorerPage(QWidget):
         has = self.source is not None
         self.mix_button.setEnabled(has)
         for w in (self.compute_button, self.play_button, self.export_video_button, self.save_image_button,
-                  self.save_grid_button, self.save_latent_button, self.load_latent_button):
+                  self.save_grid_button, self.save_latent_button, self.load_latent_button, self.project_button):
             w.setEnabled(has)
         has_dirs = has and self.directions is not None
         for s in self.dir_sliders:
@@ -494,8 +525,11 @@ class ExplorerPage(QWidget):
         psi, noise = self.w_psi(), self.noise_mode.currentData()
         dirs, offsets = (self.directions, self.offsets()) if with_directions else (None, [])
 
+        given_w = self.loaded_w if with_directions else None
+
         def job():
-            w = map_to_w(src.generator, z, psi, labels=labels)
+            w = (truncate_w(src.generator, given_w, psi, labels) if given_w is not None
+                 else map_to_w(src.generator, z, psi, labels=labels))
             if dirs is not None and any(offsets):
                 w = dirs.apply(w, offsets[: dirs.vectors.shape[0]])
             return render_w(src.generator, w, noise)
@@ -513,7 +547,7 @@ class ExplorerPage(QWidget):
         return z
 
     def _seed_changed(self) -> None:
-        self.loaded_latent = None
+        self.loaded_latent = self.loaded_w = self.current_name = None
         self._render_selected()
 
     def _truncation_changed(self) -> None:
@@ -543,7 +577,8 @@ class ExplorerPage(QWidget):
             self.last_render_ms = seconds * 1000
             self.view.set_array(result)
             self.view_mixing = None
-            what = "latent from file" if self.loaded_latent is not None else f"seed {self.seed.value()}"
+            what = self.current_name or ("latent from file" if self.loaded_latent is not None
+                                         else f"seed {self.seed.value()}")
             psi = f" · ψ {self.psi_value():.2f}" if self.psi_value() is not None else ""
             noise = f" · {self.noise_mode.currentText()}" if self.stylegan else ""
             if self.class_box.isVisible():
@@ -660,18 +695,24 @@ class ExplorerPage(QWidget):
         return seeds
 
     def _frames_job(self):
-        """The interpolation's frames as a render-thread job, or None (with a status message)."""
-        seeds = self._seeds(self.keyframes, "interpolation keyframes", 2)
-        if seeds is None:
+        """The interpolation's frames as a render-thread job, or None (with a status message).
+        Keyframes are seeds or projected images (p1, p2, …); with a StyleGAN2 projection among them
+        the path runs in w (w+ if one is w+)."""
+        try:
+            keys = self.projections.parse_keyframes(self.keyframes.text())
+        except ValueError as exc:
+            self.status.emit(f"interpolation keyframes: {exc}")
+            return None
+        if len(keys) < 2:
+            self.status.emit("interpolation keyframes: at least 2, e.g. 0, 1, 2 or p1, p2")
             return None
         src, n, loop = self.source, self.frames_per_segment.value(), self.loop.isChecked()
-        keys = seeded_latents(seeds, src.generator.latent_size, self.z_truncation())
-        if self.stylegan and self.interp_space.currentData() == "w":
-            psi, noise = self.w_psi(), self.noise_mode.currentData()
-            labels = self.class_labels(len(keys))
-            return lambda: list(render_w(src.generator, interpolate_w(map_to_w(src.generator, keys, psi, labels=labels),
-                                                                      n, loop), noise))
-        job = self.images_job(interpolation_path(keys, n, loop=loop))
+        psi, noise = self.w_psi(), self.noise_mode.currentData()
+        latents, space = keyframe_latents(src.generator, keys, self.z_truncation(), map_to_w, psi, self.class_labels,
+                                          in_w=self.stylegan and self.interp_space.currentData() == "w")
+        if space != "z":
+            return lambda: list(render_w(src.generator, interpolate_w(latents, n, loop), noise))
+        job = self.images_job(interpolation_path(latents, n, loop=loop))
         return lambda: list(job())
 
     def _render_mixing(self) -> None:
@@ -737,8 +778,13 @@ class ExplorerPage(QWidget):
         if self.view_mixing is not None:       # the view holds a style-mixing grid, not one seed
             p["style_mixing"] = self.view_mixing
             return p
-        if self.loaded_latent is not None:
+        if self.loaded_w is not None:
+            p["w_space" if self.loaded_w.dim() == 2 else "w_plus"] = self.loaded_w[0].tolist()
+            p["projected_from"] = self.current_name
+        elif self.loaded_latent is not None:
             p["latent"] = self.loaded_latent[0].tolist()
+            if self.current_name:
+                p["projected_from"] = self.current_name
         else:
             p["seed"] = self.seed.value()
         labels = self.class_labels(1, blended=True)
@@ -775,7 +821,7 @@ class ExplorerPage(QWidget):
         if path:
             import io
             buffer = io.BytesIO()
-            np.save(buffer, self.current_latent().numpy())
+            np.save(buffer, (self.loaded_w if self.loaded_w is not None else self.current_latent()).numpy())
             self._write(lambda: write_atomic(path, buffer.getvalue()), f"saved {path}")
 
     def _write(self, write, done: str) -> None:
@@ -796,10 +842,57 @@ class ExplorerPage(QWidget):
             self.status.emit(f"{path}: latent size {z.shape[1]}, the generator needs "
                              f"{self.source.generator.latent_size}")
             return
-        self.loaded_latent = z
+        self.loaded_latent, self.loaded_w, self.current_name = z, None, None
         self._reset_directions()
 
+    # -------------------------------------------------------------- projection
+    def open_projection(self, image_path: str | None = None) -> ProjectionDialog | None:
+        """The projection dialog for the generator on view (one at a time), optionally with an image."""
+        if self.source is None:
+            self.status.emit("open a checkpoint or export first: a projection needs a generator")
+            return None
+        if self.projection_dialog is not None and self.projection_dialog.running():
+            self.projection_dialog.raise_()
+            return self.projection_dialog
+        if self.projection_dialog is not None:
+            self.projection_dialog.close()
+        classes = getattr(self.source.generator, "classes", 0)
+        dialog = ProjectionDialog(self.source, max(0, self.class_choice.currentIndex()) if classes else None, self)
+        dialog.use_requested.connect(self._use_projection)
+        self.projection_dialog = dialog
+        dialog.show()
+        if image_path:
+            dialog.set_image(image_path)
+        return dialog
+
+    def _use_projection(self, result, name: str) -> None:
+        """The projected latent becomes the current point: directions, truncation, mixing's
+        neighbours and interpolation (as p1, p2, …) work on it."""
+        latent = torch.from_numpy(result.latent)[None].float()
+        key = self.projections.add(Projected(name, result.space, latent, result.psnr))
+        self.projected_label.setText(self.projections.describe())
+        self.view_mixing = None
+        if result.space == "z":
+            self.loaded_latent, self.loaded_w = latent, None
+        else:
+            self.loaded_latent, self.loaded_w = None, latent
+        self.current_name = f"{key} {name} (projected, {result.space})"
+        self._render_selected()
+        self.status.emit(f"{name} is the current point as {key}: move it along the directions, or use {key} "
+                         "as an interpolation keyframe")
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and self.source is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls and self.open_projection(urls[0]) is not None:
+            event.acceptProposedAction()
+
     def shutdown(self) -> None:
+        if self.projection_dialog is not None:
+            self.projection_dialog.close()
         self.play_timer.stop()
         self.worker.stop()
         self.thread.wait(10000)
