@@ -14,8 +14,9 @@ from .inception_metrics import inception_record
 DEFAULT_SEED = 0
 DEFAULT_N = 2048
 # measured with bench/inception_speed.py: images per second through the network, per CPU core
-# (Intel Xeon with AMX, 2 cores: 5.1 img/s) — the form's cost estimate scales it by the cores
-CPU_IMAGES_PER_S_PER_CORE = 2.5
+# (Intel Xeon with AMX, 2 cores: 9.0 img/s idle, about 5 beside a training) — the form's cost
+# estimate scales it by the cores
+CPU_IMAGES_PER_S_PER_CORE = 4.5
 CUDA_IMAGES_PER_S = 1000.0
 
 
