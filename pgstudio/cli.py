@@ -301,25 +301,33 @@ def _z_truncation(loaded, psi: float | None) -> float | None:
     return psi
 
 
-def cmd_swd(args) -> int:
+def _score(args, desc: str, unit: str, score, errors: tuple = (ValueError,)) -> dict:
+    """``score(source, progress)`` of the command's CKPT|RUN with a progress bar (none with
+    --json); the errors it names become one-line user errors."""
     from tqdm import tqdm
-    from .core.analysis.checkpoint_swd import score_checkpoint
     from .core.models import load_generator
 
     loaded = load_generator(args.source)
     _report_skipped(loaded)
-    bar = tqdm(total=None, desc="MS-SWD", disable=args.json, unit="chunk")
+    bar = tqdm(total=None, desc=desc, disable=args.json, unit=unit)
 
     def progress(done: int, total: int) -> None:
         bar.total = total
-        bar.update(1)
+        bar.n = done
+        bar.refresh()
     try:
-        record = score_checkpoint(loaded.source, args.n, args.seed, args.data, args.demo, progress,
-                                  class_name=args.class_)
-    except ValueError as exc:
+        return score(loaded.source, progress)
+    except errors as exc:
         raise UserError(str(exc)) from None
     finally:
         bar.close()
+
+
+def cmd_swd(args) -> int:
+    from .core.analysis.checkpoint_swd import score_checkpoint
+
+    record = _score(args, "MS-SWD", "chunk", lambda source, progress: score_checkpoint(
+        source, args.n, args.seed, args.data, args.demo, progress, class_name=args.class_))
     if record["n"] < args.n:
         print(f"note: the data set has fewer than {2 * args.n} images; used n={record['n']} so that the "
               "real-vs-real floor uses a disjoint second set", file=sys.stderr)
@@ -334,27 +342,14 @@ def cmd_swd(args) -> int:
 
 
 def cmd_fid(args) -> int:
-    from tqdm import tqdm
     from .core.analysis import inception
     from .core.analysis.checkpoint_fid import score_checkpoint_fid
-    from .core.models import load_generator
     from .core.training.device import resolve_device
 
-    loaded = load_generator(args.source)
-    _report_skipped(loaded)
-    bar = tqdm(total=None, desc="Inception features", disable=args.json, unit="img")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-    try:
-        record = score_checkpoint_fid(loaded.source, args.n, args.seed, args.data, args.demo, with_pr=args.pr,
-                                      device=resolve_device(args.device), progress=progress, class_name=args.class_)
-    except (ValueError, inception.FeatureNetworkMissing) as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        bar.close()
+    device = resolve_device(args.device)
+    record = _score(args, "Inception features", "img", lambda source, progress: score_checkpoint_fid(
+        source, args.n, args.seed, args.data, args.demo, with_pr=args.pr, device=device, progress=progress,
+        class_name=args.class_), errors=(ValueError, inception.FeatureNetworkMissing))
     if args.json:
         print(json.dumps(record))
         return 0
