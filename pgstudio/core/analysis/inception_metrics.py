@@ -102,7 +102,7 @@ def inception_record(generator, level: int, alpha: float, images: np.ndarray, n:
     from .export import render
     a, b = split(images.shape[0], n, seed)
     m = len(a)
-    key = (images.shape, id(images))
+    key = features_cache_key(images)          # the images' own hash: milliseconds, and never stale
     need_reals = reals_cache is None or key not in reals_cache
     total = m + (images.shape[0] if need_reals else 0)
 

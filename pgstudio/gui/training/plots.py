@@ -144,7 +144,8 @@ class TrainingPlots(QWidget):
         # with its real-vs-real floor dashed; KID x1000 reads on the same scale as FID here
         self.quality_plot = pg.PlotItem()
         self.quality_plot.setLabel("left", "FID · KID×1000")
-        self.quality_plot.addLegend(offset=(-10, 2), colCount=4)      # one line: the row is short
+        # one line at the top left: the row is short, and the first evaluation comes an interval in
+        self.quality_plot.addLegend(offset=(10, 2), colCount=4)
         self.quality_plot.showGrid(y=True, alpha=0.2)
         self.curve_fid = self.quality_plot.plot(pen=pg.mkPen(FID_COLOR, width=2), symbol="o", symbolSize=6,
                                                 symbolBrush=FID_COLOR, name="FID")
