@@ -100,7 +100,8 @@ def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> di
     cfg = preset_config("laptop", data=str(train), resolution=args.resolution, seed=seed,
                         stabilize_kimg=args.phase_kimg, fade_kimg=args.phase_kimg, max_kimg=args.max_kimg,
                         augment=mode, augment_p=args.fixed_p if mode == "fixed" else 0.0,
-                        ada_kimg=args.ada_kimg, checkpoint_kimg=1e6, sample_kimg=args.max_kimg / 4,
+                        ada_kimg=args.ada_kimg, ada_target=args.ada_target, checkpoint_kimg=1e6,
+                        sample_kimg=args.max_kimg / 4,
                         channels="rgb" if set_name == "emoji" else "gray",
                         fmap_base=args.fmap_base, fmap_max=args.fmap_max)
     heldout = load_dataset(str(held), False, args.resolution, "crop", cfg.channels)
@@ -139,7 +140,7 @@ def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> di
     swd = ms_swd(reals, fakes, seed=5)
     floor = ms_swd(reals, train_imgs, seed=5)
     return {"set": set_name, "mode": mode, "seed": seed, "tag": args.tag, "train_n": args.train_n,
-            "ada_kimg": args.ada_kimg, "fixed_p": args.fixed_p, "reason": result.reason, "seconds": round(seconds, 1),
+            "ada_kimg": args.ada_kimg, "ada_target": args.ada_target, "fixed_p": args.fixed_p, "reason": result.reason, "seconds": round(seconds, 1),
             "kimg": result.kimg, "swd_levels": [round(v, 2) for v in swd], "swd": round(sum(swd) / len(swd), 2),
             "floor": round(sum(floor) / len(floor), 2), "n": n, "curves": curves, "run": str(run_dir)}
 
@@ -154,6 +155,7 @@ def main(argv=None) -> None:
     ap.add_argument("--max-kimg", type=float, default=120.0)
     ap.add_argument("--ada-kimg", type=float, default=100.0)
     ap.add_argument("--fixed-p", type=float, default=0.2)
+    ap.add_argument("--ada-target", type=float, default=0.6, help="ADA's r_t target (0.6 as published)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--train-n", type=int, default=TRAIN_N, help="training images per set")
     ap.add_argument("--tag", default="", help="told apart in the results (e.g. an ada speed)")

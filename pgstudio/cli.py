@@ -323,11 +323,30 @@ def _score(args, desc: str, unit: str, score, errors: tuple = (ValueError,)) -> 
         bar.close()
 
 
+def _record_score(record: dict) -> None:
+    """Every number the studio computes is a record in its run: a score of a run's checkpoint goes
+    into that run's metrics.jsonl (as the Checkpoints page's do), unless a trainer is writing it."""
+    from .core.storage.runfolder import RunFolder
+    ckpt = Path(record["checkpoint"])
+    run = RunFolder(ckpt.parent.parent)
+    if ckpt.parent.name != "checkpoints" or not run.is_run():
+        return                                   # an export or a loose checkpoint: nothing to add to
+    holder = run.active_trainer_pid()
+    if holder is not None and holder != os.getpid():
+        print(f"note: not recorded in {run.metrics_path}: process {holder} is training that run", file=sys.stderr)
+        return
+    try:
+        run.append_metrics({**record, "source": "cli", "checkpoint": ckpt.name})
+    except OSError as exc:
+        print(f"note: not recorded in {run.metrics_path}: {exc}", file=sys.stderr)
+
+
 def cmd_swd(args) -> int:
     from .core.analysis.checkpoint_swd import score_checkpoint
 
     record = _score(args, "MS-SWD", "chunk", lambda source, progress: score_checkpoint(
         source, args.n, args.seed, args.data, args.demo, progress, class_name=args.class_))
+    _record_score(record)
     if record["n"] < args.n:
         print(f"note: the data set has fewer than {2 * args.n} images; used n={record['n']} so that the "
               "real-vs-real floor uses a disjoint second set", file=sys.stderr)
@@ -350,6 +369,7 @@ def cmd_fid(args) -> int:
     record = _score(args, "Inception features", "img", lambda source, progress: score_checkpoint_fid(
         source, args.n, args.seed, args.data, args.demo, with_pr=args.pr, device=device, progress=progress,
         class_name=args.class_), errors=(ValueError, inception.FeatureNetworkMissing))
+    _record_score(record)
     if args.json:
         print(json.dumps(record))
         return 0

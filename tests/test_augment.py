@@ -320,7 +320,12 @@ def upright_and_red(images) -> tuple[float, float]:
 def test_augmentations_do_not_leak_into_the_generator(tmp_path, monkeypatch):
     """At a fixed p = 0.5, G trained with every image D sees augmented keeps making upright red
     L shapes; the same run with only the reals augmented (the mistake ADA avoids) makes rotated,
-    flipped and recoloured ones, which shows the statistic catches a leak (about 15 s each)."""
+    flipped and recoloured ones, which shows the statistic catches a leak (about 15 s a run).
+
+    The correct run is trained with three seeds and judged by the median: at p = 0.5 on this tiny
+    set one seed in four can settle on a rotated L (seed 3 on an Intel Xeon with AMX: 0.32 upright,
+    while 0.84 on an AMD EPYC; seeds 1, 2, 4: 0.99–1.0) — fp32 kernels differ by CPU, and one run
+    alone made the test depend on the machine."""
     from pgstudio.core.analysis.export import render
     from pgstudio.core.training import recipe as recipe_module
     from pgstudio.core.training.trainer import Trainer
@@ -331,16 +336,18 @@ def test_augmentations_do_not_leak_into_the_generator(tmp_path, monkeypatch):
                       tick_kimg=1, sample_kimg=100, checkpoint_kimg=100, ema_halflife_kimg=0.5)
     z = torch.randn(512, 16, generator=torch.Generator().manual_seed(1))
 
-    def samples(run):
-        trainer = Trainer.new(tmp_path / run, cfg)
+    def samples(run, seed=3):
+        trainer = Trainer.new(tmp_path / f"{run}-{seed}", cfg.replace(seed=seed))
         assert trainer.run().reason == "max_kimg"
         return upright_and_red(render(trainer.G_ema, z, 3, 1.0)), trainer.dataset.levels[8].transpose(0, 2, 3, 1)
-    (upright, red), reals = samples("ada")
-    assert upright_and_red(reals) == (1.0, 1.0)
-    assert upright >= 0.7 and red >= 0.9, (upright, red)
+    runs = [samples("all", seed) for seed in (1, 2, 3)]
+    assert upright_and_red(runs[0][1]) == (1.0, 1.0)
+    uprights, reds = zip(*(stats for stats, _ in runs))
+    assert sorted(uprights)[1] >= 0.7 and min(reds) >= 0.9, (uprights, reds)
     augmented = recipe_module.Recipe.augmented
     monkeypatch.setattr(recipe_module.Recipe, "augmented",
                         lambda self, x, draws, which, i, parts: augmented(self, x, draws, which, i, parts)
                         if which == "real" else x)
+    cfg = cfg.replace(max_kimg=8)            # the control leaks within 8 kimg (0.13 upright, 0.0 red)
     leaky_upright, leaky_red = samples("reals-only")[0]
     assert leaky_upright < 0.5 and leaky_red < 0.5, (leaky_upright, leaky_red)

@@ -129,6 +129,9 @@ def test_the_fid_command_prints_figures_and_floors(stand_in, fid_run, capsys):
     assert main(["fid", str(fid_run), "--json", "--n", "24"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["kind"] == "fid" and record["n"] == 24 and "floor_kid" in record
+    # a run's checkpoint: each score is also a record of the run, like the Checkpoints page's
+    cli = [r for r in RunFolder(fid_run).read_metrics()[0] if r.get("source") == "cli"]
+    assert len(cli) == 2 and cli[-1]["fid"] == record["fid"] and cli[-1]["checkpoint"].endswith(".pt")
 
 
 def test_the_fid_command_without_the_extra_says_how_to_get_it(monkeypatch, fid_run, capsys):

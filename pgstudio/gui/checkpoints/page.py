@@ -192,18 +192,19 @@ class CheckpointsPage(QWidget):
 
         self.buttons = {}
         rows = []
+        # three rows by purpose, each within the window's 780-pixel minimum: the files, continuing
+        # (the learning-rate scale beside Resume and Branch, which it applies to), the metrics
         for group in ((("add", "Add checkpoint…"), ("refresh", "Refresh"), ("explore", "Open in explorer"),
-                       ("resume", "Resume from it"), ("branch", "Branch into new run…")),
-                      (("compare", "Compare two"), ("swd", "Compute MS-SWD"), ("fid", "Compute FID/KID"),
-                       ("export", "Export generator…"),
-                       ("delete", "Delete…"))):
+                       ("compare", "Compare two"), ("export", "Export generator…"), ("delete", "Delete…")),
+                      (("resume", "Resume from it"), ("branch", "Branch into new run…")),
+                      (("swd", "Compute MS-SWD"), ("fid", "Compute FID/KID"))):
             row = QHBoxLayout()
             for key, text in group:
                 b = QPushButton(text)
                 b.setObjectName(f"ckpt_{key}")
                 row.addWidget(b)
                 self.buttons[key] = b
-            if group[-1][0] == "delete":
+            if group[-1][0] == "branch":
                 # for Resume and Branch: the way past a blow-up or a stall is lower learning rates
                 row.addSpacing(12)
                 row.addWidget(QLabel("resume with learning rates ×"))
