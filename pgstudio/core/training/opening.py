@@ -112,6 +112,10 @@ def open_resume(run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None
         changes["lr_scale"] = cfg.lr_scale * lr_scale
     cfg = cfg.replace(**changes)
     problems = cfg.validate() if changes else []
+    if not problems and cfg.metric_kind == "fid" and cfg.metric_kimg > 0:
+        from ..analysis import inception     # before training, not at the first metric tick
+        if not inception.available():
+            problems = [f"this run computes FID/KID every {cfg.metric_kimg:g} kimg; {inception.INSTALL_HINT}"]
     if cfg.non_finite_fields() and not problems:     # e.g. a NaN an older pgstudio let through
         problems = [f"{run.config_path} holds {', '.join(cfg.non_finite_fields())} that are not finite "
                     "numbers; give the value again (e.g. --max-kimg)"]
