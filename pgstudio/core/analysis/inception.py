@@ -104,7 +104,10 @@ def load(device: torch.device | str = "cpu") -> torch.nn.Module:
     path = locate()
     verify(path)
     try:
-        net = torch.jit.load(str(path), map_location=device).eval()
+        import warnings
+        with warnings.catch_warnings():     # torch ≥ 2.10 deprecates jit.load; the file is TorchScript
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(path), map_location=device).eval()
     except Exception as exc:        # a file that passed the SHA check but this torch cannot read
         raise FeatureNetworkMissing(f"{path}: torch.jit.load failed ({exc})") from None
     state = net.state_dict()
