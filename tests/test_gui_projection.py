@@ -71,6 +71,20 @@ def test_project_an_image_then_explore_and_interpolate_it(qtbot, window, trained
             qtbot.keyClick(ex.dir_sliders[0], Qt.Key_PageUp)
     assert not np.array_equal(before, ex.view.array())
 
+    if ex.stylegan:
+        # a projection mixes like a seed: row p1 with the column seeds' fine styles
+        ex.mix_rows.setText("p1")
+        ex.mix_cols.setText("0, 1")
+        with qtbot.waitSignal(ex.mixing_rendered, timeout=20000):
+            click(qtbot, ex.mix_button)
+        assert ex.view_mixing["rows"] == ["p1"] and ex.view_mixing["columns"] == [0, 1]
+        top = 2 + 8 + 2                                   # the second row of the grid: row sources
+        row_image = ex.view.array()[top:top + 8, 2:2 + 8]
+        assert np.abs(row_image.astype(int) - result.image.astype(int)).max() <= 1
+        with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+            for _ in range(3):                            # back to the image: directions reset
+                qtbot.keyClick(ex.dir_sliders[0], Qt.Key_PageDown)
+
     # Stop keeps the best so far; a dropped image is the next target
     _drop(dialog, images[1])
     assert dialog.file_label.text() == images[1].name and dialog.result is None

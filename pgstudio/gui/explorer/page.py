@@ -31,7 +31,7 @@ from ..common.grid_view import GridView
 from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
 from ..common.widgets import exported, named, vertical_scroll
-from .projected import Projected, ProjectedLatents, keyframe_latents, truncate_w
+from .projected import Projected, ProjectedLatents, key_names, keyframe_latents, truncate_w
 from .projection_dialog import ProjectionDialog
 
 GRID_SIDE = 4
@@ -683,17 +683,6 @@ class ExplorerPage(QWidget):
         self._reset_directions()
 
     # -------------------------------------------------------------- interpolation
-    def _seeds(self, edit: QLineEdit, what: str, at_least: int) -> list[int] | None:
-        try:
-            seeds = [int(v) for v in edit.text().replace(" ", "").split(",") if v]
-        except ValueError:
-            self.status.emit(f"{what}: seeds separated by commas, e.g. 0, 1, 2")
-            return None
-        if len(seeds) < at_least:
-            self.status.emit(f"{what}: at least {at_least} seed{'s' if at_least > 1 else ''}")
-            return None
-        return seeds
-
     def _frames_job(self):
         """The interpolation's frames as a render-thread job, or None (with a status message).
         Keyframes are seeds or projected images (p1, p2, …); with a StyleGAN2 projection among them
@@ -716,20 +705,27 @@ class ExplorerPage(QWidget):
         return lambda: list(job())
 
     def _render_mixing(self) -> None:
-        rows, cols = self._seeds(self.mix_rows, "row seeds", 1), self._seeds(self.mix_cols, "column seeds", 1)
-        if rows is None or cols is None or not self.stylegan:
+        """Rows × columns of seeds or projected images (p1, …): a projection mixes like a seed."""
+        if not self.stylegan:
+            return
+        try:
+            rows = self.projections.parse_keyframes(self.mix_rows.text())
+            cols = self.projections.parse_keyframes(self.mix_cols.text())
+        except ValueError as exc:
+            self.status.emit(f"style mixing: {exc}")
+            return
+        if not rows or not cols:
+            self.status.emit("style mixing: give row and column seeds (or p1, p2, …)")
             return
         lo, hi = self.mix_from.value(), self.mix_to.value()
         if hi <= lo:
             self.status.emit("style mixing: the layer range is empty (choose from < to)")
             return
         G, psi, noise = self.source.generator, self.w_psi(), self.noise_mode.currentData()
-        z_rows, z_cols = seeded_latents(rows, G.latent_size), seeded_latents(cols, G.latent_size)
-        spec = {"rows": rows, "columns": cols, "layers": [lo, hi]}
-        l_rows, l_cols = self.class_labels(len(rows)), self.class_labels(len(cols))
-        self.worker.submit("mixing", lambda: (style_mixing_grid(G, map_to_w(G, z_rows, psi, labels=l_rows),
-                                                                map_to_w(G, z_cols, psi, labels=l_cols),
-                                                                lo, hi, noise), spec))
+        w_rows = keyframe_latents(G, rows, None, map_to_w, psi, self.class_labels, in_w=True)[0]
+        w_cols = keyframe_latents(G, cols, None, map_to_w, psi, self.class_labels, in_w=True)[0]
+        spec = {"rows": key_names(self.mix_rows.text()), "columns": key_names(self.mix_cols.text()), "layers": [lo, hi]}
+        self.worker.submit("mixing", lambda: (style_mixing_grid(G, w_rows, w_cols, lo, hi, noise), spec))
 
     def _toggle_play(self) -> None:
         if self.play_timer.isActive():

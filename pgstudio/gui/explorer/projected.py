@@ -53,6 +53,12 @@ class ProjectedLatents:
         return keys
 
 
+def key_names(text: str) -> list:
+    """The keys of '0, p1, 7' as provenance records them: seeds as numbers, projections by name."""
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    return [int(t) if t.lstrip("-").isdigit() else t for t in tokens]
+
+
 def truncate_w(G, w: torch.Tensor, psi: float, labels: torch.Tensor | None) -> torch.Tensor:
     """Truncation of a given w (or w+) toward the mean w — the class's mean for a conditional
     generator — as map_to_w truncates the w of a seed."""

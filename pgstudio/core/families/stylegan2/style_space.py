@@ -52,10 +52,13 @@ def layer_range(G, band: str) -> tuple[int, int]:
 
 
 def mix_styles(G, w_rows: torch.Tensor, w_cols: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-    """Every (row, column) pair: the row's w everywhere except layers [lo, hi), taken from the column."""
-    rows = G.broadcast(w_rows)[:, None].expand(-1, len(w_cols), -1, -1).clone()   # [R, C, num_ws, w]
-    rows[:, :, lo:hi] = G.broadcast(w_cols)[None, :, lo:hi]
-    return rows.reshape(-1, G.num_ws, w_rows.shape[1])
+    """Every (row, column) pair: the row's w everywhere except layers [lo, hi), taken from the column.
+    Rows and columns are w [N, w_dim] or, for a projected image, ws [N, num_ws, w_dim]."""
+    def per_layer(w):
+        return w if w.dim() == 3 else G.broadcast(w)
+    rows = per_layer(w_rows)[:, None].expand(-1, len(w_cols), -1, -1).clone()   # [R, C, num_ws, w]
+    rows[:, :, lo:hi] = per_layer(w_cols)[None, :, lo:hi]
+    return rows.reshape(-1, G.num_ws, rows.shape[-1])
 
 
 def style_mixing_grid(G, w_rows: torch.Tensor, w_cols: torch.Tensor, lo: int, hi: int,
