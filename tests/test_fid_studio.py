@@ -48,6 +48,21 @@ def test_fid_as_the_training_metric_writes_records_with_floors_and_checkpoint_st
     assert ckpt["stats"]["fid"] == records[-1]["fid"] and ckpt["stats"]["kid"] == records[-1]["kid"]
 
 
+def test_the_runs_page_lists_and_overlays_fid(qtbot, window, fid_run):
+    from pgstudio.core.storage.run_summary import run_curves, summarize
+    from pgstudio.gui.runs.page import COLUMNS
+    records = [r for r in RunFolder(fid_run).read_metrics()[0] if r["kind"] == "fid"]
+    summary = summarize(fid_run)
+    assert summary.latest_fid == records[-1]["fid"] and summary.best_fid == min(r["fid"] for r in records)
+    curves = run_curves(fid_run)
+    assert curves["fid"][2] == [r["fid"] for r in records]
+    assert curves["kid"][2] == pytest.approx([1000 * r["kid"] for r in records])
+    page = window.runs_page
+    page.set_folder(str(fid_run.parent))
+    row = [page.table.item(r, 1).text() for r in range(page.table.rowCount())].index(fid_run.name)
+    assert page.table.item(row, COLUMNS.index("FID")).text() == f"{records[-1]['fid']:.2f}"
+
+
 def test_an_old_run_without_the_key_computes_ms_swd(shapes_folder, tmp_path):
     from pgstudio.core.config import TrainConfig
     cfg = tiny_config(shapes_folder, metric_kimg=0.128)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLineEdit
 from pgstudio.core.storage.annotations import read_annotations
 from pgstudio.core.storage.run_summary import setting_rows, summarize
 from pgstudio.core.training.trainer import Trainer
+from pgstudio.gui.runs.page import TAGS
 from tests.conftest import tiny_config
 
 
@@ -45,7 +46,7 @@ def test_the_runs_page_overlays_two_runs_and_keeps_notes(qtbot, window, tmp_path
     assert page.plot.getPlotItem().getAxis("bottom").labelText.startswith("wall time")
 
     # notes and tags typed into the table are written to the run folder and read back
-    rect = page.table.visualRect(page.table.model().index(0, 10))
+    rect = page.table.visualRect(page.table.model().index(0, TAGS))
     qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, pos=rect.center())
     qtbot.keyClick(page.table, Qt.Key_F2)                                # edit the tags cell
     editor = next(e for e in page.table.findChildren(QLineEdit) if e.isVisible())
@@ -55,7 +56,7 @@ def test_the_runs_page_overlays_two_runs_and_keeps_notes(qtbot, window, tmp_path
     qtbot.mouseClick(page.table.viewport(), Qt.LeftButton, pos=elsewhere.center())   # ends the edit
     assert read_annotations(runs / "a-logistic").tags == ("baseline", "logistic")
     page.refresh()
-    assert page.table.item(0, 10).text() == "baseline logistic"
+    assert page.table.item(0, TAGS).text() == "baseline logistic"
 
     # one run selected opens on the Training page
     rect = page.table.visualRect(page.table.model().index(1, 1))

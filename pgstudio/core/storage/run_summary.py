@@ -16,8 +16,9 @@ from .run_status import ended_state, newest_checkpoint_images
 from .runfolder import RunFolder, RunFolderError
 
 # the tick curves the Runs page overlays: record key → what people call it
-CURVES = {"loss_d": "D loss", "loss_g": "G loss", "swd": "MS-SWD ×1000", "img_per_s": "img/s",
-          "augment_p": "augment p", "penalty": "penalty (R1 / GP)"}
+CURVES = {"loss_d": "D loss", "loss_g": "G loss", "swd": "MS-SWD ×1000", "fid": "FID", "kid": "KID ×1000",
+          "img_per_s": "img/s", "augment_p": "augment p", "penalty": "penalty (R1 / GP)"}
+METRIC_CURVES = ("swd", "fid", "kid")       # from metric records, not ticks: drawn as points
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class RunSummary:
     newest_grid: Path | None
     annotations: Annotations
     config: dict
+    latest_fid: float | None = None            # from "fid" records (the training metric or a scoring)
+    best_fid: float | None = None
 
     @property
     def name(self) -> str:
@@ -69,6 +72,7 @@ def summarize(path: str | os.PathLike) -> RunSummary:
     records, _ = run.read_metrics()
     ticks = [r for r in records if r.get("kind") == "tick"]
     swd = sorted((r for r in records if r.get("kind") == "swd"), key=lambda r: r["kimg"])
+    fid = sorted((r for r in records if r.get("kind") == "fid" and "fid" in r), key=lambda r: r["kimg"])
     endings = [r for r in records if r.get("kind") == "event" and r.get("event") in ("finished", "failed")]
     ckpts = run.checkpoints()
     if run.active_trainer_pid() is not None:
@@ -85,7 +89,8 @@ def summarize(path: str | os.PathLike) -> RunSummary:
                       float(last.get("wall_s", 0.0)), status, words,
                       float(swd[-1]["mean"]) if swd else None,
                       min(float(r["mean"]) for r in swd) if swd else None, grid,
-                      read_annotations(run.path), cfg.to_dict())
+                      read_annotations(run.path), cfg.to_dict(),
+                      float(fid[-1]["fid"]) if fid else None, min(float(r["fid"]) for r in fid) if fid else None)
 
 
 def summaries(paths) -> tuple[list[RunSummary], list[tuple[Path, str]]]:
@@ -105,7 +110,7 @@ def run_curves(path: str | os.PathLike) -> dict[str, tuple[list, list, list]]:
     ticks = [r for r in records if r.get("kind") == "tick"]
     out: dict[str, tuple[list, list, list]] = {}
     for key in CURVES:
-        if key == "swd":
+        if key in METRIC_CURVES:
             continue
         points = [(t["kimg"], t.get("wall_s", math.nan), t[key]) for t in ticks
                   if isinstance(t.get(key), (int, float)) and not isinstance(t.get(key), bool)]
@@ -115,6 +120,11 @@ def run_curves(path: str | os.PathLike) -> dict[str, tuple[list, list, list]]:
     if swd:
         wall = [_wall_at(ticks, r["kimg"]) for r in swd]
         out["swd"] = ([r["kimg"] for r in swd], wall, [r["mean"] for r in swd])
+    fid = sorted((r for r in records if r.get("kind") == "fid" and "fid" in r), key=lambda r: r["kimg"])
+    if fid:
+        wall = [_wall_at(ticks, r["kimg"]) for r in fid]
+        out["fid"] = ([r["kimg"] for r in fid], wall, [r["fid"] for r in fid])
+        out["kid"] = ([r["kimg"] for r in fid], wall, [1000 * r["kid"] for r in fid])
     return out
 
 

@@ -14,12 +14,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 
 from ...core.formatting import format_duration
 from ...core.storage.annotations import Annotations, parse_tags, write_annotations
-from ...core.storage.run_summary import CURVES, RunSummary, find_runs, run_curves, setting_rows, summaries
+from ...core.storage.run_summary import CURVES, METRIC_CURVES, RunSummary, find_runs, run_curves, setting_rows, summaries
 from ..common.grid_view import read_grid, to_qimage
 from ..common.settings import app_settings
 from ..common.widgets import named
 
-COLUMNS = ["", "run", "family", "res", "data", "kimg", "wall", "status", "MS-SWD", "best MS-SWD", "tags", "notes"]
+COLUMNS = ["", "run", "family", "res", "data", "kimg", "wall", "status", "MS-SWD", "best MS-SWD", "FID", "best FID",
+           "tags", "notes"]
 TAGS, NOTES = COLUMNS.index("tags"), COLUMNS.index("notes")
 DIFFERS = QColor(255, 236, 179)          # a setting that differs between the compared runs
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
@@ -185,7 +186,8 @@ class RunsPage(QWidget):
         when = datetime.datetime.fromtimestamp(run.path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
         values = ["", run.name, run.family, str(run.resolution), run.data, f"{run.kimg:.1f}",
                   format_duration(run.wall_s) if run.wall_s else "", run.status,
-                  _fmt(run.latest_swd), _fmt(run.best_swd), " ".join(run.annotations.tags), run.annotations.notes]
+                  _fmt(run.latest_swd), _fmt(run.best_swd), _fmt(run.latest_fid), _fmt(run.best_fid),
+                  " ".join(run.annotations.tags), run.annotations.notes]
         for col, text in enumerate(values):
             item = QTableWidgetItem(text)
             item.setData(Qt.UserRole, str(run.path))
@@ -263,7 +265,7 @@ class RunsPage(QWidget):
             x, y = zip(*pairs)
             pen = pg.mkPen(PALETTE[i % len(PALETTE)], width=2)
             self.plot.plot(list(x), list(y), pen=pen, name=run.name,
-                           symbol="o" if len(x) == 1 or key == "swd" else None, symbolSize=6,
+                           symbol="o" if len(x) == 1 or key in METRIC_CURVES else None, symbolSize=6,
                            symbolBrush=PALETTE[i % len(PALETTE)])
             drawn += 1
         self._fill_settings(runs)
