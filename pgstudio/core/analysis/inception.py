@@ -117,6 +117,10 @@ def load(device: torch.device | str = "cpu") -> torch.nn.Module:
                                     f"{TENSORS} / {PARAMETERS:,}")
     for p in net.parameters():
         p.requires_grad_(False)
+    with torch.no_grad():                  # what comes out: one 2,048-wide pool vector per image
+        shape = tuple(net(torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE, device=device)).shape)
+    if shape != (1, FEATURES):
+        raise FeatureNetworkMissing(f"{path}: the network gives features of shape {shape}, expected (1, {FEATURES})")
     _loaded[str(device)] = net
     return net
 
