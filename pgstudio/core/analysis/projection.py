@@ -190,7 +190,8 @@ class Projection:
             start = start[:, None, :].expand(-1, self.G.num_ws, -1).clone()
         return start, w_std
 
-    def _images(self, latent: torch.Tensor, noise_maps) -> torch.Tensor:
+    def _images(self, latent: torch.Tensor) -> torch.Tensor:
+        """Draws with the copy's noise buffers ("const"), which noise optimisation replaced."""
         labels = None if self.labels is None else self.labels.expand(latent.shape[0], -1)
         if self.space == "z":
             return self.G(latent, self.level, self.alpha, labels=labels)
@@ -241,7 +242,7 @@ class Projection:
                 group["lr"] = max(lr, base_lr * 1e-3)
             jitter = w_std * 0.05 * max(0.0, 1.0 - t / 0.75) ** 2
             x = latent + (torch.randn(latent.shape, generator=gen).to(self.device) * jitter if jitter else 0)
-            images = self._images(x, noise_maps)
+            images = self._images(x)
             pixel = pixel_loss(images.float(), self.target.expand_as(images))
             loss = pixel.clone()
             perceptual = torch.zeros_like(pixel)
@@ -277,11 +278,11 @@ class Projection:
                 image = None
                 if show:
                     with torch.no_grad():
-                        image = to_uint8(self._images(best_latent[k:k + 1], noise_maps))[0]
+                        image = to_uint8(self._images(best_latent[k:k + 1]))[0]
                 progress(step, self.steps, float(best_loss[k]), image)
         k = int(best_loss.argmin())
         with torch.no_grad():
-            image = to_uint8(self._images(best_latent[k:k + 1], noise_maps))[0]
+            image = to_uint8(self._images(best_latent[k:k + 1]))[0]
         pixel_part, feature_part = best_parts.get(k, (float("nan"), float("nan")))
         has_features = target_feats is not None or self.inception is not None
         return ProjectionResult(
