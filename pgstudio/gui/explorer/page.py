@@ -696,11 +696,14 @@ class ExplorerPage(QWidget):
             self.status.emit("interpolation keyframes: at least 2, e.g. 0, 1, 2 or p1, p2")
             return None
         src, n, loop = self.source, self.frames_per_segment.value(), self.loop.isChecked()
-        psi, noise = self.w_psi(), self.noise_mode.currentData()
-        latents, space = keyframe_latents(src.generator, keys, self.z_truncation(), map_to_w, psi, self.class_labels,
-                                          in_w=self.stylegan and self.interp_space.currentData() == "w")
-        if space != "z":
-            return lambda: list(render_w(src.generator, interpolate_w(latents, n, loop), noise))
+        psi, noise, z_psi = self.w_psi(), self.noise_mode.currentData(), self.z_truncation()
+        in_w = self.stylegan and self.interp_space.currentData() == "w"
+        labels = self.class_labels(1)
+        if in_w or any(isinstance(k, Projected) and k.space != "z" for k in keys):
+            # seeds pass the mapping network: in the render thread, like every use of the generator
+            return lambda: list(render_w(src.generator, interpolate_w(keyframe_latents(
+                src.generator, keys, z_psi, map_to_w, psi, lambda n: labels, in_w=True)[0], n, loop), noise))
+        latents = keyframe_latents(src.generator, keys, z_psi, map_to_w, psi, None, in_w=False)[0]   # no G: z only
         job = self.images_job(interpolation_path(latents, n, loop=loop))
         return lambda: list(job())
 
@@ -722,10 +725,14 @@ class ExplorerPage(QWidget):
             self.status.emit("style mixing: the layer range is empty (choose from < to)")
             return
         G, psi, noise = self.source.generator, self.w_psi(), self.noise_mode.currentData()
-        w_rows = keyframe_latents(G, rows, None, map_to_w, psi, self.class_labels, in_w=True)[0]
-        w_cols = keyframe_latents(G, cols, None, map_to_w, psi, self.class_labels, in_w=True)[0]
+        labels = self.class_labels(1)
         spec = {"rows": key_names(self.mix_rows.text()), "columns": key_names(self.mix_cols.text()), "layers": [lo, hi]}
-        self.worker.submit("mixing", lambda: (style_mixing_grid(G, w_rows, w_cols, lo, hi, noise), spec))
+
+        def job():                   # in the render thread: seeds pass the mapping network
+            w_rows, w_cols = (keyframe_latents(G, keys, None, map_to_w, psi, lambda n: labels, in_w=True)[0]
+                              for keys in (rows, cols))
+            return style_mixing_grid(G, w_rows, w_cols, lo, hi, noise), spec
+        self.worker.submit("mixing", job)
 
     def _toggle_play(self) -> None:
         if self.play_timer.isActive():
