@@ -100,10 +100,11 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = KID_SUBSE
     return float(np.mean(values)), float(np.std(values))
 
 
-def _kth_radius(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Each point's distance to its k-th nearest other point of the same set."""
-    dist = torch.cdist(x, x)
-    return dist.kthvalue(k + 1, dim=1).values            # k+1: the point itself is at distance 0
+def _kth_radius(x: torch.Tensor, k: int, chunk: int = 1024) -> torch.Tensor:
+    """Each point's distance to its k-th nearest other point of the same set (k+1-th: the point
+    itself is at distance 0), in row chunks so that large sets never hold an N x N matrix."""
+    return torch.cat([torch.cdist(x[i:i + chunk], x).kthvalue(k + 1, dim=1).values
+                      for i in range(0, x.shape[0], chunk)])
 
 
 def _covered(manifold: torch.Tensor, radius: torch.Tensor, probes: torch.Tensor, chunk: int = 1024) -> float:
