@@ -116,7 +116,12 @@ def test_project_an_image_then_explore_and_interpolate_it(qtbot, window, trained
     assert meta["stopped_early"] and meta["space"] == dialog.result.space
     assert np.load(tmp_path / "saved" / "latent.npy").shape == dialog.result.latent.shape
     assert (tmp_path / "saved" / "reconstruction.png").exists()
-    dialog.close()
+
+    # another generator: the projections (and the dialog made for the old one) go
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.open_path(str(RunFolder(trained).checkpoints()[0]))
+    assert ex.projection_dialog is None and not dialog.isVisible()
+    assert "none yet" in ex.projected_label.text() and not ex.caption.text().startswith("p")
 
 
 def test_an_unreadable_image_is_said_in_the_dialog_and_nothing_starts(qtbot, window, trained, tmp_path):

@@ -381,7 +381,11 @@ class ExplorerPage(QWidget):
                              "Compute directions again for this one")
         if previous is not None and (not same_arch or (previous.label != source.label
                                                        and not self.follow_live.isChecked())):
-            # a projected latent draws the image only through the generator it was found for
+            # a projected latent draws the image only through the generator it was found for; a
+            # projection dialog open on the old one would hand its result to the wrong generator
+            if self.projection_dialog is not None:
+                self.projection_dialog.close()       # a running projection stops after its step
+                self.projection_dialog = None
             self.projections.clear()
             self.projected_label.setText(self.projections.describe())
             if self.loaded_w is not None or self.current_name:
