@@ -92,6 +92,9 @@ def test_the_training_page_plots_fid_and_kid_with_their_floors(qtbot, window, fi
     assert list(data["fid"][0]) == [r["kimg"] for r in records]
     assert list(data["fid"][1]) == pytest.approx([r["fid"] for r in records])
     assert list(data["kid_floor"][1]) == pytest.approx([1000 * r["floor_kid"] for r in records])
+    # hovering a tick says the n, and that KID is the figure to read at so few images
+    plots.show_readout(len(window.training_page.history.kimg) - 1)
+    assert f"(n={records[-1]['n']}: read KID)" in plots.readout.text()
     # a run without FID records has no such row
     window.training_page.plots.clear()
     assert not plots.quality_row
@@ -138,6 +141,7 @@ def test_the_form_shows_what_fid_costs_before_the_start(qtbot, window, stand_in)
     form.metric_kind.setCurrentIndex(form.metric_kind.findData("fid"))
     note = form.metric_note.text()
     assert note.startswith("FID + KID every 20 kimg") and "each" in note and "resolution" in note
+    assert "1,001 images per set, fewer than 2,048: FID is biased there, read KID" in note    # the demo set
     form.metric_kind.setCurrentIndex(form.metric_kind.findData("swd"))
     assert form.metric_note.text().startswith("MS-SWD every 20 kimg")
 

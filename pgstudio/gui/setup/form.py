@@ -554,9 +554,11 @@ class SetupForm(QWidget):
         where = "on the GPU" if device == "cuda" else f"on this CPU ({torch.get_num_threads()} threads)"
         # a progressive run is scored at each resolution it grows through, each with its own reals
         levels = int(math.log2(cfg.resolution)) - 1 if family(cfg.arch).grows else 1
+        m = min(cfg.metric_n, count // 2)
+        few = (f"; {m:,} images per set, fewer than 2,048: FID is biased there, read KID" if m < 2048 else "")
         return (f"FID + KID every {cfg.metric_kimg:g} kimg: {evaluations} evaluations of about "
                 f"{format_duration(each)} each {where}, plus {format_duration(reals)} for the reals' features "
-                f"at each of {levels} resolution{'s' if levels > 1 else ''}; training waits meanwhile")
+                f"at each of {levels} resolution{'s' if levels > 1 else ''}; training waits meanwhile{few}")
 
     def _classes_mode(self) -> str:
         """The run's ``classes`` setting: auto until the data set is read, then the check box's

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from ...core.analysis.inception_metrics import FID_RELIABLE
 from .run_history import RunHistory, smooth
 from ..common.widgets import named
 
@@ -266,7 +267,10 @@ class TrainingPlots(QWidget):
             parts.append(f"MS-SWD {h.swd_mean[j]:.2f} at {h.swd_kimg[j]:.1f} kimg")
         if h.fid_kimg:
             j = int(np.argmin(np.abs(np.asarray(h.fid_kimg) - h.kimg[i])))
-            parts.append(f"FID {h.fid[j]:.1f} · KID×1000 {1000 * h.kid[j]:.1f} at {h.fid_kimg[j]:.1f} kimg")
+            n = h.fid_n[j] if j < len(h.fid_n) and not math.isnan(h.fid_n[j]) else None
+            few = n is not None and n < FID_RELIABLE         # singular covariances: FID biased, read KID
+            parts.append(f"FID {h.fid[j]:.1f} · KID×1000 {1000 * h.kid[j]:.1f} at {h.fid_kimg[j]:.1f} kimg"
+                         + (f" (n={n:.0f}{': read KID' if few else ''})" if n is not None else ""))
         self.readout.setText("  ·  ".join(parts))
 
     def _mouse_clicked(self, event) -> None:

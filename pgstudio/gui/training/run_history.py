@@ -48,6 +48,7 @@ class RunHistory:
     fid_floor: list = field(default_factory=list)
     kid: list = field(default_factory=list)
     kid_floor: list = field(default_factory=list)
+    fid_n: list = field(default_factory=list)         # images per set of each FID/KID point
     samples: list = field(default_factory=list)       # SampleEntry-like: file/kimg/resolution/alpha/phase/path
     stalled_since: dict = field(default_factory=dict)  # network → kimg of the first tick of its current stall
     ending: dict | None = None                        # the "finished"/"failed" event that ends the history
@@ -103,7 +104,7 @@ class RunHistory:
             i += 1
         for series, value in ((self.fid_kimg, kimg), (self.fid_wall, self.wall_at(kimg)), (self.fid, r["fid"]),
                               (self.fid_floor, r.get("floor_fid")), (self.kid, r["kid"]),
-                              (self.kid_floor, r.get("floor_kid"))):
+                              (self.kid_floor, r.get("floor_kid")), (self.fid_n, r.get("n"))):
             series.insert(i, float("nan") if value is None else float(value))
         self.version += 1
 
