@@ -33,7 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.images import to_uint8
+from ..data.images import from_uint8, mean_gray, to_uint8
+from .inception import prepare
 from ..networks.conditioning import class_rows, labels_for
 
 SPACES = ("z", "w", "w+")
@@ -62,17 +63,27 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
 
 
-def target_tensor(image: np.ndarray, channels: int) -> torch.Tensor:
-    """uint8 HWC (RGB or gray) → [1, C, H, W] float in [-1, 1] with the generator's channels."""
-    x = torch.from_numpy(np.array(image, dtype=np.float32))
-    if x.dim() == 2:
-        x = x[:, :, None]
-    x = x.permute(2, 0, 1)[None] / 127.5 - 1.0
-    if x.shape[1] == 3 and channels == 1:
-        x = x.mean(dim=1, keepdim=True)
-    elif x.shape[1] == 1 and channels == 3:
-        x = x.expand(-1, 3, -1, -1)
-    return x
+def matching_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 HWC (or HW) with the generator's channel count: RGB made gray as the import makes a
+    data set gray, gray repeated to RGB."""
+    t = image if image.ndim == 3 else image[:, :, None]
+    if t.shape[-1] == 3 and channels == 1:
+        return mean_gray(t)
+    if t.shape[-1] == 1 and channels == 3:
+        return np.repeat(t, 3, axis=-1)
+    return t
+
+
+def load_target(image_path, resolution: int, channels: int, mode: str = "crop") -> np.ndarray:
+    """An image file cropped and resized as the import does (``mode``), with ``channels``;
+    ValueError naming the file when it cannot be used."""
+    from pathlib import Path
+    from ..data.dataset import load_image
+    try:
+        image = load_image(Path(image_path), resolution, mode)[0]
+    except ValueError as exc:
+        raise ValueError(f"{image_path}: {exc}") from None
+    return matching_channels(image, channels)
 
 
 def pixel_loss(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -152,8 +163,8 @@ class Projection:
         if target.shape[0] != resolution or target.shape[1] != resolution:
             raise ValueError(f"the target is {target.shape[1]}x{target.shape[0]}; the generator draws "
                              f"{resolution}x{resolution} (crop and resize it like the data set)")
-        self.target_uint8 = target
-        self.target = target_tensor(target, generator.image_channels).to(self.device)
+        self.target_uint8 = matching_channels(target, generator.image_channels)
+        self.target = from_uint8(np.ascontiguousarray(self.target_uint8.transpose(2, 0, 1))[None]).to(self.device)
         if labels is not None and not torch.is_tensor(labels):      # a class index
             labels = torch.tensor([int(labels)])
         chosen = labels_for(self.G, labels, 1, self.device)
@@ -224,7 +235,6 @@ class Projection:
             if self.features is not None:
                 target_feats = [t.expand(self.starts, *t.shape[1:]) for t in self.features(self.target)]
             if self.inception is not None:
-                from .inception import prepare
                 target_inc = self.inception(prepare(((self.target + 1) * 127.5).clamp(0, 255)))
         best_loss = torch.full((self.starts,), float("inf"))
         best_latent = latent.detach().clone()
@@ -249,7 +259,6 @@ class Projection:
             if target_feats is not None:
                 perceptual = perceptual + feature_distance(self.features(images), target_feats)
             if self.inception is not None:
-                from .inception import prepare
                 feats = self.inception(prepare(((images.float() + 1) * 127.5).clamp(0, 255)))
                 perceptual = perceptual + (feats - target_inc).square().mean(1) / target_inc.square().mean()
             loss = loss + self.feature_weight * perceptual
@@ -287,20 +296,11 @@ class Projection:
         has_features = target_feats is not None or self.inception is not None
         return ProjectionResult(
             latent=best_latent[k].detach().cpu().numpy().astype(np.float32), space=self.space, image=image,
-            loss=float(best_loss[k]), psnr=psnr(image, _as_hwc(self.target_uint8, image.shape[-1])),
+            loss=float(best_loss[k]), psnr=psnr(image, self.target_uint8),
             pixel_mse=pixel_part, perceptual=feature_part if has_features else None, steps_done=step,
             seconds=round(time.time() - started, 2), stopped=stopped, losses=losses,
             noise={name: m.fixed.detach().cpu().numpy() for name, m in self._noise_modules()} if noise_maps else None,
             label=None if self.labels is None else self.labels[0].tolist())
-
-
-def _as_hwc(target: np.ndarray, channels: int) -> np.ndarray:
-    t = target if target.ndim == 3 else target[:, :, None]
-    if t.shape[-1] == 3 and channels == 1:
-        return np.round(t.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
-    if t.shape[-1] == 1 and channels == 3:
-        return np.repeat(t, 3, axis=-1)
-    return t
 
 
 @dataclass
@@ -317,19 +317,12 @@ class ProjectionInputs:
 def projection_inputs(source, image_path, class_name: str | None = None, device="cpu") -> ProjectionInputs:
     """Load ``source`` (checkpoint, run folder, export) and the image, cropped and resized as the run
     imported its data (an export: centre crop). ValueError with a reason for an unusable image."""
-    from pathlib import Path
     from ..config import TrainConfig
-    from ..data.dataset import load_image
     from ..models import build_discriminator, load_generator_and_state
     from ..training.class_choice import class_index
     loaded, state = load_generator_and_state(source, device)
     cfg = TrainConfig.from_json(state["config"]) if state is not None and "config" in state else None
-    try:
-        target, _, _, _ = load_image(Path(image_path), loaded.resolution, cfg.mode if cfg else "crop")
-    except ValueError as exc:
-        raise ValueError(f"{image_path}: {exc}") from None
-    if loaded.generator.image_channels == 1:
-        target = np.round(target.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
+    target = load_target(image_path, loaded.resolution, loaded.generator.image_channels, cfg.mode if cfg else "crop")
     D = None
     if cfg is not None and state.get("discriminator") is not None:
         try:

@@ -23,6 +23,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .images import mean_gray
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 89_478_485          # Pillow's own decompression-bomb threshold
 CACHE_VERSION = 3          # 3: labels are first-level sub-folders, −1 at the top level
@@ -326,7 +328,7 @@ def import_folder(folder: str | os.PathLike, resolution: int = 32, mode: str = "
     stack = np.stack(rgb_images).transpose(0, 3, 1, 2)           # NCHW
     gray_out = all(grays) if channels == "auto" else channels == "gray"
     if gray_out:
-        stack = np.round(stack.astype(np.float32).mean(axis=1, keepdims=True)).astype(np.uint8)
+        stack = mean_gray(stack, axis=1)
     report.used = len(rgb_images)
     report.channels = stack.shape[1]
     dataset = ImageDataset(levels=box_pyramid(np.ascontiguousarray(stack)),
@@ -375,7 +377,7 @@ def load_demo(resolution: int = 32, mode: str = "crop", channels: str = "auto") 
                           for t in tiles])
     stack = tiles.transpose(0, 3, 1, 2)
     if channels == "gray":
-        stack = np.round(stack.astype(np.float32).mean(axis=1, keepdims=True)).astype(np.uint8)
+        stack = mean_gray(stack, axis=1)
     report = ImportReport(source="demo (colour emoji)", used=count, widths=[tile] * count,
                           heights=[tile] * count, modes={"RGB": count}, channels=stack.shape[1])
     return ImageDataset(levels=box_pyramid(np.ascontiguousarray(stack)),

@@ -13,6 +13,12 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())
 
 
+def mean_gray(images: np.ndarray, axis: int = -1) -> np.ndarray:
+    """uint8 RGB → uint8 one-channel (the mean of the channels, kept as an axis of size 1): how
+    the import turns a data set gray, so everything compared with it is turned gray alike."""
+    return np.round(images.astype(np.float32).mean(axis=axis, keepdims=True)).astype(np.uint8)
+
+
 def from_uint8(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 NCHW → float [-1, 1]."""
     x = torch.as_tensor(images)

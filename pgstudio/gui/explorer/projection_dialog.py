@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout)
 
-from ...core.analysis.projection import Projection, ProjectionResult, projection_inputs
+from ...core.analysis.projection import (Projection, ProjectionInputs, ProjectionResult, load_target,
+                                         projection_inputs)
 from ..common.grid_view import GridView
 from ..common.widgets import exported, named
 from ..common.workers import start_in_thread
@@ -168,11 +169,7 @@ class ProjectionDialog(QDialog):
         generator — the generator itself and a centre-cropped target."""
         if self.source.path:
             return projection_inputs(self.source.path, path, self.class_index)
-        from ...core.analysis.projection import ProjectionInputs
-        from ...core.data.dataset import load_image
-        target, _, _, _ = load_image(Path(path), 2 ** self.source.level, "crop")
-        if self.source.generator.image_channels == 1:
-            target = np.round(target.astype(np.float32).mean(axis=-1, keepdims=True)).astype(np.uint8)
+        target = load_target(path, 2 ** self.source.level, self.source.generator.image_channels)
         return ProjectionInputs(None, None, target, self.class_index, None)
 
     # -------------------------------------------------------------- running
