@@ -331,14 +331,9 @@ def _record_score(record: dict) -> None:
     run = RunFolder(ckpt.parent.parent)
     if ckpt.parent.name != "checkpoints" or not run.is_run():
         return                                   # an export or a loose checkpoint: nothing to add to
-    holder = run.active_trainer_pid()
-    if holder is not None and holder != os.getpid():
-        print(f"note: not recorded in {run.metrics_path}: process {holder} is training that run", file=sys.stderr)
-        return
-    try:
-        run.append_metrics({**record, "source": "cli", "checkpoint": ckpt.name})
-    except OSError as exc:
-        print(f"note: not recorded in {run.metrics_path}: {exc}", file=sys.stderr)
+    why_not = run.append_score({**record, "source": "cli", "checkpoint": ckpt.name})
+    if why_not:
+        print(f"note: not recorded in {run.metrics_path}: {why_not}", file=sys.stderr)
 
 
 def cmd_swd(args) -> int:
@@ -667,32 +662,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a conditional generator: N images of every class (with --grid, a row per class)")
     g.set_defaults(func=cmd_generate)
 
-    s = sub.add_parser("swd", help="multi-scale sliced Wasserstein distance (PGGAN recipe)")
-    s.add_argument("source", metavar="CKPT|RUN")
-    ssrc = s.add_mutually_exclusive_group()
-    ssrc.add_argument("--data", metavar="DIR", help="real images (default: the ones the run trained on)")
-    ssrc.add_argument("--demo", action="store_true")
-    s.add_argument("--n", type=number(int, MIN_IMAGES), default=16384, help="images per set (default 16384)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--json", action="store_true", help="print one JSON record")
-    s.add_argument("--class", dest="class_", metavar="NAME|INDEX",
-                   help="a conditional generator: score one class (its reals against its fakes)")
+    def scoring(name: str, help_text: str, n_type, n_default: int, n_help: str, json_help: str):
+        """A command that scores a checkpoint against real images: the options swd and fid share."""
+        c = sub.add_parser(name, help=help_text)
+        c.add_argument("source", metavar="CKPT|RUN")
+        reals = c.add_mutually_exclusive_group()
+        reals.add_argument("--data", metavar="DIR", help="real images (default: the ones the run trained on)")
+        reals.add_argument("--demo", action="store_true")
+        c.add_argument("--n", type=n_type, default=n_default, help=n_help)
+        c.add_argument("--seed", type=int, default=0)
+        c.add_argument("--json", action="store_true", help=json_help)
+        c.add_argument("--class", dest="class_", metavar="NAME|INDEX",
+                       help="a conditional generator: score one class (its reals against its fakes)")
+        return c
+
+    s = scoring("swd", "multi-scale sliced Wasserstein distance (PGGAN recipe)",
+                number(int, MIN_IMAGES), 16384, "images per set (default 16384)", "print one JSON record")
     s.set_defaults(func=cmd_swd)
 
-    f = sub.add_parser("fid", help="FID (and KID, precision/recall) on Inception features; needs the [fid] extra")
-    f.add_argument("source", metavar="CKPT|RUN")
-    fsrc = f.add_mutually_exclusive_group()
-    fsrc.add_argument("--data", metavar="DIR", help="real images (default: the ones the run trained on)")
-    fsrc.add_argument("--demo", action="store_true")
-    f.add_argument("--n", type=number(int, 8), default=2048,
-                   help="fakes, and reals per set (capped at half the reals; default 2048)")
+    f = scoring("fid", "FID (and KID, precision/recall) on Inception features; needs the [fid] extra",
+                number(int, 8), 2048, "fakes, and reals per set (capped at half the reals; default 2048)",
+                "print one JSON record (every figure computed)")
     f.add_argument("--kid", action="store_true", help="print KID too (the figure to read below 2,048 images)")
     f.add_argument("--pr", action="store_true", help="precision and recall (k=3 nearest neighbours)")
-    f.add_argument("--seed", type=int, default=0)
     f.add_argument("--device", choices=DEVICES, default="auto")
-    f.add_argument("--json", action="store_true", help="print one JSON record (every figure computed)")
-    f.add_argument("--class", dest="class_", metavar="NAME|INDEX",
-                   help="a conditional generator: score one class (its reals against its fakes)")
     f.set_defaults(func=cmd_fid)
 
     pj = sub.add_parser("project", help="find the latent that reproduces an image (writes latent, PNGs, loss log, video)")

@@ -151,6 +151,19 @@ class RunFolder:
     def append_metrics(self, record: dict) -> None:
         append_line(self.metrics_path, json.dumps(record))
 
+    def append_score(self, record: dict) -> str | None:
+        """A metric computed outside the trainer (the Checkpoints page, `pgstudio swd`/`fid`) as a
+        record of the run, unless another process is training it (its trainer is the folder's one
+        writer). None when written, else why not."""
+        holder = self.active_trainer_pid()
+        if holder is not None and holder != os.getpid():
+            return f"process {holder} is training it"
+        try:
+            self.append_metrics(record)
+        except OSError as exc:
+            return str(exc)
+        return None
+
     def _read(self, path: Path, offset: int, problem) -> JsonLines:
         read = read_jsonl(path, offset, problem)
         self.unusable_lines.extend(read.skipped)

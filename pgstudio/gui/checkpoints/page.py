@@ -6,7 +6,6 @@ foreign file is listed as damaged with its reason and never breaks the page.
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -451,13 +450,9 @@ class CheckpointsPage(QWidget):
         unless another process holds the folder. Returns what to add to the status message."""
         if self.run is None or path not in self.run.checkpoints():
             return ""
-        holder = self.run.active_trainer_pid()
-        if holder is not None and holder != os.getpid():
-            return f" — not saved to the run: process {holder} is training it"
-        try:
-            self.run.append_metrics(record)
-        except OSError as exc:
-            return f" — not saved: {exc}"
+        why_not = self.run.append_score(record)
+        if why_not:
+            return f" — not saved to the run: {why_not}"
         self.metric_recorded.emit(dict(record))
         return " — saved to the run"
 
