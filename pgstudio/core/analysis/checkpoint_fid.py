@@ -17,7 +17,7 @@ DEFAULT_N = 2048
 # (Intel Xeon with AMX, 2 cores: 9.0 img/s idle, about 5 beside a training) — the form's cost
 # estimate scales it by the cores
 CPU_IMAGES_PER_S_PER_CORE = 4.5
-CUDA_IMAGES_PER_S = 1000.0
+CUDA_IMAGES_PER_S = 1000.0      # not measured here (no GPU lent): a rough order for the estimate
 
 
 def images_per_second(device: torch.device | str) -> float:

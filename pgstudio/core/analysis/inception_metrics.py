@@ -102,7 +102,8 @@ def inception_record(generator, level: int, alpha: float, images: np.ndarray, n:
     from .export import render
     a, b = split(images.shape[0], n, seed)
     m = len(a)
-    key = features_cache_key(images)          # the images' own hash: milliseconds, and never stale
+    # the images' own hash keys the caller's cache (never stale); without one, real_features hashes
+    key = features_cache_key(images) if reals_cache is not None else None
     need_reals = reals_cache is None or key not in reals_cache
     total = m + (images.shape[0] if need_reals else 0)
 

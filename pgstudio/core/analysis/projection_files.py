@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..storage.disk import atomic_file, make_folder
+from ..storage.disk import make_folder, write_atomic
 from .export import save_png, write_video
 from .projection import ProjectionResult
 
@@ -47,11 +47,9 @@ def save_latent(result: ProjectionResult, path: str | os.PathLike, meta: dict) -
     make_folder(path.parent)
     buffer = io.BytesIO()
     np.save(buffer, result.latent)
-    with atomic_file(path) as f:
-        f.write(buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     side = path.with_suffix(".json")
-    with atomic_file(side) as f:
-        f.write(json.dumps(meta, indent=1).encode())
+    write_atomic(side, json.dumps(meta, indent=1))
     return path, side
 
 
@@ -68,14 +66,12 @@ def write_projection(result: ProjectionResult, target: np.ndarray, out_dir: str 
     writer = csv.DictWriter(text, fieldnames=["step", "loss", "pixel", "features"])
     writer.writeheader()
     writer.writerows(result.losses)
-    with atomic_file(out / "loss.csv") as f:
-        f.write(text.getvalue().encode())
+    write_atomic(out / "loss.csv", text.getvalue())
     written["loss_log"] = out / "loss.csv"
     if result.noise is not None:
         buffer = io.BytesIO()
         np.savez(buffer, **{k.replace(".", "/"): v for k, v in result.noise.items()})
-        with atomic_file(out / "noise.npz") as f:
-            f.write(buffer.getvalue())
+        write_atomic(out / "noise.npz", buffer.getvalue())
         written["noise"] = out / "noise.npz"
     if frames:
         written["video"] = write_video([side_by_side(target, f) for f in frames], out / "projection.mp4", fps=12)
