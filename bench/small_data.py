@@ -91,45 +91,9 @@ def as_tensor(images: np.ndarray) -> torch.Tensor:
     return (torch.from_numpy(images).float() / 127.5 - 1.0)
 
 
-def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> dict:
-    size = "" if args.train_n == TRAIN_N else f"-{args.train_n}"
-    run_dir = Path(args.runs) / f"{set_name}{size}-{mode}{args.tag}-s{seed}"
-    if run_dir.exists():
-        import shutil
-        shutil.rmtree(run_dir)
-    cfg = preset_config("laptop", data=str(train), resolution=args.resolution, seed=seed,
-                        stabilize_kimg=args.phase_kimg, fade_kimg=args.phase_kimg, max_kimg=args.max_kimg,
-                        augment=mode, augment_p=args.fixed_p if mode == "fixed" else 0.0,
-                        ada_kimg=args.ada_kimg, ada_target=args.ada_target, checkpoint_kimg=1e6,
-                        sample_kimg=args.max_kimg / 4,
-                        channels="rgb" if set_name == "emoji" else "gray",
-                        fmap_base=args.fmap_base, fmap_max=args.fmap_max)
-    heldout = load_dataset(str(held), False, args.resolution, "crop", cfg.channels)
-    curves = {k: [] for k in ("kimg", "resolution", "p", "rt", "d_train", "d_heldout", "loss_d", "loss_g")}
-    probe = torch.Generator().manual_seed(7)
-    trainer = None
-
-    def listen(event):
-        if not isinstance(event, TickEvent):
-            return
-        tick = event.tick
-        res = tick.resolution
-        D, level = trainer.D, int(np.log2(res))
-        idx_t = torch.randint(len(trainer.dataset), (256,), generator=probe)
-        idx_h = torch.randint(len(heldout), (256,), generator=probe)
-        with torch.no_grad():
-            d_t = D(as_tensor(trainer.dataset.levels[res][idx_t.numpy()]), level, tick.alpha).float().mean().item()
-            d_h = D(as_tensor(heldout.levels[res][idx_h.numpy()]), level, tick.alpha).float().mean().item()
-        for k, v in (("kimg", tick.kimg), ("resolution", res), ("p", tick.family_stats.get("augment_p")),
-                     ("rt", tick.family_stats.get("augment_rt")), ("d_train", d_t), ("d_heldout", d_h),
-                     ("loss_d", tick.loss_d), ("loss_g", tick.loss_g)):
-            curves[k].append(None if v is None else round(float(v), 4))
-
-    t0 = time.time()
-    trainer = Trainer.new(run_dir, cfg, on_event=listen)
-    result = trainer.run()
-    seconds = time.time() - t0
-    # score: n fakes against the held-out images; floor: n training reals against the same images
+def score(trainer, heldout, cfg, args):
+    """MS-SWD of n EMA samples against the held-out images (mean, per level), the floor (n
+    training reals against the same images) per level, and n."""
     held_imgs = heldout.levels[args.resolution]
     n = min(len(held_imgs), len(trainer.dataset), args.n)
     z = torch.randn(n, cfg.latent_size, generator=torch.Generator().manual_seed(99))
@@ -139,9 +103,63 @@ def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> di
     train_imgs = torch.from_numpy(trainer.dataset.levels[args.resolution][:n])
     swd = ms_swd(reals, fakes, seed=5)
     floor = ms_swd(reals, train_imgs, seed=5)
+    return sum(swd) / len(swd), swd, floor, n
+
+
+def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> dict:
+    size = "" if args.train_n == TRAIN_N else f"-{args.train_n}"
+    run_dir = Path(args.runs) / f"{set_name}{size}-{mode}{args.tag}-s{seed}"
+    if run_dir.exists():
+        import shutil
+        shutil.rmtree(run_dir)
+    cfg = preset_config("laptop", data=str(train), resolution=args.resolution, seed=seed,
+                        stabilize_kimg=args.phase_kimg, fade_kimg=args.phase_kimg, max_kimg=args.max_kimg,
+                        augment=mode, augment_p=args.fixed_p if mode == "fixed" else 0.0,
+                        ada_kimg=args.ada_kimg, ada_target=args.ada_target, ada_signal=args.ada_signal,
+                        checkpoint_kimg=1e6,
+                        sample_kimg=args.max_kimg / 4,
+                        channels="rgb" if set_name == "emoji" else "gray",
+                        fmap_base=args.fmap_base, fmap_max=args.fmap_max)
+    heldout = load_dataset(str(held), False, args.resolution, "crop", cfg.channels)
+    curves = {k: [] for k in ("kimg", "resolution", "p", "rt", "rv", "d_train", "d_heldout", "d_fake", "loss_d", "loss_g")}
+    curves["score_kimg"], curves["score"] = [], []
+    probe = torch.Generator().manual_seed(7)
+    trainer = None
+    next_score = [args.score_every]
+
+    def listen(event):
+        if not isinstance(event, TickEvent):
+            return
+        tick = event.tick
+        res = tick.resolution
+        D, level = trainer.D, int(np.log2(res))
+        trained = trainer.training_set          # without r_v's held-out images
+        idx_t = torch.randint(len(trained), (256,), generator=probe)
+        idx_h = torch.randint(len(heldout), (256,), generator=probe)
+        with torch.no_grad():
+            d_t = D(as_tensor(trained.levels[res][idx_t.numpy()]), level, tick.alpha).float().mean().item()
+            d_h = D(as_tensor(heldout.levels[res][idx_h.numpy()]), level, tick.alpha).float().mean().item()
+            z = torch.randn(256, cfg.latent_size, generator=probe)
+            d_f = D(trainer.G(z, level, tick.alpha), level, tick.alpha).float().mean().item()
+        for k, v in (("kimg", tick.kimg), ("resolution", res), ("p", tick.family_stats.get("augment_p")),
+                     ("rt", tick.family_stats.get("augment_rt")), ("rv", tick.family_stats.get("augment_rv")), ("d_train", d_t), ("d_heldout", d_h), ("d_fake", d_f),
+                     ("loss_d", tick.loss_d), ("loss_g", tick.loss_g)):
+            curves[k].append(None if v is None else round(float(v), 4))
+        # MS-SWD against held-out images along the way (at the full resolution only)
+        if args.score_every and res == args.resolution and tick.alpha >= 1.0 and tick.kimg >= next_score[0]:
+            next_score[0] = (tick.kimg // args.score_every + 1) * args.score_every
+            curves["score_kimg"].append(round(tick.kimg, 3))
+            curves["score"].append(round(score(trainer, heldout, cfg, args)[0], 2))
+
+    t0 = time.time()
+    trainer = Trainer.new(run_dir, cfg, on_event=listen)
+    result = trainer.run()
+    seconds = time.time() - t0
+    mean_swd, swd, floor, n = score(trainer, heldout, cfg, args)
     return {"set": set_name, "mode": mode, "seed": seed, "tag": args.tag, "train_n": args.train_n,
-            "ada_kimg": args.ada_kimg, "ada_target": args.ada_target, "fixed_p": args.fixed_p, "reason": result.reason, "seconds": round(seconds, 1),
-            "kimg": result.kimg, "swd_levels": [round(v, 2) for v in swd], "swd": round(sum(swd) / len(swd), 2),
+            "ada_kimg": args.ada_kimg, "ada_target": args.ada_target, "ada_signal": args.ada_signal,
+            "heldout_for_rv": trainer.cfg.ada_heldout, "fixed_p": args.fixed_p, "reason": result.reason, "seconds": round(seconds, 1),
+            "kimg": result.kimg, "swd_levels": [round(v, 2) for v in swd], "swd": round(mean_swd, 2),
             "floor": round(sum(floor) / len(floor), 2), "n": n, "curves": curves, "run": str(run_dir)}
 
 
@@ -155,8 +173,11 @@ def main(argv=None) -> None:
     ap.add_argument("--max-kimg", type=float, default=120.0)
     ap.add_argument("--ada-kimg", type=float, default=100.0)
     ap.add_argument("--fixed-p", type=float, default=0.2)
-    ap.add_argument("--ada-target", type=float, default=0.6, help="ADA's r_t target (0.6 as published)")
+    ap.add_argument("--ada-target", type=float, default=0.6, help="the signal's target (r_t: 0.6 as published)")
+    ap.add_argument("--ada-signal", choices=("rt", "rv"), default="rt", help="ADA's overfitting signal")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--score-every", type=float, default=0.0, metavar="KIMG",
+                    help="also score MS-SWD against the held-out images every KIMG at the full resolution")
     ap.add_argument("--train-n", type=int, default=TRAIN_N, help="training images per set")
     ap.add_argument("--tag", default="", help="told apart in the results (e.g. an ada speed)")
     ap.add_argument("--fmap-base", type=int, default=256)

@@ -140,7 +140,7 @@ def cmd_train(args) -> int:
     if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_with_torchrun(args.gpus)
     _join_distributed(args)
-    from .core.config import PRESETS, preset_config
+    from .core.config import ADA_TARGETS, PRESETS, preset_config
     from .core.training.schedule import total_kimg
     from .core.training.trainer import Trainer
 
@@ -157,10 +157,13 @@ def cmd_train(args) -> int:
     preset = args.preset or (origin_preset if origin_preset in PRESETS else None) \
         or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
-                 "max_kimg", "augment", "augment_p", "ada_target", "classes", "metric_kimg", "metric_n"):
+                 "max_kimg", "augment", "augment_p", "ada_signal", "ada_target", "classes", "metric_kimg",
+                 "metric_n"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
+    if args.ada_signal is not None and args.ada_target is None:     # the target that signal is measured with
+        overrides["ada_target"] = ADA_TARGETS[args.ada_signal]
     if args.metric is not None:
         overrides["metric_kind"] = args.metric
     if args.compile:
@@ -568,7 +571,7 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import (ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
+    from .core.config import (ADA_SIGNALS, ADA_TARGETS, ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
                               PRECISIONS, PRESETS)
     from .core.training.augment_choice import ADA_BELOW_IMAGES
     from .core.analysis.metrics import MIN_IMAGES
@@ -600,8 +603,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "above), off, fixed (p = --augment-p) or ada (p adapts to D's overfitting)")
     t.add_argument("--augment-p", type=number(float, 0.0, 1.0), metavar="P",
                    help="the fixed p, or ada's starting p (default 0)")
+    t.add_argument("--ada-signal", choices=ADA_SIGNALS,
+                   help="what ada reads as overfitting: rv (default: D's train-vs-held-out gap over its "
+                        "real-vs-fake gap, with a few images held out of training) or rt (E[sign D(reals)], "
+                        "ADA's published default; needs no held-out images, not with wgan-gp)")
     t.add_argument("--ada-target", type=number(float, 0.0, 1.0), metavar="T",
-                   help="ada keeps E[sign D(augmented reals)] at this (default 0.6)")
+                   help=f"ada keeps its signal at this (default: r_v {ADA_TARGETS['rv']:g}, r_t {ADA_TARGETS['rt']:g})")
     t.add_argument("--init", metavar="CKPT|RUN|EXPORT",
                    help="transfer learning: start G, D and the EMA generator from a trained model (a checkpoint, "
                         "a run folder's newest, or a generator export: then D starts fresh); its architecture "

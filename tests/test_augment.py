@@ -224,23 +224,37 @@ def test_old_configs_train_without_augmentation(tmp_path, tiny_cfg):
     import json
     from pgstudio.core.config import TrainConfig
     d = tiny_cfg.to_dict()
-    for key in ("augment", "augment_p", "ada_target", "ada_kimg"):
+    for key in ("augment", "augment_p", "ada_target", "ada_kimg", "ada_signal", "ada_heldout"):
         d.pop(key)
-    assert TrainConfig.from_dict(json.loads(json.dumps(d))).augment == "off"
+    old = TrainConfig.from_dict(json.loads(json.dumps(d)))
+    assert old.augment == "off" and old.ada_signal == "rt" and old.ada_heldout == 0
     problems = tiny_cfg.replace(augment="ada", loss="wgan-gp").problems()
     assert [p.field for p in problems] == ["augment"] and "WGAN-GP" in problems[0].message
+    # r_v is a difference over a difference: WGAN-GP's arbitrary offset cancels, so it may adapt
+    assert tiny_cfg.replace(augment="ada", loss="wgan-gp", ada_signal="rv").problems() == []
+    assert [p.field for p in tiny_cfg.replace(ada_signal="rx").problems()] == ["ada_signal"]
 
 
 def test_the_studio_offers_augmentation_and_plots_p(qtbot, window, tmp_path, tiny_cfg):
-    """The run form refuses ADA with WGAN-GP on its field; a run trained with ADA opens with a row
-    for p and r_t on the shared x axis, and the status bar shows p."""
+    """The run form refuses ADA by r_t with WGAN-GP on its field (r_v serves it), and a signal
+    brings its own target; a run trained with ADA opens with a row for p and r_t on the shared x
+    axis, and the status bar shows p."""
+    from PySide6.QtCore import Qt
+    from pgstudio.core.config import ADA_TARGETS
     from pgstudio.core.training.trainer import Trainer
     form = window.setup_form
+    assert form.ada_signal.currentData() == "rv" and form.ada_target.value() == ADA_TARGETS["rv"]
     form.loss.setCurrentText("wgan-gp")
     form.augment.setCurrentIndex(form.augment.findData("ada"))
+    assert "WGAN-GP" not in form.problems_text()
+    form.ada_signal.setFocus()
+    qtbot.keyClick(form.ada_signal, Qt.Key_Down)                  # r_v → r_t
+    assert form.ada_signal.currentData() == "rt" and form.ada_target.value() == ADA_TARGETS["rt"]
     assert "WGAN-GP" in form.problems_text() and "border" in form.augment.styleSheet()
     form.loss.setCurrentText("logistic")
     assert form.augment.styleSheet() == ""
+    form.augment.setCurrentIndex(form.augment.findData("fixed"))
+    assert not form.ada_signal.isEnabled() and not form.ada_target.isEnabled()   # fixed p reads no signal
     run = tmp_path / "ada"
     Trainer.new(run, tiny_cfg.replace(loss="logistic", augment="ada", ada_kimg=0.5, ada_target=0.2,
                                       max_kimg=0.256)).run()
@@ -249,6 +263,7 @@ def test_the_studio_offers_augmentation_and_plots_p(qtbot, window, tmp_path, tin
     assert plots.aug_row
     x, p = plots.curve_data()["augment_p"]
     assert len(p) >= 3 and p[-1] > 0 and len(x) == len(p)
+    assert len(plots.curve_data()["augment_rv"][1]) == 0              # an r_t run draws no r_v
     assert window.status_labels["augment"].text().startswith("augment p ")
     window.training_page.plots.clear()
     assert not plots.aug_row

@@ -17,6 +17,11 @@ DEVICES = ("auto", "cpu", "cuda")
 D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 AUGMENTS = ("off", "fixed", "ada")
+# ADA's overfitting signals (training/augment.py): "rt" E[sign D(augmented reals)], "rv" the
+# train-vs-held-out gap of D's scores over its real-vs-fake gap (needs a held-out split)
+ADA_SIGNALS = ("rt", "rv")
+# each signal's target (docs/small_data.md): r_t's is ADA's published 0.6; r_v's is measured here
+ADA_TARGETS = {"rt": 0.6, "rv": 0.3}
 AUGMENT_CHOICES = ("auto",) + AUGMENTS           # auto: chosen by the folder's size when the run starts
 CLASS_CHOICES = ("auto", "on", "off")           # class-conditional training (training/class_choice.py)
 # the metric computed every metric_kimg during training: MS-SWD (no extra download) or FID and KID
@@ -54,6 +59,11 @@ class TrainConfig:
     augment_p: float = 0.0
     ada_target: float = 0.6
     ada_kimg: float = 100.0           # thousand images in which p can move from 0 to 1
+    # the overfitting signal p follows (ADA_SIGNALS): a run from before this key followed r_t;
+    # "rv" keeps ada_heldout images of the folder out of training (settled when the run starts,
+    # training/heldout.py) and scores D on them
+    ada_signal: str = "rt"
+    ada_heldout: int = 0
     # how "auto" chose the mode for this run (training/augment_choice.py): written when it did
     augment_reason: str | None = None
     # class-conditional training (training/class_choice.py): "auto" (on for a folder with two or
@@ -202,9 +212,14 @@ class TrainConfig:
         if not 0 < self.ada_target < 1 or self.ada_kimg <= 0:
             add("ada_target" if not 0 < self.ada_target < 1 else "ada_kimg",
                 "the ADA target must lie in (0, 1) and its speed (kimg) be positive")
-        if self.augment == "ada" and self.loss == "wgan-gp":
-            add("augment", "adaptive augmentation reads the sign of D's scores on reals, which WGAN-GP "
-                           "leaves at an arbitrary offset: use the logistic or hinge loss, or a fixed p")
+        if self.ada_signal not in ADA_SIGNALS:
+            add("ada_signal", f"the ADA signal must be one of {', '.join(ADA_SIGNALS)} (got {self.ada_signal!r})")
+        elif self.augment == "ada" and self.loss == "wgan-gp" and self.ada_signal == "rt":
+            add("augment", "adaptive augmentation by r_t reads the sign of D's scores on reals, which WGAN-GP "
+                           "leaves at an arbitrary offset: use the r_v signal (--ada-signal rv), the logistic "
+                           "or hinge loss, or a fixed p")
+        if self.ada_heldout < 0:
+            add("ada_heldout", "the held-out image count must not be negative")
         if self.classes not in CLASS_CHOICES:
             add("classes", f"classes must be one of {', '.join(CLASS_CHOICES)} (got {self.classes!r})")
         if self.class_names is not None and len(self.class_names) < 2:
@@ -280,13 +295,15 @@ PRESETS: dict[str, dict] = {
                    r1_gamma=1.0, stabilize_kimg=30.0, fade_kimg=20.0,
                    batch={4: 64, 8: 64, 16: 64, 32: 64}, batch_default=32, lr={},
                    lr_default=0.002, ema_halflife_kimg=2.0, tick_kimg=1.0, sample_kimg=5.0,
-                   checkpoint_kimg=20.0, augment="auto", classes="auto", preset="laptop"),
+                   checkpoint_kimg=20.0, augment="auto", ada_signal="rv", ada_target=ADA_TARGETS["rv"],
+                   classes="auto", preset="laptop"),
     # The paper's widths and the official single-GPU tables (design.md §1).
     "paper": dict(latent_size=512, fmap_base=8192, fmap_max=512, resolution=256,
                   loss="wgan-gp", r1_gamma=10.0, stabilize_kimg=600.0, fade_kimg=600.0,
                   batch={4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4, 1024: 4},
                   batch_default=4, lr={1024: 0.0015}, lr_default=0.001, ema_halflife_kimg=10.0,
-                  tick_kimg=10.0, sample_kimg=100.0, checkpoint_kimg=500.0, augment="auto", classes="auto", preset="paper"),
+                  tick_kimg=10.0, sample_kimg=100.0, checkpoint_kimg=500.0, augment="auto", ada_signal="rv",
+                  ada_target=ADA_TARGETS["rv"], classes="auto", preset="paper"),
 }
 
 

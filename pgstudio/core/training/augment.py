@@ -216,62 +216,133 @@ def augment(images: torch.Tensor, p: float, generator: torch.Generator | None = 
 
 ADA_INTERVAL = 4        # D steps between adjustments of p (ADA's value)
 ADA_P_MAX = 0.8         # ADA's augmentations start to leak into G above roughly this p: p stops here
+SIGNALS = ("rt", "rv")
+# r_v's totals per adjustment: this step's D scores on reals, fakes and held-out reals (sums, counts)
+_RV_SLOTS = 6
+# r_v's gap and separation are averaged over this many adjustments before p reads them: one batch's
+# means swing by more than the gap they measure (tests/test_ada_rv.py), while the gap itself, taken
+# with one D's weights each time, is free of D's drift and changes only as memorisation does
+RV_WINDOW = 16
 
 
 class AugmentStrength:
     """The p of a run: fixed, or adapted to D's overfitting (ADA).
 
-    The overfitting signal is r_t = E[sign(D(augmented reals))] over the last ADA_INTERVAL D steps
-    (summed over data-parallel ranks): near 0 while D cannot tell training reals from fakes, near
-    1 once it has memorised them. p moves by sign(r_t - target) · images / (ada_kimg · 1000), so
-    ``ada_kimg`` is the number of thousand images in which p can go from 0 to 1.
+    Two overfitting signals (Karras et al. 2020, section 3), each 0 while D generalises and 1 once
+    it has memorised its training images:
+
+    * r_t = E[sign(D(augmented reals))] over the last ADA_INTERVAL D steps: needs nothing besides
+      the training images, but reads D's scores against 0, so it only means overfitting when D's
+      scores on reals drift positive as it memorises them.
+    * r_v = (E[D(train)] − E[D(held-out)]) / (E[D(train)] − E[D(fake)]): how much of D's real-vs-fake
+      separation is memorisation of the training images rather than knowledge of the kind of image.
+      Measured on the interval's last step with the weights of that step's loss pass: its reals and
+      fakes and a batch of held-out reals (heldout.py), augmented alike. A difference over a
+      difference, it is blind to the offset and scale of D's scores, so it means the same for the
+      logistic, hinge and WGAN-GP losses. An adjustment counts as overfitting when D separates
+      reals from fakes at all (the denominator is positive) and the gap exceeds target × separation,
+      both averaged over the last RV_WINDOW adjustments (a running mean until there are that many).
+
+    p moves by ±images / (ada_kimg · 1000) per adjustment, so ``ada_kimg`` is the number of
+    thousand images in which p can go from 0 to 1; it stops at ADA_P_MAX.
     """
 
-    def __init__(self, mode: str, p: float, target: float, ada_kimg: float, device: torch.device):
+    def __init__(self, mode: str, p: float, target: float, ada_kimg: float, device: torch.device,
+                 signal: str = "rt"):
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown ADA signal {signal!r}; choose one of {', '.join(SIGNALS)}")
         self.mode, self.p, self.target, self.ada_kimg = mode, float(p), float(target), float(ada_kimg)
-        self.device = device
+        self.signal, self.device = signal, device
         self.rt: float | None = None
+        self.rv: float | None = None     # r_v as p last read it (the averaged gap over the averaged separation)
         self._signs = torch.zeros((), device=device)
         self._count = 0                  # reals observed since the last adjustment (this rank)
         self._steps = 0                  # D steps since the last adjustment
+        self._rv_step = torch.zeros(_RV_SLOTS, device=device)   # this step's sums and counts (r_v)
+        self._rv_mean = [0.0, 0.0, 0]    # gap and separation averaged over recent adjustments, and how many
 
     @property
     def adaptive(self) -> bool:
         return self.mode == "ada"
 
-    def observe(self, scores_real: torch.Tensor) -> None:
-        """D's scores on augmented reals (kept on the device until the adjustment)."""
-        if self.adaptive:
-            self._signs = self._signs + torch.sign(scores_real.detach().float()).sum()
-            self._count += scores_real.shape[0]
+    @property
+    def wants_heldout(self) -> bool:
+        """Whether this D step ends an interval of r_v, so D must score a held-out batch now."""
+        return self.adaptive and self.signal == "rv" and self._steps + 1 >= ADA_INTERVAL
+
+    def observe(self, scores_real: torch.Tensor, scores_fake: torch.Tensor | None = None) -> None:
+        """D's scores on this step's augmented reals and fakes (kept on the device until the adjustment)."""
+        if not self.adaptive:
+            return
+        real = scores_real.detach().float()
+        self._signs = self._signs + torch.sign(real).sum()
+        self._count += real.shape[0]
+        if self.signal == "rv" and scores_fake is not None:
+            fake = scores_fake.detach().float()
+            self._rv_step = torch.stack([real.sum(), torch.full((), float(real.shape[0]), device=self.device),
+                                         fake.sum(), torch.full((), float(fake.shape[0]), device=self.device),
+                                         self._rv_step[4], self._rv_step[5]])
+
+    def observe_heldout(self, scores: torch.Tensor) -> None:
+        """D's scores on the held-out batch, with the weights of this step's loss pass."""
+        s = scores.detach().float()
+        self._rv_step = torch.cat([self._rv_step[:4], torch.stack([s.sum(), torch.full((), float(s.shape[0]),
+                                                                                          device=self.device)])])
 
     def step_done(self, dist) -> None:
-        """After a D step: every ADA_INTERVAL steps, r_t is read (one host sync) and p moves."""
+        """After a D step: every ADA_INTERVAL steps the signal is read (one host sync) and p moves."""
         if not self.adaptive:
             return
         self._steps += 1
         if self._steps < ADA_INTERVAL:
             return
-        totals = torch.stack([self._signs, torch.full((), float(self._count), device=self.device)])
+        totals = torch.cat([torch.stack([self._signs, torch.full((), float(self._count), device=self.device)]),
+                            self._rv_step])
         if dist is not None:
             totals = dist.sum(totals)                        # over every rank
-        signs, count = (float(v) for v in totals)
+        signs, count, real_sum, real_n, fake_sum, fake_n, held_sum, held_n = (float(v) for v in totals)
         if count > 0:
             self.rt = signs / count
+            overfits = self.rt > self.target
+            if self.signal == "rv":
+                overfits = False
+                if real_n > 0 and fake_n > 0 and held_n > 0:
+                    real = real_sum / real_n
+                    gap, separation = self._average(real - held_sum / held_n, real - fake_sum / fake_n)
+                    self.rv = gap / separation if separation > 0 else None
+                    overfits = separation > 0 and gap > self.target * separation
             move = count / (self.ada_kimg * 1000.0)
-            self.p = min(ADA_P_MAX, max(0.0, self.p + (move if self.rt > self.target else -move)))
+            self.p = min(ADA_P_MAX, max(0.0, self.p + (move if overfits else -move)))
         self._signs = torch.zeros((), device=self.device)
+        self._rv_step = torch.zeros(_RV_SLOTS, device=self.device)
         self._count = self._steps = 0
+
+    def _average(self, gap: float, separation: float) -> tuple[float, float]:
+        """This adjustment's gap and separation folded into the recent average (RV_WINDOW)."""
+        mean_gap, mean_sep, n = self._rv_mean
+        n = min(n + 1, RV_WINDOW)
+        mean_gap += (gap - mean_gap) / n
+        mean_sep += (separation - mean_sep) / n
+        self._rv_mean = [mean_gap, mean_sep, n]
+        return mean_gap, mean_sep
 
     def state_dict(self) -> dict:
         return {"p": self.p, "rt": self.rt if self.rt is not None else float("nan"),
-                "signs": self._signs.detach().cpu(), "count": self._count, "steps": self._steps}
+                "signs": self._signs.detach().cpu(), "count": self._count, "steps": self._steps,
+                "rv": self.rv if self.rv is not None else float("nan"), "rv_step": self._rv_step.detach().cpu(),
+                "rv_mean": list(self._rv_mean)}
 
     def load_state_dict(self, state: dict) -> None:
+        """A checkpoint's state; one from before r_v (no "rv" keys) followed r_t."""
         self.p = float(state["p"])
         self.rt = None if math.isnan(float(state["rt"])) else float(state["rt"])
         self._signs = state["signs"].to(self.device)
         self._count, self._steps = int(state["count"]), int(state["steps"])
+        rv = float(state.get("rv", float("nan")))
+        self.rv = None if math.isnan(rv) else rv
+        self._rv_step = state.get("rv_step", torch.zeros(_RV_SLOTS)).to(self.device)
+        gap, separation, n = state.get("rv_mean", (0.0, 0.0, 0))
+        self._rv_mean = [float(gap), float(separation), int(n)]
 
 
 def chunk_rows(n: int, parts: int, i: int) -> slice:

@@ -17,6 +17,7 @@ from ..storage.checkpoint import RESUME_KEYS, CheckpointError, first_loadable, l
 from ..storage.runfolder import RunFolder
 from ..storage.runlock import RunLock
 from .augment_choice import choose_augment
+from .heldout import settle_heldout
 from .class_choice import match_classes, settle
 from .distributed import DistContext
 from .transfer import Origin, check_origin, describe, read_origin
@@ -51,9 +52,12 @@ def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset
         dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
     notes = []
     if cfg.augment == "auto":
-        mode, reason = choose_augment(len(dataset), cfg.loss)
+        mode, reason = choose_augment(len(dataset), cfg.loss, cfg.ada_signal)
         cfg = cfg.replace(augment=mode, augment_reason=reason)
         notes.append(reason)
+    if cfg.augment == "ada" and cfg.ada_signal == "rv" and cfg.ada_heldout == 0:   # settled here too
+        cfg, note = settle_heldout(cfg, len(dataset))
+        notes.append(note)
     if cfg.class_names is None and cfg.classes != "off":   # settled here, like augment auto
         cfg, reason = settle(cfg, dataset)
         if cfg.class_names or dataset.class_names:

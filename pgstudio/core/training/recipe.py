@@ -40,14 +40,19 @@ class StepDraws:
 
 class Recipe:
     def __init__(self, cfg, *, G, D, G_fast, D_fast, device: torch.device, dist, rng: torch.Generator,
-                 precision: str, stats: TickStats, autocast: bool = True, classes: ClassDraws | None = None):
+                 precision: str, stats: TickStats, autocast: bool = True, classes: ClassDraws | None = None,
+                 heldout=None):
         self.cfg, self.G, self.D, self.G_fast, self.D_fast = cfg, G, D, G_fast, D_fast
+        self.heldout = heldout            # r_v's held-out reals (a RealSampler over heldout.py's split), else None
         self.classes = classes            # a conditional run's label draws (labels.py), else None
         self.device, self.dist, self.rng, self.stats = device, dist, rng, stats
         self.autocast_on = precision == "bf16" and autocast
         # augmentation of every image D sees (augment.py); None when off, so nothing of it runs
-        self.strength = (aug.AugmentStrength(cfg.augment, cfg.augment_p, cfg.ada_target, cfg.ada_kimg, device)
+        self.strength = (aug.AugmentStrength(cfg.augment, cfg.augment_p, cfg.ada_target, cfg.ada_kimg, device,
+                                             signal=cfg.ada_signal if cfg.augment == "ada" else "rt")
                          if getattr(cfg, "augment", "off") != "off" else None)
+        if self.strength is not None and self.strength.signal == "rv" and heldout is None:
+            raise ValueError("adaptive augmentation by r_v needs held-out images (config ada_heldout is 0)")
 
     # --- lazy regularisation (StyleGAN2's Adam correction for a term run every N steps)
     def uses_r1(self) -> bool:
@@ -124,7 +129,7 @@ class Recipe:
         autocast = self.autocast()
         loss_sum = pen_sum = torch.zeros((), device=self.device)
         eps_parts = draws.eps.chunk(parts) if draws.eps is not None else [None] * parts
-        real_scores = []             # for an adaptive p: handed over once every micro-batch has run, so
+        real_scores, fake_scores = [], []   # for an adaptive p: handed over once every micro-batch has run, so
         for i, (r, zd, e) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts), eps_parts)):
             labels = self.labels(draws, "d", i, parts)
             def critic(x, i=i, labels=labels):   # eager (the penalties need a double backward); the gradient
@@ -135,6 +140,7 @@ class Recipe:
                 scores_real = self.D_fast(self.augmented(r, draws, "real", i, parts), level, alpha_in, **labels)
                 scores_fake = self.D_fast(self.augmented(fakes, draws, "fake_d", i, parts), level, alpha_in, **labels)
             real_scores.append(scores_real.detach())     # a pass retried after an OOM counts once
+            fake_scores.append(scores_fake.detach())
             loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
                                              cfg.drift if cfg.loss == "wgan-gp" else 0.0)
             pen = torch.zeros((), device=self.device)
@@ -145,13 +151,29 @@ class Recipe:
             ((loss + pen) / parts).backward()
             loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
         if self.strength is not None:
-            self.strength.observe(torch.cat(real_scores))
+            self.strength.observe(torch.cat(real_scores), torch.cat(fake_scores))
         return loss_sum / parts, pen_sum / parts
 
-    def after_d_main(self) -> None:
-        """After D's passes, before its gradients are averaged across ranks (an adaptive p moves here)."""
-        if self.strength is not None:
-            self.strength.step_done(self.dist)
+    def after_d_main(self, pt: SchedulePoint) -> None:
+        """After D's passes, before its optimizer step (an adaptive p moves here; r_v scores its
+        held-out batch with the weights the loss pass used)."""
+        if self.strength is None:
+            return
+        if self.strength.wants_heldout:
+            self.strength.observe_heldout(self._heldout_scores(pt))
+        self.strength.step_done(self.dist)
+
+    def _heldout_scores(self, pt: SchedulePoint) -> torch.Tensor:
+        """D's scores on a batch of held-out reals, prepared and augmented as the training reals
+        are (drawn from the training RNG for the global batch: a rank scores its slice)."""
+        reals = self.prepare_reals(self.heldout.sample(pt), pt)
+        labels = {} if self.heldout.last_labels is None else {"labels": self.heldout.last_labels}
+        if self.strength.p > 0:
+            mine = self.dist.local_slice(pt.batch)
+            reals = aug.apply(reals, aug.draw(pt.batch, self.strength.p, pt.resolution, pt.resolution,
+                                              self.device, self.rng)[mine])
+        with torch.no_grad(), self.autocast():
+            return self.D_fast(reals, pt.level, self.alpha_input(pt), **labels)
 
     def g_main(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> torch.Tensor:
         level, alpha_in, autocast = pt.level, self.alpha_input(pt), self.autocast()
@@ -178,7 +200,12 @@ class Recipe:
     def tick_fields(self, means: dict) -> dict:
         if self.strength is None:
             return {}
-        return {"augment_p": round(self.strength.p, 5), "augment_rt": self.strength.rt}
+        fields = {"augment_p": round(self.strength.p, 5), "augment_rt": self.strength.rt}
+        if self.strength.adaptive:       # the level p steers the signal to, drawn beside it
+            fields["augment_target"] = self.strength.target
+        if self.strength.signal == "rv":          # as p last read it (None while D separates nothing)
+            fields["augment_rv"] = None if self.strength.rv is None else round(self.strength.rv, 5)
+        return fields
 
     def state_dict(self) -> dict:
         return {"augment": self.strength.state_dict()} if self.strength is not None else {}

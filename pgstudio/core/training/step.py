@@ -115,7 +115,7 @@ class TrainingStep:
 
         nets.discriminator_learns(True)
         loss_d, penalty = self._with_memory_retry(pt, lambda parts: recipe.d_main(draws, pt, parts), nets.opt_d)
-        recipe.after_d_main()
+        recipe.after_d_main(pt)
         self.dist.average_gradients(nets.D.parameters())
         nets.opt_d.step()
         nets.discriminator_learns(False)

@@ -13,11 +13,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.formatting import format_duration
-from ...core.config import LOSSES, PRECISIONS, TrainConfig, preset_values
+from ...core.config import ADA_TARGETS, LOSSES, PRECISIONS, TrainConfig, preset_values
 from ...core.families import FAMILIES, family
 from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
 from ...core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
+from ...core.training.heldout import heldout_count
 from ...core.training.class_choice import choose_classes
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
 from ..common.settings import app_settings, recall_throughput, throughput_key
@@ -159,8 +160,16 @@ class SetupForm(QWidget):
         self._origin_error = ""
         self.augment_p = _spin(0, 1, 0.0, 0.05, 2, "augment_p")
         self.augment_p.setToolTip("fixed: the probability of each transform; adaptive: where p starts")
-        self.ada_target = _spin(0.05, 0.95, 0.6, 0.05, 2, "ada_target")
-        self.ada_target.setToolTip("adaptive: p rises while E[sign D(augmented reals)] is above this (ADA: 0.6)")
+        self.ada_signal = named(QComboBox(), "ada_signal")
+        for signal, text in (("rv", "r_v (held-out)"), ("rt", "r_t (sign)")):
+            self.ada_signal.addItem(text, signal)
+        self.ada_signal.setToolTip(
+            "adaptive: what p reads as overfitting. r_v holds a few images out of training and compares D's "
+            "scores on them with its scores on the trained ones (works with every loss); r_t is ADA's "
+            "E[sign D(augmented reals)], which needs no held-out images (not with WGAN-GP)")
+        self.ada_target = _spin(0.05, 0.95, ADA_TARGETS["rv"], 0.05, 2, "ada_target")
+        self.ada_target.setToolTip(f"adaptive: p rises while the signal is above this (r_v: {ADA_TARGETS['rv']:g}, "
+                                   f"measured here; r_t: {ADA_TARGETS['rt']:g}, ADA's)")
         self.compile = named(QCheckBox("torch.compile"), "compile")
         self.compile.setToolTip("compile the networks (progressive family; recompiles at each growth step, "
                                 "the cost is logged — worth it on GPUs, slow to start on CPUs)")
@@ -204,7 +213,8 @@ class SetupForm(QWidget):
         form.addRow("checkpoint / metric (kimg)", self._row(self.checkpoint, self.metric_kimg))
         form.addRow("metric / images per set", self._row(self.metric_kind, self.metric_n))
         form.addRow("", self.metric_note)
-        form.addRow("augment / p / ADA target", self._row(self.augment, self.augment_p, self.ada_target))
+        form.addRow("augment / p", self._row(self.augment, self.augment_p))
+        form.addRow("ADA signal / target", self._row(self.ada_signal, self.ada_target))
         form.addRow("", self.augment_note)
         form.addRow("classes", self._row(self.use_classes, self.balance_classes))
         form.addRow("", self.classes_note)
@@ -266,6 +276,7 @@ class SetupForm(QWidget):
             w.textChanged.connect(self._changed)
         for w in (self.loss, self.device, self.precision, self.augment, self.metric_kind):
             w.currentIndexChanged.connect(self._changed)
+        self.ada_signal.currentIndexChanged.connect(self._signal_chosen)
         self.start_button.clicked.connect(self.submit)
         self.from_run_button.clicked.connect(self._settings_from_run)
         self._add_tooltips()
@@ -460,6 +471,7 @@ class SetupForm(QWidget):
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
             demodulate=self.demodulate.isChecked(), compile=self.compile.isChecked(),
             augment=self.augment.currentData(), augment_p=self.augment_p.value(), ada_target=self.ada_target.value(),
+            ada_signal=self.ada_signal.currentData(),
             classes=self._classes_mode(), balance_classes=self.balance_classes.isChecked(),
             data=source, demo=demo, mode=options["mode"], channels=options["channels"],
             resolution=options["resolution"], latent_size=self.latent.value(),
@@ -508,6 +520,7 @@ class SetupForm(QWidget):
                 "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
                 "compile": self.compile, "precision": self.precision, "device": self.device,
                 "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target,
+                "ada_signal": self.ada_signal, "ada_heldout": self.ada_signal,
                 "freeze_d": self.freeze_d, "start_from": self.start_from, "classes": self.use_classes}
 
     def _changed(self, *args) -> None:
@@ -517,6 +530,8 @@ class SetupForm(QWidget):
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")
         self.problems.setText("\n".join(f"• {m}" for _, m in problems))
         self.augment_note.setText(self._augment_note(cfg))
+        for w in (self.ada_signal, self.ada_target):         # read by adaptive augmentation only
+            w.setEnabled(cfg.augment in ("auto", "ada"))
         self.classes_note.setText(self._classes_note(cfg))
         self.metric_note.setText(self._metric_note(cfg))
         self.metric_note.setVisible(bool(self.metric_note.text()))
@@ -527,13 +542,27 @@ class SetupForm(QWidget):
         self._draw_schedule(cfg)
         self.changed.emit()
 
+    def _signal_chosen(self) -> None:
+        """Another signal brings its own target (their scales differ), then the form re-checks."""
+        with QSignalBlocker(self.ada_target):
+            self.ada_target.setValue(ADA_TARGETS[self.ada_signal.currentData()])
+        self._changed()
+
     def _augment_note(self, cfg: TrainConfig) -> str:
         data = self.studio.state.data
-        if cfg.augment != "auto":
+        if cfg.augment not in ("auto", "ada"):
             return ""
         if not data.ready:
-            return f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above (decided when the data set is read)"
-        return choose_augment(len(data.dataset), cfg.loss)[1]
+            return (f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above (decided when the data set is read)"
+                    if cfg.augment == "auto" else "")
+        images = len(data.dataset)
+        if cfg.augment == "auto":
+            return choose_augment(images, cfg.loss, cfg.ada_signal)[1]
+        if cfg.ada_signal == "rv":
+            held = heldout_count(images)
+            return (f"r_v holds {held:,} of the {images:,} images out of training to tell when D memorises the rest"
+                    if held else f"{images:,} images are too few to hold any out for r_v: choose r_t")
+        return ""
 
     def _metric_note(self, cfg: TrainConfig) -> str:
         """What the chosen training metric costs, before the run starts."""
@@ -620,7 +649,7 @@ class SetupForm(QWidget):
                    self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
                    self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
                    self.augment_p, self.ada_target, self.batch, self.lr_table, self.loss, self.device,
-                   self.precision, self.augment, self.demodulate, self.compile, self.balance_classes,
+                   self.precision, self.augment, self.ada_signal, self.demodulate, self.compile, self.balance_classes,
                    self.metric_kind]
         blockers = [QSignalBlocker(w) for w in widgets]
         for widget, value in ((self.latent, cfg.latent_size), (self.fmap_base, cfg.fmap_base),
@@ -642,6 +671,7 @@ class SetupForm(QWidget):
         # a run records the mode auto chose; the form offers auto again only if that is what it was
         augment = "auto" if cfg.augment_reason else cfg.augment
         self.augment.setCurrentIndex(max(0, self.augment.findData(augment)))
+        self.ada_signal.setCurrentIndex(max(0, self.ada_signal.findData(cfg.ada_signal)))
         self.demodulate.setChecked(cfg.demodulate)
         self.compile.setChecked(cfg.compile)
         self.balance_classes.setChecked(cfg.balance_classes)

@@ -135,11 +135,18 @@ class TrainingPlots(QWidget):
         self.aug_plot.setLabel("left", "augment")
         self.aug_plot.setYRange(-1.05, 1.05)      # r_t = E[sign D(reals)] lies in [-1, 1], p in [0, 0.8]
         self.aug_plot.setMouseEnabled(y=False)
-        self.aug_plot.addLegend(offset=(-10, 5))
+        # one line on a pale ground at the left: the row is short, the curves run under it, and the
+        # newest ticks (at the right) are the ones to read
+        self.aug_plot.addLegend(offset=(10, 1), colCount=4, brush=pg.mkBrush(255, 255, 255, 210))
         self.aug_plot.showGrid(y=True, alpha=0.2)
         self.curve_aug_p = self.aug_plot.plot(pen=pg.mkPen((214, 39, 40), width=2), name="p")
         self.curve_aug_rt = self.aug_plot.plot(pen=pg.mkPen((127, 127, 127), width=1, style=Qt.DashLine),
                                                name="r_t (ADA)")
+        # r_v: how much of D's real-vs-fake gap is memorisation (train vs held-out); p follows it
+        # in a run that holds images out, toward the dotted target
+        self.curve_aug_rv = self.aug_plot.plot(pen=pg.mkPen((31, 119, 180), width=2), name="r_v (held-out)")
+        self.curve_aug_target = self.aug_plot.plot(pen=pg.mkPen((31, 119, 180), width=1, style=Qt.DotLine),
+                                                   name="target")
         self.aug_row = False
         # FID and KID (metric "fid", or scored on the Checkpoints page) get a row of their own, each
         # with its real-vs-real floor dashed; KID x1000 reads on the same scale as FID here
@@ -261,6 +268,8 @@ class TrainingPlots(QWidget):
             parts.append(f"{h.resolution[i]}×{h.resolution[i]} {h.phase[i]} α {h.alpha[i]:.2f}")
         if i < len(h.augment_p) and not np.isnan(h.augment_p[i]):
             parts.append(f"p {h.augment_p[i]:.3f}")
+        if i < len(h.augment_rv) and not np.isnan(h.augment_rv[i]):
+            parts.append(f"r_v {h.augment_rv[i]:.2f}")
         parts.append(f"{h.img_per_s[i]:.0f} img/s")
         if h.swd_kimg:
             j = int(np.argmin(np.abs(np.asarray(h.swd_kimg) - h.kimg[i])))
@@ -313,7 +322,8 @@ class TrainingPlots(QWidget):
         self._drawn_version = -1
         for c in (self.curve_d_raw, self.curve_g_raw, self.curve_d, self.curve_g, self.curve_alpha,
                   self.curve_res, self.curve_speed, self.swd_points, self.curve_r1, self.curve_pl,
-                  self.curve_pl_mean, self.curve_aug_p, self.curve_aug_rt, self.curve_fid, self.curve_fid_floor,
+                  self.curve_pl_mean, self.curve_aug_p, self.curve_aug_rt, self.curve_aug_rv, self.curve_aug_target,
+                  self.curve_fid, self.curve_fid_floor,
                   self.curve_kid, self.curve_kid_floor):
             c.setData([], [])
         self._show_second_row("alpha")
@@ -324,6 +334,16 @@ class TrainingPlots(QWidget):
             self.loss_plot.removeItem(item)
         self._bands, self._lines = [], []
 
+    @staticmethod
+    def _legend_lists(plot, curve, name: str, shown: bool) -> None:
+        """Whether ``plot``'s legend lists ``curve``."""
+        legend = plot.legend
+        listed = any(sample.item is curve for sample, _ in legend.items)
+        if shown and not listed:
+            legend.addItem(curve, name)
+        elif listed and not shown:
+            legend.removeItem(curve)
+
     def curve_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """What is drawn now (tests and exports read it)."""
         out = {}
@@ -331,6 +351,7 @@ class TrainingPlots(QWidget):
                         ("resolution", self.curve_res), ("img_per_s", self.curve_speed), ("swd", self.swd_points),
                         ("r1", self.curve_r1), ("pl_penalty", self.curve_pl), ("pl_mean", self.curve_pl_mean),
                         ("augment_p", self.curve_aug_p), ("augment_rt", self.curve_aug_rt),
+                        ("augment_rv", self.curve_aug_rv), ("augment_target", self.curve_aug_target),
                         ("fid", self.curve_fid), ("fid_floor", self.curve_fid_floor), ("kid", self.curve_kid),
                         ("kid_floor", self.curve_kid_floor)):
             x, y = c.getData()
@@ -370,8 +391,20 @@ class TrainingPlots(QWidget):
                 curve.setData(qx[~np.isnan(v)], v[~np.isnan(v)])
         if history.shows_augmentation:
             p, rt = np.asarray(history.augment_p), np.asarray(history.augment_rt)
+            rv, target = np.asarray(history.augment_rv), np.asarray(history.augment_target)
             self.curve_aug_p.setData(x[~np.isnan(p)], p[~np.isnan(p)])
-            self.curve_aug_rt.setData(x[~np.isnan(rt)], rt[~np.isnan(rt)])
+            # the signals swing from tick to tick: smoothed like the losses
+            self.curve_aug_rt.setData(x[~np.isnan(rt)], smooth(rt[~np.isnan(rt)], w))
+            self.curve_aug_rv.setData(x[~np.isnan(rv)], smooth(rv[~np.isnan(rv)], w))
+            self.curve_aug_target.setData(x[~np.isnan(target)], target[~np.isnan(target)])
+            rv_run = history.follows_rv
+            self.curve_aug_target.setPen(pg.mkPen((31, 119, 180) if rv_run else (127, 127, 127), width=1,
+                                                  style=Qt.DotLine))
+            # the legend names only what this run draws (a fixed p has no signal; r_t runs no r_v)
+            for curve, name, drawn in ((self.curve_aug_rt, "r_t (ADA)", bool((~np.isnan(rt)).any())),
+                                       (self.curve_aug_rv, "r_v (held-out)", rv_run),
+                                       (self.curve_aug_target, "target", bool((~np.isnan(target)).any()))):
+                self._legend_lists(self.aug_plot, curve, name, drawn)
         self.curve_alpha.setData(*alpha_path(x, history))
         # a tick's resolution held over the whole tick that ends at it (the first from the start):
         # steps, not ramps

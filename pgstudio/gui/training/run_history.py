@@ -39,6 +39,8 @@ class RunHistory:
     pl_mean: list = field(default_factory=list)
     augment_p: list = field(default_factory=list)     # the augmentation's p and ADA's r_t; NaN where absent
     augment_rt: list = field(default_factory=list)
+    augment_rv: list = field(default_factory=list)     # ADA's r_v (runs that hold images out for it)
+    augment_target: list = field(default_factory=list)  # the adaptive signal's target
     swd_kimg: list = field(default_factory=list)
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
@@ -74,6 +76,8 @@ class RunHistory:
         self.pl_mean.append(tick.number("pl_mean"))
         self.augment_p.append(tick.number("augment_p"))
         self.augment_rt.append(tick.number("augment_rt"))
+        self.augment_rv.append(tick.number("augment_rv"))
+        self.augment_target.append(tick.number("augment_target"))
         self.stalled_since = {name: self.stalled_since.get(name, float(tick.kimg)) for name in tick.stalled}
         self.last_tick = r
         self.version += 1
@@ -150,6 +154,11 @@ class RunHistory:
         return bool(self.pl_mean) and not np.isnan(self.pl_mean[-1])
 
     @property
+    def follows_rv(self) -> bool:
+        """Whether p follows r_v (the run holds images out for it) rather than r_t."""
+        return any(not np.isnan(v) for v in self.augment_rv)
+
+    @property
     def shows_augmentation(self) -> bool:
         """Whether the run augments what D sees (its ticks carry p)."""
         return bool(self.augment_p) and not np.isnan(self.augment_p[-1])
@@ -187,10 +196,10 @@ class RunHistory:
 
     def to_csv(self) -> str:
         lines = ["kimg,wall_s,resolution,alpha,phase,loss_d,loss_g,img_per_s,penalty,pl_penalty,pl_mean,"
-                 "augment_p,augment_rt"]
+                 "augment_p,augment_rt,augment_rv"]
         for row in zip(self.kimg, self.wall, self.resolution, self.alpha, self.phase, self.loss_d,
                        self.loss_g, self.img_per_s, self.penalty, self.pl_penalty, self.pl_mean, self.augment_p,
-                       self.augment_rt):
+                       self.augment_rt, self.augment_rv):
             lines.append(",".join(str(v) for v in row))
         return "\n".join(lines) + "\n"
 

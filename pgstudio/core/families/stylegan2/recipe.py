@@ -54,8 +54,8 @@ class StyleGAN2Recipe(Recipe):
     def begin_step(self, step: int) -> None:
         self.noise_rng.manual_seed(((self.cfg.seed + 1) * 1_000_003 + step) * 1024 + self.dist.rank)
 
-    def after_d_main(self) -> None:
-        super().after_d_main()
+    def after_d_main(self, pt) -> None:
+        super().after_d_main(pt)
         if self.dist.active:        # each rank moved the mean w by its own slice's mean:
             with torch.no_grad():   # averaging gives the global batch's update on every rank
                 self.G.mapping.w_avg.copy_(self.dist.mean(self.G.mapping.w_avg))
