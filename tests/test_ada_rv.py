@@ -171,3 +171,29 @@ def test_auto_chooses_rv_for_a_small_folder_with_wgan_gp_too(tmp_path, tiny_cfg)
     t_rt = Trainer.new(tmp_path / "auto-rt", tiny_cfg.replace(augment="auto", loss="wgan-gp", max_kimg=0.064))
     assert t_rt.cfg.augment == "off" and t_rt.cfg.ada_heldout == 0 and t_rt.heldout_set is None
     t_rt.close()
+
+
+def test_the_cli_takes_the_signal_with_its_target_and_resume_keeps_them(tmp_path, shapes_folder):
+    import json
+    from pgstudio.cli import main
+    from pgstudio.core.config import ADA_TARGETS
+    runs = {}
+    for signal in ("rv", "rt"):
+        out = tmp_path / signal
+        assert main(["train", "--data", str(shapes_folder), "--out", str(out), "--resolution", "8",
+                     "--phase-kimg", "0.032", "--max-kimg", "0.064", "--augment", "ada", "--ada-signal", signal,
+                     "--device", "cpu", "--quiet"]) == 0
+        runs[signal] = json.loads((out / "config.json").read_text())
+        assert runs[signal]["ada_signal"] == signal and runs[signal]["ada_target"] == ADA_TARGETS[signal]
+    assert runs["rv"]["ada_heldout"] == heldout.heldout_count(96) and runs["rt"]["ada_heldout"] == 0
+    assert main(["resume", str(tmp_path / "rv"), "--max-kimg", "0.128", "--quiet"]) == 0
+    resumed = json.loads((tmp_path / "rv" / "config.json").read_text())
+    assert {k: resumed[k] for k in ("ada_signal", "ada_target", "ada_heldout")} == \
+        {k: runs["rv"][k] for k in ("ada_signal", "ada_target", "ada_heldout")}
+    ticks = [json.loads(line) for line in (tmp_path / "rv" / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("kind") == "tick" and r["kimg"] > 0.064 and "augment_rv" in r for r in ticks)
+    # a target given with the signal is kept
+    assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "t"), "--resolution", "8",
+                 "--phase-kimg", "0.032", "--max-kimg", "0.032", "--ada-signal", "rv", "--ada-target", "0.45",
+                 "--device", "cpu", "--quiet"]) == 0
+    assert json.loads((tmp_path / "t" / "config.json").read_text())["ada_target"] == 0.45

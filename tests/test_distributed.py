@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -85,14 +86,14 @@ def test_cli_gpus_flag_launches_torchrun_and_resume_on_one_process(tmp_path, sha
     assert load_checkpoint(run.checkpoints()[-1])["images_seen"] >= 300
 
 
-def _rank_p(rank, world, init_file, run_dir, data):
+def _rank_p(rank, world, init_file, run_dir, data, extra=None):
     """One rank of an adaptive-augmentation run; writes its final p and G."""
     os.environ["LOCAL_RANK"] = str(rank)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
         t = Trainer.new(run_dir, tiny_config(data, loss="logistic", max_kimg=0.25, augment="ada", ada_kimg=0.5,
-                                             ada_target=0.2))
+                                             ada_target=0.2, **(extra or {})))
         assert t.run().reason == "max_kimg"
         torch.save({"p": t.recipe.strength.p, "G": {k: v.clone() for k, v in t.G.state_dict().items()}},
                    f"{run_dir}-rank{rank}.pt")
@@ -102,16 +103,20 @@ def _rank_p(rank, world, init_file, run_dir, data):
             dist.destroy_process_group()
 
 
-def test_adaptive_augmentation_is_the_same_on_two_processes_as_on_one(tmp_path, shapes_folder):
+@pytest.mark.parametrize("extra", [{}, {"ada_signal": "rv", "augment_p": 0.3}], ids=["rt", "rv"])
+def test_adaptive_augmentation_is_the_same_on_two_processes_as_on_one(tmp_path, shapes_folder, extra):
     """The augmentation draws are sliced from the global batch and D's signs summed over ranks:
-    every rank applies the same p, and two processes train what one does."""
+    every rank applies the same p, and two processes train what one does. By r_v (from p = 0.3,
+    so the held-out batches are augmented too) every rank holds out the same images, scores its
+    slice of the held-out batch, and the sums of the scores are reduced like the signs."""
     run = tmp_path / "ddp-ada"
-    mp.spawn(_rank_p, args=(2, str(tmp_path / "init-ada"), str(run), str(shapes_folder)), nprocs=2, join=True)
+    mp.spawn(_rank_p, args=(2, str(tmp_path / "init-ada"), str(run), str(shapes_folder), extra), nprocs=2, join=True)
     r0, r1 = (torch.load(f"{run}-rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["p"] == r1["p"] > 0
     torch.set_num_threads(1)
     single = Trainer.new(tmp_path / "single-ada", tiny_config(shapes_folder, loss="logistic", max_kimg=0.25,
-                                                              augment="ada", ada_kimg=0.5, ada_target=0.2))
+                                                              augment="ada", ada_kimg=0.5, ada_target=0.2,
+                                                              **extra))
     single.run()
     assert abs(single.recipe.strength.p - r0["p"]) < 1e-9
     _compare(single.G.state_dict(), r0["G"], atol=1e-4)

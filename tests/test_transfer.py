@@ -125,7 +125,9 @@ def test_cli_init_continues_a_matching_model(origin_run, shapes_folder, tmp_path
 def test_augment_auto_chooses_by_folder_size_and_says_why(shapes_folder, tmp_path):
     assert choose_augment(ADA_BELOW_IMAGES - 1, "logistic")[0] == "ada"
     assert choose_augment(ADA_BELOW_IMAGES, "logistic")[0] == "off"
-    assert choose_augment(100, "wgan-gp")[0] == "off"            # ADA's signal needs logistic or hinge
+    assert choose_augment(100, "wgan-gp")[0] == "off"            # ADA's r_t needs logistic or hinge
+    assert choose_augment(100, "wgan-gp", "rv")[0] == "ada"      # r_v reads differences: any loss
+    assert choose_augment(3, "logistic", "rv")[0] == "off"       # too few to hold any out
     cfg = tiny_config(shapes_folder, loss="logistic", augment="auto")
     trainer = Trainer.new(tmp_path / "auto", cfg)
     trainer.close()
