@@ -17,7 +17,7 @@ from .runfolder import RunFolder, RunFolderError
 
 # the tick curves the Runs page overlays: record key → what people call it
 CURVES = {"loss_d": "D loss", "loss_g": "G loss", "swd": "MS-SWD ×1000", "fid": "FID", "kid": "KID ×1000",
-          "img_per_s": "img/s", "augment_p": "augment p", "penalty": "penalty (R1 / GP)"}
+          "img_per_s": "img/s", "augment_p": "augment p", "augment_rv": "ADA r_v", "penalty": "penalty (R1 / GP)"}
 METRIC_CURVES = ("swd", "fid", "kid")       # from metric records, not ticks: drawn as points
 
 

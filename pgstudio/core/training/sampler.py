@@ -1,9 +1,12 @@
 """Real images for a step: drawn from the resolution's array, kept on the device per resolution."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..data.dataset import ImageDataset
+from . import heldout
 from .labels import ClassDraws
 from .schedule import SchedulePoint
 
@@ -35,3 +38,26 @@ class RealSampler:
             flip = (torch.rand(pt.batch, 1, 1, 1, device=self.device, generator=self.rng) < 0.5)[mine]
             x = torch.where(flip, x.flip(3), x)
         return x
+
+
+@dataclass
+class RunReals:
+    """A run's real images: those it trains on with their sampler and class draws, and the images
+    ADA's r_v holds out (heldout.py) with theirs; the whole set trains when none are held out."""
+    training: ImageDataset
+    sampler: RealSampler
+    classes: ClassDraws | None                 # None: unconditional
+    heldout: ImageDataset | None = None
+    heldout_sampler: RealSampler | None = None
+
+    @classmethod
+    def of(cls, cfg, dataset: ImageDataset, device: torch.device, dist, rng: torch.Generator) -> "RunReals":
+        training, held = heldout.split(dataset, cfg.ada_heldout, cfg.seed)
+        classes = ClassDraws.for_run(cfg, training, device)
+        sampler = RealSampler(training, device, dist, rng, cfg.mirror_augment, classes=classes)
+        if held is None:
+            return cls(training, sampler, classes)
+        held_classes = None if classes is None else \
+            ClassDraws(held.labels, len(cfg.class_names), False, device)   # by count: a class may have none held out
+        return cls(training, sampler, classes, held,
+                   RealSampler(held, device, dist, rng, cfg.mirror_augment, classes=held_classes))

@@ -18,7 +18,6 @@ import torch
 
 from ..analysis.export import render_grid
 from ..families import family
-from . import heldout
 from . import state as state_io
 from .advice import recovery_advice
 from .clock import Every, TickClock
@@ -26,9 +25,8 @@ from .distributed import DistContext
 from .events import ErrorEvent, FinishedEvent, PausedEvent, PhaseEvent, TrainerControl, describe_ending
 from .health import NonFiniteMonitor, NonFiniteTraining, StallWatch
 from .opening import OpenedRun, open_new, open_resume
-from .labels import ClassDraws
 from .outputs import RunOutputs
-from .sampler import RealSampler
+from .sampler import RunReals
 from .schedule import SchedulePoint, schedule_at, total_kimg
 from .device import configure_device, training_device
 from .step import Networks, TrainingStep, compiled_view
@@ -83,21 +81,15 @@ class Trainer:
         self.clock = TickClock(0)
         self.stats = TickStats(self.device)
         self.monitor = NonFiniteMonitor(self.device)
-        # r_v's held-out images never train (heldout.py); every other run trains on the whole set
-        self.training_set, self.heldout_set = heldout.split(self.dataset, cfg.ada_heldout, cfg.seed)
-        classes = ClassDraws.for_run(cfg, self.training_set, self.device)     # None: unconditional
-        heldout_sampler = None if self.heldout_set is None else RealSampler(
-            self.heldout_set, self.device, self.dist, self.rng, cfg.mirror_augment,
-            classes=None if classes is None else     # by count: a class may have no held-out image
-            ClassDraws(self.heldout_set.labels, len(cfg.class_names), False, self.device))
+        reals = RunReals.of(cfg, self.dataset, self.device, self.dist, self.rng)   # r_v's held-out split
+        self.training_set, self.heldout_set = reals.training, reals.heldout
         self.recipe = self.family.recipe(cfg, G=G, D=D, G_fast=compiled_view(G, cfg.compile),
                                          D_fast=compiled_view(D, cfg.compile),
                                          device=self.device, dist=self.dist, rng=self.rng,
                                          precision=self.precision, stats=self.stats,
-                                         autocast=self.family.uses_autocast(), classes=classes,
-                                         heldout=heldout_sampler)
-        self.stepper = TrainingStep(cfg, self.nets, self.recipe, RealSampler(
-            self.training_set, self.device, self.dist, self.rng, cfg.mirror_augment, classes=classes), self.dist, self.device,
+                                         autocast=self.family.uses_autocast(), classes=reals.classes,
+                                         heldout=reals.heldout_sampler)
+        self.stepper = TrainingStep(cfg, self.nets, self.recipe, reals.sampler, self.dist, self.device,
             self.stats, self.monitor, self.accum, self.out, lambda: self.images_seen / 1000.0)
         self.ticks = TickReporter(self, StallWatch({"generator": G, "discriminator": D}, self.device))
         self._make_optimizers()
