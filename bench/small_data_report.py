@@ -51,7 +51,47 @@ def report(path: str) -> str:
                      f"{statistics.mean(r['floor'] for r in runs):.1f} | {'; '.join(ps)} | "
                      f"{statistics.mean(early):+.3f} → {statistics.mean(gaps):+.3f} | "
                      f"{statistics.mean(r['seconds'] for r in runs):.0f} |")
+    lines += _along_the_way(groups)
     return "\n".join(lines)
+
+
+def _along_the_way(groups) -> list[str]:
+    """With --score-every: MS-SWD against the held-out images at each scored kimg (mean of the
+    seeds and their spread), and r_v from the tick probes (D's mean score on 256 training, 256
+    held-out and 256 generated images, un-augmented) by fifths of the run."""
+    scored = {key: runs for key, runs in groups.items() if all(r["curves"].get("score") for r in runs)}
+    if not scored:
+        return []
+    kimgs = sorted({k for runs in scored.values() for r in runs for k in r["curves"]["score_kimg"]})
+    lines = ["", "MS-SWD against held-out images along the way (mean of the seeds, spread in brackets):", "",
+             "| set | train images | mode | " + " | ".join(f"{k:.0f} kimg" for k in kimgs) + " |",
+             "|---|---|---|" + "---|" * len(kimgs)]
+    for (name, n, label), runs in sorted(scored.items()):
+        cells = []
+        for k in kimgs:
+            values = [dict(zip(r["curves"]["score_kimg"], r["curves"]["score"])).get(k) for r in runs]
+            values = [v for v in values if v is not None]
+            cells.append(f"{statistics.mean(values):.1f} ({max(values) - min(values):.1f})" if values else "–")
+        lines.append(f"| {name} | {n} | {label} | " + " | ".join(cells) + " |")
+    lines += ["", "r_v from the tick probes by fifths of the run (mean of the seeds; "
+              "(D(train) − D(held-out)) / (D(train) − D(fake))), and p's largest value per seed:", "",
+              "| set | train images | mode | r_v by fifths | p max per seed |", "|---|---|---|---|---|"]
+    for (name, n, label), runs in sorted(scored.items()):
+        fifths = []
+        for i in range(5):
+            ratios = []
+            for r in runs:
+                c = r["curves"]
+                m = len(c["kimg"])
+                part = slice(i * m // 5, (i + 1) * m // 5)
+                gap = statistics.mean(a - b for a, b in zip(c["d_train"][part], c["d_heldout"][part]))
+                sep = statistics.mean(a - b for a, b in zip(c["d_train"][part], c["d_fake"][part]))
+                ratios.append(gap / sep if sep > 0 else float("nan"))
+            fifths.append(f"{statistics.mean(ratios):.2f}")
+        pmax = ["–" if not any(v is not None for v in r["curves"]["p"]) else
+                f"{max(v for v in r['curves']['p'] if v is not None):.2f}" for r in runs]
+        lines.append(f"| {name} | {n} | {label} | {' / '.join(fifths)} | {', '.join(pmax)} |")
+    return lines
 
 
 if __name__ == "__main__":

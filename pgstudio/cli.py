@@ -573,7 +573,7 @@ def cmd_gui(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .core.config import (ADA_SIGNALS, ADA_TARGETS, ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
                               PRECISIONS, PRESETS)
-    from .core.training.augment_choice import ADA_BELOW_IMAGES
+    from .core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS
     from .core.analysis.metrics import MIN_IMAGES
     p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
                                 "With no command, opens the studio window.")
@@ -599,13 +599,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default): bf16 autocast on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), "
                         "fp32 elsewhere")
     t.add_argument("--augment", choices=AUGMENT_CHOICES,
-                   help=f"augment every image D sees: auto (default: ada below {ADA_BELOW_IMAGES:,} images, off "
-                        "above), off, fixed (p = --augment-p) or ada (p adapts to D's overfitting)")
+                   help=f"augment every image D sees: auto (default: ada below {ADA_BELOW_IMAGES:,} images for networks "
+                        f"wider than {NARROW_D_FMAPS} feature maps, off above and for the laptop preset's), off, "
+                        "fixed (p = --augment-p) or ada (p adapts to D's overfitting)")
     t.add_argument("--augment-p", type=number(float, 0.0, 1.0), metavar="P",
                    help="the fixed p, or ada's starting p (default 0)")
     t.add_argument("--ada-signal", choices=ADA_SIGNALS,
-                   help="what ada reads as overfitting: rv (default: D's train-vs-held-out gap over its "
-                        "real-vs-fake gap, with a few images held out of training) or rt (E[sign D(reals)], "
+                   help="what ada reads as overfitting: rv (the presets' default: D's train-vs-held-out gap over "
+                        "its real-vs-fake gap, with 5%% of the images held out of training) or rt (E[sign D(reals)], "
                         "ADA's published default; needs no held-out images, not with wgan-gp)")
     t.add_argument("--ada-target", type=number(float, 0.0, 1.0), metavar="T",
                    help=f"ada keeps its signal at this (default: r_v {ADA_TARGETS['rv']:g}, r_t {ADA_TARGETS['rt']:g})")

@@ -164,11 +164,13 @@ def test_a_run_by_rv_resumes_exactly(tmp_path, tiny_cfg):
 
 def test_auto_chooses_rv_for_a_small_folder_with_wgan_gp_too(tmp_path, tiny_cfg):
     from pgstudio.core.training.trainer import Trainer
+    wide = dict(fmap_base=256, fmap_max=128)     # auto leaves networks as narrow as the laptop's off
     t = Trainer.new(tmp_path / "auto", tiny_cfg.replace(augment="auto", ada_signal="rv", loss="wgan-gp",
-                                                       max_kimg=0.064))
+                                                       max_kimg=0.064, **wide))
     assert t.cfg.augment == "ada" and t.cfg.ada_heldout > 0 and "held out" in t.cfg.augment_reason
     assert t.run().reason == "max_kimg"
-    t_rt = Trainer.new(tmp_path / "auto-rt", tiny_cfg.replace(augment="auto", loss="wgan-gp", max_kimg=0.064))
+    t_rt = Trainer.new(tmp_path / "auto-rt", tiny_cfg.replace(augment="auto", loss="wgan-gp", max_kimg=0.064,
+                                                              **wide))
     assert t_rt.cfg.augment == "off" and t_rt.cfg.ada_heldout == 0 and t_rt.heldout_set is None
     t_rt.close()
 

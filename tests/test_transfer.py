@@ -8,7 +8,7 @@ import torch
 
 from pgstudio.cli import main
 from pgstudio.core.config import preset_config
-from pgstudio.core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
+from pgstudio.core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS, choose_augment
 from pgstudio.core.training.schedule import phases, schedule_at, total_kimg
 from pgstudio.core.training.trainer import Trainer
 from pgstudio.core.training.transfer import configured, read_origin
@@ -122,14 +122,21 @@ def test_cli_init_continues_a_matching_model(origin_run, shapes_folder, tmp_path
     assert "started from" in capsys.readouterr().err
 
 
-def test_augment_auto_chooses_by_folder_size_and_says_why(shapes_folder, tmp_path):
+def test_augment_auto_chooses_by_folder_size_and_width_and_says_why(shapes_folder, tmp_path):
     assert choose_augment(ADA_BELOW_IMAGES - 1, "logistic")[0] == "ada"
     assert choose_augment(ADA_BELOW_IMAGES, "logistic")[0] == "off"
     assert choose_augment(100, "wgan-gp")[0] == "off"            # ADA's r_t needs logistic or hinge
     assert choose_augment(100, "wgan-gp", "rv")[0] == "ada"      # r_v reads differences: any loss
     assert choose_augment(3, "logistic", "rv")[0] == "off"       # too few to hold any out
-    cfg = tiny_config(shapes_folder, loss="logistic", augment="auto")
-    trainer = Trainer.new(tmp_path / "auto", cfg)
+    # networks as narrow as the laptop preset's: measured to lose more to augmenting than to D's memorising
+    assert choose_augment(100, "logistic", "rv", fmap_max=NARROW_D_FMAPS)[0] == "off"
+    assert choose_augment(100, "logistic", "rv", fmap_max=2 * NARROW_D_FMAPS)[0] == "ada"
+    narrow = Trainer.new(tmp_path / "narrow", tiny_config(shapes_folder, loss="logistic", augment="auto"))
+    narrow.close()
+    saved = json.loads((tmp_path / "narrow" / "config.json").read_text())
+    assert saved["augment"] == "off" and "networks this narrow" in saved["augment_reason"]
+    wide = tiny_config(shapes_folder, loss="logistic", augment="auto", fmap_base=256, fmap_max=2 * NARROW_D_FMAPS)
+    trainer = Trainer.new(tmp_path / "auto", wide)
     trainer.close()
     saved = json.loads((tmp_path / "auto" / "config.json").read_text())
     assert saved["augment"] == "ada" and "96 images is below" in saved["augment_reason"]

@@ -52,7 +52,7 @@ def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset
         dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
     notes = []
     if cfg.augment == "auto":
-        mode, reason = choose_augment(len(dataset), cfg.loss, cfg.ada_signal)
+        mode, reason = choose_augment(len(dataset), cfg.loss, cfg.ada_signal, cfg.fmap_max)
         cfg = cfg.replace(augment=mode, augment_reason=reason)
         notes.append(reason)
     if cfg.augment == "ada" and cfg.ada_signal == "rv" and cfg.ada_heldout == 0:   # settled here too

@@ -17,7 +17,7 @@ from ...core.config import ADA_TARGETS, LOSSES, PRECISIONS, TrainConfig, preset_
 from ...core.families import FAMILIES, family
 from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
-from ...core.training.augment_choice import ADA_BELOW_IMAGES, choose_augment
+from ...core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS, choose_augment
 from ...core.training.heldout import heldout_count
 from ...core.training.class_choice import choose_classes
 from ...core.training.schedule import estimate_seconds, preview, total_kimg
@@ -128,7 +128,8 @@ class SetupForm(QWidget):
             self.augment.addItem(text, mode)
         self.augment.setToolTip("augment every image D sees (flips, rotations, shifts, scaling, colour), so a small "
                                 "folder is not memorised: adaptive raises p while D overfits; fixed keeps p; "
-                                f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above")
+                                f"auto: adaptive below {ADA_BELOW_IMAGES:,} images for networks wider than "
+                                f"{NARROW_D_FMAPS} feature maps, off otherwise (measured: docs/small_data.md)")
         self.augment_note = named(QLabel(), "augment_note")
         self.augment_note.setWordWrap(True)
         self.augment_note.setStyleSheet("color: #555")
@@ -553,11 +554,12 @@ class SetupForm(QWidget):
         if cfg.augment not in ("auto", "ada"):
             return ""
         if not data.ready:
-            return (f"auto: adaptive below {ADA_BELOW_IMAGES:,} images, off above (decided when the data set is read)"
+            return (f"auto: adaptive below {ADA_BELOW_IMAGES:,} images for networks wider than {NARROW_D_FMAPS} "
+                    "feature maps, off otherwise (decided when the data set is read)"
                     if cfg.augment == "auto" else "")
         images = len(data.dataset)
         if cfg.augment == "auto":
-            return choose_augment(images, cfg.loss, cfg.ada_signal)[1]
+            return choose_augment(images, cfg.loss, cfg.ada_signal, cfg.fmap_max)[1]
         if cfg.ada_signal == "rv":
             held = heldout_count(images)
             return (f"r_v holds {held:,} of the {images:,} images out of training to tell when D memorises the rest"
