@@ -265,6 +265,20 @@ def test_the_studio_offers_augmentation_and_plots_p(qtbot, window, tmp_path, tin
     assert len(p) >= 3 and p[-1] > 0 and len(x) == len(p)
     assert len(plots.curve_data()["augment_rv"][1]) == 0              # an r_t run draws no r_v
     assert window.status_labels["augment"].text().startswith("augment p ")
+    listed = lambda: [label.text for _, label in plots.aug_plot.legend.items]   # noqa: E731
+    assert "r_t (ADA)" in listed() and "r_v (held-out)" not in listed()
+    by_rv = tmp_path / "ada-rv"            # from p = 0.3: D separates something from the first ticks
+    Trainer.new(by_rv, tiny_cfg.replace(loss="logistic", augment="ada", ada_signal="rv", augment_p=0.3,
+                                        ada_kimg=0.5, ada_target=0.2, max_kimg=0.384)).run()
+    from pgstudio.core.storage.runfolder import RunFolder
+    ticks = [r for r in RunFolder(by_rv).read_metrics()[0] if r["kind"] == "tick"]
+    with_rv = [r for r in ticks if r.get("augment_rv") is not None]     # seed 3 on the EPYC: all 6 ticks
+    assert with_rv
+    window.open_run(str(by_rv))
+    qtbot.waitUntil(lambda: len(plots.curve_data()["augment_rv"][1]) == len(with_rv), timeout=5000)
+    x, target = plots.curve_data()["augment_target"]
+    assert len(x) >= 3 and set(target.tolist()) == {0.2}
+    assert "r_v (held-out)" in listed() and "target" in listed()
     window.training_page.plots.clear()
     assert not plots.aug_row
 

@@ -17,7 +17,10 @@ def test_start_from_a_trained_model_in_the_run_form(qtbot, window, tmp_path, sha
     assert f.augment.currentData() == "auto"
     assert "networks this narrow" in f.augment_note.text()   # the laptop widths: measured better without
     f.fmap_max.setValue(128)
-    assert "2,003 images is below" in f.augment_note.text() and "held out" in f.augment_note.text()
+    assert "2,003 images is below" in f.augment_note.text() and "100 of them are held out" in f.augment_note.text()
+    f.augment.setCurrentIndex(f.augment.findData("ada"))      # chosen: the note says what r_v holds out
+    assert "r_v holds 100 of the 2,003 images out of training" in f.augment_note.text()
+    f.augment.setCurrentIndex(f.augment.findData("auto"))
     f.fmap_max.setValue(32)                  # differs from the model: taken from it when it is chosen
     f.start_from.setFocus()
     qtbot.keyClicks(f.start_from, str(origin))

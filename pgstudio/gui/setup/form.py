@@ -504,6 +504,9 @@ class SetupForm(QWidget):
             problems.append((self.out_dir, "choose an output folder"))
         elif RunFolder(out).is_run():
             problems.append((self.out_dir, "the output folder already holds a run"))
+        if data.ready and cfg.augment == "ada" and cfg.ada_signal == "rv" and not heldout_count(len(data.dataset)):
+            problems.append((self.ada_signal, f"{len(data.dataset)} images are too few to hold any out for r_v: "
+                                              "choose r_t or a fixed p"))
         if data.importing:
             problems.append((None, "the data set is still importing"))
         elif not data.ready:
