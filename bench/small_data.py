@@ -142,7 +142,8 @@ def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> di
             z = torch.randn(256, cfg.latent_size, generator=probe)
             d_f = D(trainer.G(z, level, tick.alpha), level, tick.alpha).float().mean().item()
         for k, v in (("kimg", tick.kimg), ("resolution", res), ("p", tick.family_stats.get("augment_p")),
-                     ("rt", tick.family_stats.get("augment_rt")), ("rv", tick.family_stats.get("augment_rv")), ("d_train", d_t), ("d_heldout", d_h), ("d_fake", d_f),
+                     ("rt", tick.family_stats.get("augment_rt")), ("rv", tick.family_stats.get("augment_rv")),
+                     ("d_train", d_t), ("d_heldout", d_h), ("d_fake", d_f),
                      ("loss_d", tick.loss_d), ("loss_g", tick.loss_g)):
             curves[k].append(None if v is None else round(float(v), 4))
         # MS-SWD against held-out images along the way (at the full resolution only)
@@ -158,7 +159,8 @@ def run_one(set_name, train: Path, held: Path, mode: str, seed: int, args) -> di
     mean_swd, swd, floor, n = score(trainer, heldout, cfg, args)
     return {"set": set_name, "mode": mode, "seed": seed, "tag": args.tag, "train_n": args.train_n,
             "ada_kimg": args.ada_kimg, "ada_target": args.ada_target, "ada_signal": args.ada_signal,
-            "heldout_for_rv": trainer.cfg.ada_heldout, "fixed_p": args.fixed_p, "reason": result.reason, "seconds": round(seconds, 1),
+            "heldout_for_rv": trainer.cfg.ada_heldout, "fixed_p": args.fixed_p, "reason": result.reason,
+            "seconds": round(seconds, 1),
             "kimg": result.kimg, "swd_levels": [round(v, 2) for v in swd], "swd": round(mean_swd, 2),
             "floor": round(sum(floor) / len(floor), 2), "n": n, "curves": curves, "run": str(run_dir)}
 
