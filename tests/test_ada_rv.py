@@ -199,3 +199,20 @@ def test_the_cli_takes_the_signal_with_its_target_and_resume_keeps_them(tmp_path
                  "--phase-kimg", "0.032", "--max-kimg", "0.032", "--ada-signal", "rv", "--ada-target", "0.45",
                  "--device", "cpu", "--quiet"]) == 0
     assert json.loads((tmp_path / "t" / "config.json").read_text())["ada_target"] == 0.45
+
+
+def test_resuming_on_a_folder_that_changed_says_the_split_moved(tmp_path, shapes_folder):
+    import shutil
+    from pgstudio.core.training.trainer import Trainer
+    from tests.conftest import tiny_config
+    folder = tmp_path / "folder"
+    shutil.copytree(shapes_folder, folder)
+    cfg = tiny_config(folder, loss="logistic", augment="ada", ada_signal="rv", max_kimg=0.064)
+    t = Trainer.new(tmp_path / "run", cfg)
+    assert t.cfg.ada_heldout_of == 96
+    t.run()
+    Trainer.resume(tmp_path / "run", max_kimg=0.128).run()            # the same folder: nothing to say
+    assert "images now" not in (tmp_path / "run" / "log.txt").read_text()
+    shutil.copy(next(folder.rglob("*.png")), folder / "squares" / "extra.png")
+    Trainer.resume(tmp_path / "run", max_kimg=0.192).run()
+    assert "the folder has 97 images now, 96 when the run started" in (tmp_path / "run" / "log.txt").read_text()

@@ -64,6 +64,7 @@ class TrainConfig:
     # training/heldout.py) and scores D on them
     ada_signal: str = "rt"
     ada_heldout: int = 0
+    ada_heldout_of: int = 0           # the folder's image count when the split was made (0: not recorded)
     # how "auto" chose the mode for this run (training/augment_choice.py): written when it did
     augment_reason: str | None = None
     # class-conditional training (training/class_choice.py): "auto" (on for a folder with two or

@@ -31,8 +31,19 @@ def settle_heldout(cfg, images: int):
     if count == 0:
         raise ValueError(f"adaptive augmentation by r_v holds images out of training, and {images} "
                          "images are too few: use --ada-signal rt or a fixed p")
-    return cfg.replace(ada_heldout=count), (f"r_v: {count:,} of the {images:,} images are held out of "
-                                            "training; D's scores on them tell when it memorises the rest")
+    return cfg.replace(ada_heldout=count, ada_heldout_of=images), (
+        f"r_v: {count:,} of the {images:,} images are held out of training; D's scores on them tell when it "
+        "memorises the rest")
+
+
+def changed_folder_note(cfg, images: int) -> str | None:
+    """On resume: a line saying that the folder no longer has the images the split was made from
+    (the split is drawn anew from today's folder, so some held-out images may have been trained on)."""
+    if not cfg.ada_heldout or not cfg.ada_heldout_of or images == cfg.ada_heldout_of:
+        return None
+    return (f"the folder has {images:,} images now, {cfg.ada_heldout_of:,} when the run started: r_v's "
+            f"{cfg.ada_heldout:,} held-out images are drawn anew from it, and some of them may have been "
+            "trained on, which lowers r_v for a while")
 
 
 def heldout_indices(labels: np.ndarray, count: int, seed: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from ..storage.checkpoint import RESUME_KEYS, CheckpointError, first_loadable, l
 from ..storage.runfolder import RunFolder
 from ..storage.runlock import RunLock
 from .augment_choice import choose_augment
-from .heldout import settle_heldout
+from .heldout import changed_folder_note, settle_heldout
 from .class_choice import match_classes, settle
 from .distributed import DistContext
 from .transfer import Origin, check_origin, describe, read_origin
@@ -136,6 +136,9 @@ def open_resume(run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None
             dataset = load_dataset(cfg.data, cfg.demo, cfg.resolution, cfg.mode, cfg.channels)
         if cfg.class_names:            # by the names the run stored, not by today's listing
             dataset = match_classes(dataset, cfg.class_names, cfg.data or "the data set")
+        moved = changed_folder_note(cfg, len(dataset))
+        if moved:
+            notes.append(moved)
         if lr_scale is not None:
             notes.append(f"learning rates scaled by {lr_scale:g} from here on (lr_scale {cfg.lr_scale:g})")
         kimg = state["images_seen"] / 1000.0
