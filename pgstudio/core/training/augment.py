@@ -279,15 +279,13 @@ class AugmentStrength:
         self._count += real.shape[0]
         if self.signal == "rv" and scores_fake is not None:
             fake = scores_fake.detach().float()
-            self._rv_step = torch.stack([real.sum(), torch.full((), float(real.shape[0]), device=self.device),
-                                         fake.sum(), torch.full((), float(fake.shape[0]), device=self.device),
-                                         self._rv_step[4], self._rv_step[5]])
+            self._rv_step[0:4] = torch.stack([real.sum(), real.new_tensor(real.shape[0]),
+                                              fake.sum(), fake.new_tensor(fake.shape[0])])
 
     def observe_heldout(self, scores: torch.Tensor) -> None:
         """D's scores on the held-out batch, with the weights of this step's loss pass."""
         s = scores.detach().float()
-        self._rv_step = torch.cat([self._rv_step[:4], torch.stack([s.sum(), torch.full((), float(s.shape[0]),
-                                                                                          device=self.device)])])
+        self._rv_step[4:6] = torch.stack([s.sum(), s.new_tensor(s.shape[0])])
 
     def step_done(self, dist) -> None:
         """After a D step: every ADA_INTERVAL steps the signal is read (one host sync) and p moves."""
@@ -303,14 +301,15 @@ class AugmentStrength:
         signs, count, real_sum, real_n, fake_sum, fake_n, held_sum, held_n = (float(v) for v in totals)
         if count > 0:
             self.rt = signs / count
-            overfits = self.rt > self.target
-            if self.signal == "rv":
+            if self.signal == "rt":
+                overfits = self.rt > self.target
+            elif real_n > 0 and fake_n > 0 and held_n > 0:
+                real = real_sum / real_n
+                gap, separation = self._average(real - held_sum / held_n, real - fake_sum / fake_n)
+                self.rv = gap / separation if separation > 0 else None
+                overfits = separation > 0 and gap > self.target * separation
+            else:
                 overfits = False
-                if real_n > 0 and fake_n > 0 and held_n > 0:
-                    real = real_sum / real_n
-                    gap, separation = self._average(real - held_sum / held_n, real - fake_sum / fake_n)
-                    self.rv = gap / separation if separation > 0 else None
-                    overfits = separation > 0 and gap > self.target * separation
             move = count / (self.ada_kimg * 1000.0)
             self.p = min(ADA_P_MAX, max(0.0, self.p + (move if overfits else -move)))
         self._signs = torch.zeros((), device=self.device)
@@ -329,7 +328,7 @@ class AugmentStrength:
     def state_dict(self) -> dict:
         return {"p": self.p, "rt": self.rt if self.rt is not None else float("nan"),
                 "signs": self._signs.detach().cpu(), "count": self._count, "steps": self._steps,
-                "rv": self.rv if self.rv is not None else float("nan"), "rv_step": self._rv_step.detach().cpu(),
+                "rv": self.rv if self.rv is not None else float("nan"), "rv_step": self._rv_step.detach().cpu().clone(),
                 "rv_mean": list(self._rv_mean)}
 
     def load_state_dict(self, state: dict) -> None:
@@ -340,7 +339,7 @@ class AugmentStrength:
         self._count, self._steps = int(state["count"]), int(state["steps"])
         rv = float(state.get("rv", float("nan")))
         self.rv = None if math.isnan(rv) else rv
-        self._rv_step = state.get("rv_step", torch.zeros(_RV_SLOTS)).to(self.device)
+        self._rv_step = state.get("rv_step", torch.zeros(_RV_SLOTS)).to(self.device).clone()   # written in place
         gap, separation, n = state.get("rv_mean", (0.0, 0.0, 0))
         self._rv_mean = [float(gap), float(separation), int(n)]
 

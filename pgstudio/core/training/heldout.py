@@ -58,7 +58,7 @@ def heldout_indices(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
         c = int(labels[i])
         if c >= 0 and left[c] <= 1:
             continue
-        left[c] = left.get(c, 0) - 1
+        left[c] -= 1
         chosen.append(int(i))
     return np.sort(np.asarray(chosen, dtype=np.int64))
 

@@ -81,12 +81,15 @@ class Recipe:
         draws = StepDraws(reals, z_d, eps, z_g, with_r1)
         draws.extra = self.draw_extra(pt, mine, step)   # after the shared draws: their order never moves
         if self.strength is not None and self.strength.p > 0:     # last: a run without draws none
-            draws.augment = {which: aug.draw(batch, self.strength.p, pt.resolution, pt.resolution, self.device,
-                                             self.rng)[mine] for which in ("real", "fake_d", "fake_g")}
+            draws.augment = {which: self._augment_draws(pt, mine) for which in ("real", "fake_d", "fake_g")}
         if self.classes is not None:       # after everything else: an unconditional run draws none
             draws.labels = {"d": real_labels, "g": self.classes.fake_labels(batch, self.device, self.rng)[mine],
                             **self.draw_labels_extra(draws, pt)}
         return draws
+
+    def _augment_draws(self, pt: SchedulePoint, mine: slice) -> aug.AugmentDraws:
+        """One batch's augmentation at the current p, drawn for the global batch; this rank's rows."""
+        return aug.draw(pt.batch, self.strength.p, pt.resolution, pt.resolution, self.device, self.rng)[mine]
 
     def draw_labels_extra(self, draws: StepDraws, pt: SchedulePoint) -> dict:
         """A family's own labels (for its own draws in ``extra``), drawn after the shared ones."""
@@ -169,9 +172,7 @@ class Recipe:
         reals = self.prepare_reals(self.heldout.sample(pt), pt)
         labels = {} if self.heldout.last_labels is None else {"labels": self.heldout.last_labels}
         if self.strength.p > 0:
-            mine = self.dist.local_slice(pt.batch)
-            reals = aug.apply(reals, aug.draw(pt.batch, self.strength.p, pt.resolution, pt.resolution,
-                                              self.device, self.rng)[mine])
+            reals = aug.apply(reals, self._augment_draws(pt, self.dist.local_slice(pt.batch)))
         with torch.no_grad(), self.autocast():
             return self.D_fast(reals, pt.level, self.alpha_input(pt), **labels)
 
