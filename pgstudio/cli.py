@@ -46,34 +46,119 @@ def number(kind=float, low: float | None = None, high: float | None = None, low_
     return parse
 
 
+def resolution_type(text: str) -> int:
+    """A target resolution: a power of two from 4 to 1024, refused on one line otherwise."""
+    value = number(int, 4, 1024)(text)
+    if value & (value - 1):
+        raise argparse.ArgumentTypeError(f"{text} is not a power of two (4, 8, 16, …, 1024)")
+    return value
+
+
+resolution_type.__name__ = "resolution"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that say what was meant: a mistyped option or command gets
+    "did you mean …", and no error prints the whole usage (--help does)."""
+
+    def error(self, message: str):
+        hint = self._did_you_mean(message)
+        print(f"{self.prog}: error: {message}{hint} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+    def _did_you_mean(self, message: str) -> str:
+        import difflib
+        import re
+        m = re.search(r"invalid choice: '([^']*)'", message)
+        if m:
+            choices = []
+            for action in self._actions:
+                if action.choices:
+                    choices += [c for c in action.choices if isinstance(c, str)]
+            close = difflib.get_close_matches(m.group(1), choices, n=1, cutoff=0.6)
+            return f" — did you mean '{close[0]}'?" if close else ""
+        m = re.search(r"unrecognized arguments: (.*)", message)
+        if m:
+            options = _option_strings(self, sys.argv[1:] if _ARGV is None else _ARGV)
+            hints = []
+            for word in m.group(1).split():
+                if word.startswith("-"):
+                    close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.6)
+                    if close:
+                        hints.append((word.split("=")[0], close[0]))
+            if len(hints) == 1:
+                return f" — did you mean {hints[0][1]}?"
+            return (" — did you mean " + ", ".join(f"{c} (for {w})" for w, c in hints) + "?") if hints else ""
+        return ""
+
+
+_ARGV: list[str] | None = None         # the arguments main() parses (for the hints of an unknown option)
+
+
+def _option_strings(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """The options of the command named in ``argv`` (the top level's when it names none)."""
+    options = [o for a in parser._actions for o in a.option_strings]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for word in argv:
+                if word in action.choices:
+                    options += [o for a in action.choices[word]._actions for o in a.option_strings]
+                    break
+    return options
+
+
 POSITIVE = number(float, 0, low_open=True)
 NON_NEGATIVE = number(float, 0)
 
 
 # --------------------------------------------------------------------------- train / resume
 class ProgressPrinter:
-    """tqdm bar over kimg with resolution, α, img/s and ETA; log lines printed above it."""
+    """Progress over kimg with resolution, α, losses, img/s and ETA; log lines printed above it.
+
+    On a terminal a tqdm bar redrawn in place; into a file or a pipe (where every redraw would be
+    another line) a plain line at each tenth of the run. Never above 100 %: the last tick may pass
+    the end by part of a minibatch, which the line's kimg shows."""
 
     def __init__(self, start_kimg: float, total_kimg: float, quiet: bool = False):
         from tqdm import tqdm
-        self.bar = tqdm(total=round(total_kimg, 3), initial=round(start_kimg, 3), unit="kimg",
-                        dynamic_ncols=True, disable=quiet,
+        self.total = round(total_kimg, 3)
+        self.quiet = quiet
+        self.live = not quiet and sys.stderr.isatty()
+        self.bar = tqdm(total=self.total, initial=min(round(start_kimg, 3), self.total), unit="kimg",
+                        dynamic_ncols=True, disable=not self.live, file=sys.stderr,
                         bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} kimg [{elapsed}{postfix}]")
         self.kimg = start_kimg
+        self.shown = min(start_kimg, self.total)           # what the bar has counted
+        self.tenth = int(10 * start_kimg / self.total) if self.total else 10
+        self.last_line = ""
 
     def __call__(self, event) -> None:
         from .core.training import events as ev
         if isinstance(event, ev.TickEvent):
             tick = event.tick
-            self.bar.update(max(0.0, tick.kimg - self.kimg))
             self.kimg = tick.kimg
-            self.bar.set_postfix_str(f"{tick.resolution}x{tick.resolution} {tick.phase} α={tick.alpha:.2f} "
-                                     f"D={tick.loss_d:.3f} G={tick.loss_g:.3f} {tick.img_per_s:.0f} img/s "
-                                     f"ETA {format_duration(event.eta_s)}", refresh=True)
+            capped = min(tick.kimg, self.total)
+            self.bar.update(max(0.0, capped - self.shown))
+            self.shown = max(self.shown, capped)
+            state = (f"{tick.resolution}x{tick.resolution} {tick.phase} α={tick.alpha:.2f} D={tick.loss_d:.3f} "
+                     f"G={tick.loss_g:.3f} {tick.img_per_s:.0f} img/s ETA {format_duration(event.eta_s)}")
+            self.bar.set_postfix_str(state, refresh=True)
+            pct = 100 * capped / self.total if self.total else 100
+            self.last_line = f"{pct:3.0f}% {tick.kimg:.1f}/{self.total:.1f} kimg {state}"
+            tenth = int(pct // 10)
+            if not self.live and not self.quiet and tenth > self.tenth:
+                self.tenth = tenth
+                print(self.last_line, file=sys.stderr, flush=True)
         elif isinstance(event, (ev.LogEvent, ev.CheckpointEvent)):
             msg = event.message if isinstance(event, ev.LogEvent) else f"checkpoint {event.path}"
-            self.bar.write(msg)
+            self.write(msg)
         # an ErrorEvent is not written here: _drive prints the run's error once, on stderr
+
+    def write(self, message: str, file=None) -> None:
+        if self.live:
+            self.bar.write(message, file=file or sys.stdout)
+        else:
+            print(message, file=file or sys.stdout, flush=True)
 
     def close(self) -> None:
         self.bar.close()
@@ -84,7 +169,7 @@ def _drive(trainer, printer) -> int:
     def on_sigint(signum, frame):
         if trainer.control.stop_requested:
             raise KeyboardInterrupt
-        printer.bar.write("stopping after this step (Ctrl-C again to abort without a checkpoint)…")
+        printer.write("stopping after this step (Ctrl-C again to abort without a checkpoint)…")
         trainer.control.request_stop()
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
@@ -187,6 +272,10 @@ def cmd_train(args) -> int:
     printer = ProgressPrinter(0.0, total_kimg(cfg), args.quiet)
     trainer.on_event = printer
     print(trainer.dataset.report.text().splitlines()[0])
+    from .core.training.advice import small_data_warning
+    warning = small_data_warning(trainer.cfg, len(trainer.dataset))
+    if warning:                  # said before the first step, where a wrong folder is still cheap to stop
+        printer.write(f"pgstudio: warning: {warning} Ctrl-C stops the run.", file=sys.stderr)
     return _drive(trainer, printer)
 
 
@@ -240,6 +329,10 @@ def cmd_generate(args) -> int:
     from .core.analysis.latents import sample_latents
     from .core.models import load_generator
 
+    from .core.analysis.export import image_suffix_problem
+    problem = image_suffix_problem(args.out)
+    if problem:                       # before the model loads: nothing to wait for to hear it
+        raise UserError(problem)
     loaded = load_generator(args.source)
     _report_skipped(loaded)
     G = loaded.generator
@@ -561,12 +654,15 @@ def cmd_gui(args) -> int:
     problem = window_problem()      # before Qt loads: a missing xcb library aborts QApplication itself
     if problem:
         raise UserError(problem)
+    path = getattr(args, "run", None)
+    if path is not None and not Path(path).is_dir():
+        raise UserError(f"{path}: no such folder (give a run folder or a folder of images)")
     try:
         from .gui.app import main as gui_main
     except ImportError as exc:
         raise UserError(f"the studio window cannot start: {exc} (the command-line tools still work: "
                         "pgstudio --help)") from None
-    return gui_main(getattr(args, "run", None))
+    return gui_main(path)
 
 
 # --------------------------------------------------------------------------- parser
@@ -575,9 +671,12 @@ def build_parser() -> argparse.ArgumentParser:
                               PRECISIONS, PRESETS)
     from .core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS
     from .core.analysis.metrics import MIN_IMAGES
-    p = argparse.ArgumentParser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
-                                "With no command, opens the studio window.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    from . import __version__
+    p = Parser(prog="pgstudio", description="Train and explore Progressive Growing GANs. "
+               "With no command, opens the studio window; `pgstudio RUN` opens a run folder, `pgstudio DIR` "
+               "a folder of images on the Dataset page.")
+    p.add_argument("--version", action="version", version=f"pgstudio {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     t = sub.add_parser("train", help="train a new run (headless)")
     src = t.add_mutually_exclusive_group(required=True)
@@ -586,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, metavar="RUN", help="new run folder")
     t.add_argument("--arch", choices=ARCHS, help="progressive (default: grows 4x4 → target) or stylegan2 "
                    "(fixed resolution; same image budget by default)")
-    t.add_argument("--resolution", type=number(int, 4, 1024), help="target resolution, a power of two (4..1024)")
+    t.add_argument("--resolution", type=resolution_type, help="target resolution, a power of two (4..1024)")
     t.add_argument("--phase-kimg", type=POSITIVE, help="kimg of each stabilize and each fade phase")
     t.add_argument("--max-kimg", type=POSITIVE, help="stop (with a checkpoint) after this many kimg in total")
     t.add_argument("--loss", choices=LOSSES)
@@ -718,7 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("import", help="import a folder into the cache and report on it")
     i.add_argument("folder", metavar="DIR")
-    i.add_argument("--resolution", type=number(int, 4, 1024), default=32)
+    i.add_argument("--resolution", type=resolution_type, default=32)
     i.add_argument("--mode", choices=MODES, default="crop")
     i.add_argument("--channels", choices=CHANNELS, default="auto")
     i.set_defaults(func=cmd_import)
@@ -752,7 +851,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_export)
 
     w = sub.add_parser("gui", help="open the studio window (the default)")
-    w.add_argument("run", nargs="?", metavar="RUN", help="a run folder to open")
+    w.add_argument("run", nargs="?", metavar="RUN|DIR",
+                   help="a run folder to open, or a folder of images to choose on the Dataset page")
     w.set_defaults(func=cmd_gui)
     return p
 
@@ -765,8 +865,19 @@ def _describe_os_error(exc: OSError) -> str:
     return f"{where}{exc.strerror or exc}"
 
 
+def _folder_as_gui(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`pgstudio DIR` is `pgstudio gui DIR`: a first word that is no command but a folder opens it."""
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if argv and not argv[0].startswith("-") and argv[0] not in commands and os.path.isdir(argv[0]):
+        return ["gui", *argv]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
+    global _ARGV
     parser = build_parser()
+    argv = _folder_as_gui(list(sys.argv[1:] if argv is None else argv), parser)
+    _ARGV = argv
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:       # --help (0) or a refused argument (2, already explained)

@@ -12,11 +12,14 @@ def create_app():
     return app
 
 
-def main(run: str | None = None) -> int:
+def main(path: str | None = None) -> int:
+    """The window; ``path`` a run folder (opened on the Training page) or a folder of images
+    (chosen on the Dataset page). Without one, the data set chosen last time comes back."""
     app = create_app()
+    from .common.errors import install_exception_hooks
     from .main_window import MainWindow
+    install_exception_hooks()
     window = MainWindow()
     window.show()
-    if run:
-        window.open_run(run)
+    window.open_start_path(path)
     return app.exec()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget)
 
 from .. import __version__
@@ -14,7 +14,7 @@ from ..core.families import family
 from ..core.storage.checkpoint import CheckpointError
 from ..core.storage.continuing import branch_from, resume_from
 from ..core.storage.records import TickRecord
-from ..core.storage.runfolder import RunFolderError
+from ..core.storage.runfolder import RunFolder, RunFolderError
 from .checkpoints.page import CheckpointsPage
 from .runs.page import RunsPage
 from ..core.storage.run_summary import summarize
@@ -25,7 +25,9 @@ from .setup.form import SetupForm
 from .training.page import TrainingPage
 from .common.studio import Studio
 from .common.widgets import guard_wheel, named, vertical_scroll
-from .common.workers import collect_garbage_in_gui_thread
+from .common.errors import error_hub
+from .common.workers import collect_garbage_in_gui_thread, wait_for_threads
+from .common.file_dialogs import existing_directory
 
 
 def describe_recent(path: str) -> str:
@@ -36,12 +38,17 @@ def describe_recent(path: str) -> str:
         return f"{os.path.basename(path.rstrip('/'))} (unreadable)"
 
 
+# a first start's size: 1280×720 fits every laptop screen; fit_to_screen shrinks it on smaller ones
+DEFAULT_SIZE = (1280, 720)
+
+
 class MainWindow(QMainWindow):
     def __init__(self):
         super().__init__()
         collect_garbage_in_gui_thread()
         self.setWindowTitle("pgstudio")
         self.error_box: QMessageBox | None = None
+        self._threads_shut = False
 
         # the pages share one studio state; the window wires them to it and to its own chrome
         self.studio = Studio()
@@ -79,11 +86,15 @@ class MainWindow(QMainWindow):
         self.training_page.run_opened.connect(self._run_opened)
         self.runs_page.open_requested.connect(self.open_run)
         self.runs_page.status.connect(self.show_message)
-        self.training_page.checkpoint_written.connect(lambda p: self.checkpoints_page.refresh())
+        self.training_page.checkpoint_written.connect(self._checkpoint_written)
         self.training_page.snapshot_ready.connect(self.explorer_page.take_snapshot)
         self.explorer_page.follow_live.toggled.connect(self._follow_live)
-        self.explorer_page.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        self.checkpoints_page.status.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.explorer_page.status.connect(self.show_message)
+        self.checkpoints_page.status.connect(self.show_message)
+        error_hub().reported.connect(self._error_reported)
+        app = QApplication.instance()
+        if app is not None:            # however the process ends, its threads end first
+            app.aboutToQuit.connect(self.shutdown_threads)
         self.checkpoints_page.open_in_explorer.connect(self._explore_checkpoint)
         self.checkpoints_page.resume_requested.connect(self._resume_from_checkpoint)
         self.checkpoints_page.metric_recorded.connect(self.training_page.add_metric_record)
@@ -119,7 +130,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
 
         train_menu = self.menuBar().addMenu("&Training")
-        self.start_action = self._action("Start / Resume", self.training_page.start_or_resume, "Ctrl+Return", "start_action")
+        self.start_action = self._action("Start / Resume", self.start_shortcut, "Ctrl+Return", "start_action")
         self.pause_action = self._action("Pause / Resume", self.training_page.toggle_pause, "Ctrl+P", "pause_action")
         self.stop_action = self._action("Stop", self.training_page.stop, "Ctrl+.", "stop_action")
         self.save_action = self._action("Save checkpoint now", self.training_page.save_now, QKeySequence.Save,
@@ -197,6 +208,41 @@ class MainWindow(QMainWindow):
         L["memory"].setText(mem)
 
     # -------------------------------------------------------------- actions
+    def start_shortcut(self) -> None:
+        """Ctrl+Return does what the Start button in view does: on the Dataset page the form's
+        "Start training" (the run the form shows), elsewhere the Training page's Start / Resume /
+        Continue of the open run."""
+        if self.tabs.currentWidget() is self.dataset_split:
+            form = self.setup_form
+            if form.start_button.isEnabled():
+                form.start_button.click()
+            else:
+                self.show_message("cannot start yet: " + (form.start_button.toolTip() or "a training is running"))
+            return
+        button = self.training_page.start_button
+        if button.isEnabled():
+            button.click()
+        elif self.training_page.is_training():
+            self.show_message("a training is running: pause or stop it first")
+        else:
+            self.tabs.setCurrentIndex(0)
+            self.show_message("no run to resume here: the Dataset page starts a new one")
+
+    def _checkpoint_written(self, path: str) -> None:
+        self.checkpoints_page.refresh()
+
+    def _error_reported(self, where: str, message: str) -> None:
+        """Any error a page, worker or slot met: the log panel, the open run's log.txt, the status bar."""
+        line = f"error ({where}): {message}"
+        self.training_page.append_log(line)
+        run = self.training_page.run
+        if run is not None and run.log_path.exists():
+            try:
+                run.log(f"studio {line}")
+            except OSError:
+                pass                     # a refusing disk: the panel and the status bar have it
+        self.statusBar().showMessage(line, 15000)
+
     def _studio_changed(self, what: str) -> None:
         if what == "start_requested":         # the Training page has started it
             self.tabs.setCurrentWidget(self.training_page)
@@ -214,7 +260,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.use_demo()
 
     def open_run_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a run folder")
+        folder = existing_directory(self, "Open a run folder")
         if folder:
             self.open_run(folder)
 
@@ -225,6 +271,17 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.tabs.setCurrentIndex(1)
+
+    def open_start_path(self, path: str | None) -> None:
+        """What the command line named: a run folder opens on the Training page, any other folder
+        is the data set on the Dataset page; nothing named brings back the last data set chosen."""
+        if path and RunFolder(path).is_run():
+            self.open_run(path)
+        elif path:
+            self.tabs.setCurrentIndex(0)
+            self.dataset_panel.set_folder(path)
+        else:
+            self.dataset_panel.restore_last()
 
     def _follow_live(self, on: bool) -> None:
         self.training_page.want_snapshots = on
@@ -247,7 +304,7 @@ class MainWindow(QMainWindow):
         scale = lr_scale if lr_scale != 1.0 else None          # 1: the run's rates as they are
         try:
             if branch:              # a branch goes into a new folder: that one is free
-                parent = QFileDialog.getExistingDirectory(self, "Folder for the branched run")
+                parent = existing_directory(self, "Folder for the branched run")
                 if not parent:
                     return
                 plan = branch_from(path, parent)
@@ -262,11 +319,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(page)
 
     def _run_opened(self, path: str) -> None:
-        self.checkpoints_page.set_run(path)
-        self.explorer_page.set_open_run(path)
+        self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")
         add_recent_run(path)
         self._fill_recent()            # a menu disabled while empty never shows, so never refills itself
-        self.setWindowTitle(f"pgstudio — {os.path.basename(path.rstrip('/'))}")
+        self.runs_page.add_opened(path)
+        self.checkpoints_page.set_run(path)
+        self.explorer_page.set_open_run(path)
 
     def show_error(self, message: str) -> None:
         """Non-blocking dialog, also written to the log: the app stays usable."""
@@ -303,12 +361,31 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            self.resize(DEFAULT_SIZE[0], DEFAULT_SIZE[1])
+        self.fit_to_screen()
         for splitter, key in ((self.dataset_split, "dataset"), (self.training_page.splitter, "training"),
                               (self.training_page.vsplit, "training_v")):
             state = s.value(f"splitter/{key}")
             if state is not None:
                 splitter.restoreState(state)
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's available area (a remembered size from a larger screen
+        included), and on it: a 1280×720 or 1366×768 screen shows the whole window."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        frame_w = max(0, self.frameGeometry().width() - self.geometry().width())
+        frame_h = max(0, self.frameGeometry().height() - self.geometry().height())
+        w = min(self.width(), area.width() - frame_w)
+        h = min(self.height(), area.height() - frame_h)
+        if (w, h) != (self.width(), self.height()):
+            self.resize(max(w, self.minimumWidth()), max(h, self.minimumHeight()))
+        x = min(max(self.x(), area.left()), area.right() - self.width())
+        y = min(max(self.y(), area.top()), area.bottom() - self.height())
+        if (x, y) != (self.x(), self.y()):
+            self.move(max(x, area.left()), max(y, area.top()))
 
     def _save_layout(self) -> None:
         s = app_settings()
@@ -332,9 +409,22 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 self.show_error("training did not stop in time; try again")
                 return
+        self._save_layout()
+        self.shutdown_threads()
+        event.accept()
+
+    def shutdown_threads(self) -> None:
+        """Stop and join every worker and thread of the window (imports, renderers, checkpoint
+        readers, scorers, projection, the follower's timer), so that the process never ends while
+        one runs (Qt aborts then: "QThread: Destroyed while thread is still running"). Safe to call
+        twice: the window's close and QApplication.aboutToQuit both call it."""
+        if self._threads_shut:
+            return
+        self._threads_shut = True
+        if self.training_page.is_training():
+            self.training_page.shutdown()
         self.training_page.stop_following()
         self.dataset_panel.shutdown()
         self.explorer_page.shutdown()
         self.checkpoints_page.shutdown()
-        self._save_layout()
-        event.accept()
+        wait_for_threads()

@@ -87,11 +87,29 @@ def save_png(image: np.ndarray, path: str | os.PathLike, provenance: dict | None
     return save_image(arr, path, pnginfo=info)
 
 
+# the formats an image is written in, by suffix (no suffix: PNG); any other suffix is refused rather
+# than written as PNG bytes under a name that says otherwise
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
+                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def image_suffix_problem(path: str | os.PathLike) -> str | None:
+    suffix = Path(path).suffix.lower()
+    if suffix and suffix not in IMAGE_FORMATS:
+        return (f"{Path(path).name}: {suffix!r} is not an image format pgstudio writes; "
+                f"use one of {', '.join(IMAGE_FORMATS)}")
+    return None
+
+
 def save_image(image: np.ndarray, path: str | os.PathLike, **options) -> Path:
-    """A uint8 image (HW, HWC) written atomically through the one write path; format from the suffix."""
+    """A uint8 image (HW, HWC) written atomically through the one write path; format from the suffix
+    (PNG without one); ValueError for a suffix that names no format written here."""
     path = Path(path)
+    problem = image_suffix_problem(path)
+    if problem:
+        raise ValueError(problem)
     make_folder(path.parent)
-    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    fmt = IMAGE_FORMATS.get(path.suffix.lower(), "PNG")
     with atomic_file(path) as f:
         Image.fromarray(image).save(f, format=fmt, **options)
     return path

@@ -42,3 +42,31 @@ def recovery_advice(run: RunFolder, tick_kimg: float, tick_start_images: int,
         command += f" --checkpoint {saved[0][1]}"
     return (f"; nothing from it was saved{newest_note}. To get past it, resume with a lower "
             f"learning rate: {command} --lr-scale {ADVISED_LR_SCALE:g}")
+
+
+# a folder this small is a mistake more often than a choice (a wrong folder, a filter that matched
+# three files): training waits for a yes. 1 % of the images shown, capped at 1,000 images: the cap
+# keeps the rule from flagging ordinary data sets on long schedules (FFHQ's 70,000 images are 0.3 %
+# of the 25 M a StyleGAN2 run shows), where each image is seen hundreds of times by design
+FEW_IMAGES_SHARE = 0.01
+FEW_IMAGES_CAP = 1000
+
+
+def small_data_warning(cfg, n_images: int) -> str | None:
+    """Why ``n_images`` are too few for this run, in words that say how many were found; None when
+    they are enough."""
+    from .schedule import phases, total_kimg
+    resolutions = sorted({p.resolution for p in phases(cfg)}) or [cfg.resolution]
+    batch = max(cfg.batch_at(r) for r in resolutions)
+    shown = total_kimg(cfg) * 1000
+    enough = min(FEW_IMAGES_SHARE * shown, FEW_IMAGES_CAP)
+    where = "the demo set" if cfg.demo else (cfg.data or "the folder")
+    if n_images < batch:
+        why = f"fewer than one minibatch ({batch} images)"
+    elif n_images < enough:
+        why = f"fewer than {enough:,.0f} (1 % of the {shown:,.0f} images the run will show, at most 1,000)"
+    else:
+        return None
+    times = shown / max(n_images, 1)
+    return (f"Only {n_images:,} image{'s' if n_images != 1 else ''} found in {where}: {why}. The run will show "
+            f"each of them about {times:,.0f} times, and the generator will learn to copy them.")

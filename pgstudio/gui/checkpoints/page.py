@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QThread, Signal, Slot, QObject
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDoubleSpinBox, QHBoxLayout, QHeaderView,
                                QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -25,19 +25,22 @@ from ...core.models import generator_from_state, load_generator
 from ...core.storage.records import SchedulePosition
 from ...core.storage.runfolder import RunFolder, RunFolderError
 from ..common.grid_view import GridView, to_qimage
+from ..common.errors import report_error
 from ..common.render_worker import RenderWorker
-from ..common.workers import start_in_thread
+from ..common.workers import release_freed_memory, start_in_thread
 from ..common.widgets import named
+from ..common.file_dialogs import existing_directory, open_file_name
 
 COLUMNS = ["", "file", "kimg", "res", "α", "phase", "D loss", "G loss", "MS-SWD", "FID / KID×1000", "size", "date",
            "status"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CheckpointInfo:
     path: Path
     ok: bool
     reason: str = ""
+    error: str = ""                         # reading it raised: a bug, shown as "error: …" in its row
     kimg: float = 0.0
     resolution: int = 0
     alpha: float = 1.0
@@ -55,12 +58,23 @@ def inspect_checkpoint(path: Path) -> CheckpointInfo:
         state = load_checkpoint(path)
         G = generator_from_state(state, path)
     except (CheckpointError, KeyError) as exc:
-        return CheckpointInfo(path, False, str(exc).replace(f"{path}: ", ""))
+        return CheckpointInfo(path=path, ok=False, reason=str(exc).replace(f"{path}: ", ""))
     stats, where = state.get("stats", {}), SchedulePosition.of_checkpoint(state)
     thumb = make_grid(render(G, state["fixed_latents"][:4], where.level, where.alpha), cols=2, pad=1)
-    return CheckpointInfo(path, True, "", where.kimg, where.resolution, where.alpha, where.phase,
-                          stats.get("loss_d"), stats.get("loss_g"), stats.get("swd"), thumb,
+    # keywords only: a field added to CheckpointInfo later must not shift the others (the thumbnail
+    # once landed in swd_floor, and every row that formatted it raised)
+    return CheckpointInfo(path=path, ok=True, reason="", kimg=where.kimg, resolution=where.resolution,
+                          alpha=where.alpha, phase=where.phase, loss_d=_number(stats.get("loss_d")),
+                          loss_g=_number(stats.get("loss_g")), swd=_number(stats.get("swd")), thumbnail=thumb,
                           next_phase=_phase_resumed(state))
+
+
+def _number(value) -> float | None:
+    """A statistic from a checkpoint as a float (a tensor or numpy scalar saved by an older trainer too)."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _phase_resumed(state: dict) -> str | None:
@@ -86,10 +100,11 @@ class MetricWorker(QObject):
     progress = Signal(int, int)
     done = Signal(object, object)       # path, record or error string
 
-    def __init__(self, path: Path, kind: str = "swd", n: int = 2048):
+    def __init__(self, path: Path, kind: str = "swd", n: int = 2048, floors: dict | None = None):
         super().__init__()
         self.path, self.kind, self.n = path, kind, n
-        self.cancelled = False          # set from the GUI thread when the window closes
+        self.floors = floors            # MS-SWD floors already computed (the page's; one worker at a time)
+        self.cancelled = False          # set from the GUI thread (Cancel, or the window closing)
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -109,11 +124,13 @@ class MetricWorker(QObject):
                                               progress=self._progress)
             else:
                 from ...core.analysis.checkpoint_swd import score_checkpoint
-                record = score_checkpoint(self.path, self.n, SWD_SEED, progress=self._progress)
+                record = score_checkpoint(self.path, self.n, SWD_SEED, progress=self._progress, floors=self.floors)
             # the same record the trainer writes, plus where it came from (it differs from the trainer's
             # own: another n and seed, and it scores a checkpoint, not the generator at a tick)
             record.update({"source": "checkpoints_page", "checkpoint": self.path.name})
             self.done.emit(self.path, record)
+        except InterruptedError:
+            self.done.emit(self.path, "cancelled")
         except Exception as exc:
             self.done.emit(self.path, f"{type(exc).__name__}: {exc}")
 
@@ -154,6 +171,7 @@ class CompareDialog(QDialog):
         z = seeded_latents(list(range(16)), self.gens[0].generator.latent_size, self.psi.value() or None)
         for view, g in zip(self.views, self.gens):
             view.set_array(make_grid(render(g.generator, z, g.level, g.alpha), cols=4, pad=1))
+            view.set_cell_labels([f"seed {i}" for i in range(16)], 4)
 
 
 class CheckpointsPage(QWidget):
@@ -176,6 +194,7 @@ class CheckpointsPage(QWidget):
 
         self.worker = RenderWorker()
         self.worker.rendered.connect(self._on_info)
+        self.worker.failed.connect(self._on_info_failed)
         self.thread = start_in_thread(self.worker, [self.worker.finished_running])
 
         self.table = named(QTableWidget(0, len(COLUMNS)), "checkpoint_table")
@@ -217,8 +236,13 @@ class CheckpointsPage(QWidget):
                 row.addWidget(self.lr_scale)
             row.addStretch(1)
             rows.append(row)
-        self.progress = QProgressBar()
+        self.progress = named(QProgressBar(), "metric_progress")
         self.progress.setVisible(False)
+        self.progress.setFormat("%p%  (%v of %m steps)")
+        self.cancel_metric = named(QPushButton("Cancel"), "ckpt_metric_cancel")
+        self.cancel_metric.setVisible(False)
+        self.cancel_metric.clicked.connect(self._cancel_metric)
+        self.swd_floors: dict = {}      # real-vs-real floors by reals, n and seed: computed once per page
         self.origin = named(QLabel(), "run_origin")       # where the open run's weights started
         self.origin.setWordWrap(True)
         self.origin.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -227,7 +251,10 @@ class CheckpointsPage(QWidget):
         layout.addWidget(self.origin)
         for row in rows:
             layout.addLayout(row)
-        layout.addWidget(self.progress)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_metric)
+        layout.addLayout(progress_row)
         layout.addWidget(self.table, 1)
 
         b = self.buttons
@@ -283,7 +310,7 @@ class CheckpointsPage(QWidget):
             if info is not None and getattr(info, "_stamp", None) == stamp:
                 self._fill_row(i, info)
                 continue
-            self._fill_row(i, CheckpointInfo(p, True, "reading…"))
+            self._fill_row(i, CheckpointInfo(path=p, ok=True, reason="reading…"))
             self.worker.submit(f"info:{p}", lambda p=p, stamp=stamp: (inspect_checkpoint(p), stamp))
         self._update_buttons()
         if not paths:
@@ -302,15 +329,44 @@ class CheckpointsPage(QWidget):
             self.listed.emit()
         self._update_buttons()
 
+    def _on_info_failed(self, kind: str, message: str) -> None:
+        """Reading a checkpoint raised (a bug, not a damaged file): its row says so instead of
+        staying on "reading…" (the render worker has reported the error to the window)."""
+        if not kind.startswith("info:"):
+            return
+        path = Path(kind[len("info:"):])
+        info = CheckpointInfo(path=path, ok=False, error=message)
+        try:
+            info._stamp = path.stat().st_mtime
+        except OSError:
+            info._stamp = 0
+        self._on_info(kind, (info, info._stamp), 0.0)
+
     def _fill_row(self, row: int, info: CheckpointInfo) -> None:
+        try:
+            self._fill_row_values(row, info)
+        except Exception as exc:          # a row that cannot be shown says why, and the window hears of it
+            message = report_error(f"checkpoint row {info.path.name}", exc)
+            self._fill_row_values(row, CheckpointInfo(path=info.path, ok=False, error=message))
+
+    @staticmethod
+    def status_text(info: CheckpointInfo) -> str:
+        if info.error:
+            return f"error: {info.error}"
+        if not info.ok:
+            return f"damaged: {info.reason}"
+        return info.reason or "ok"
+
+    def _fill_row_values(self, row: int, info: CheckpointInfo) -> None:
         p = info.path
         try:
             st = p.stat()
             size, date = f"{st.st_size / 2**20:.1f} MB", datetime.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M")
         except OSError:
             size, date = "", ""
-        swd, floor = ((info.swd, info.swd_floor) if info.swd is not None
-                      else self.swd_known.get(round(info.kimg, 3), (None, None)))
+        known_swd, known_floor = self.swd_known.get(round(info.kimg, 3), (None, None))
+        swd = info.swd if info.swd is not None else known_swd
+        floor = info.swd_floor if info.swd_floor is not None else known_floor
         swd_text = _fmt(swd) + (f" (floor {floor:.2f})" if swd is not None and floor is not None else "")
         fid = self.fid_known.get(round(info.kimg, 3)) if info.ok and not info.reason else None
         fid_text = "" if fid is None else (f"{fid['fid']:.1f} / {1000 * fid['kid']:.1f} (floor {fid['floor_fid']:.1f} / "
@@ -318,8 +374,7 @@ class CheckpointsPage(QWidget):
         values = ["", p.name, f"{info.kimg:.1f}" if info.ok and not info.reason else "",
                   f"{info.resolution}" if info.resolution else "", f"{info.alpha:.2f}" if info.resolution else "",
                   info.phase + (f" → {info.next_phase}" if info.next_phase else ""),
-                  _fmt(info.loss_d), _fmt(info.loss_g), swd_text, fid_text, size, date,
-                  "ok" if info.ok and not info.reason else (info.reason if info.ok else f"damaged: {info.reason}")]
+                  _fmt(info.loss_d), _fmt(info.loss_g), swd_text, fid_text, size, date, self.status_text(info)]
         for col, v in enumerate(values):
             item = QTableWidgetItem(v)
             item.setData(Qt.UserRole, str(p))
@@ -363,7 +418,7 @@ class CheckpointsPage(QWidget):
 
     # -------------------------------------------------------------- actions
     def _add_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a checkpoint", "", "Checkpoints (*.pt);;All files (*)")
+        path = open_file_name(self, "Add a checkpoint", "Checkpoints (*.pt);;All files (*)")
         if path:
             self.add_path(path)
 
@@ -405,11 +460,13 @@ class CheckpointsPage(QWidget):
         ok = self._selected_ok()
         if len(ok) != 1 or self._metric_thread is not None:
             return
-        worker = MetricWorker(ok[0], kind)
+        worker = MetricWorker(ok[0], kind, floors=self.swd_floors)
         worker.progress.connect(self._metric_progress)  # a method: runs in the GUI thread (a lambda would not)
         worker.done.connect(self._metric_done)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
+        self.cancel_metric.setVisible(True)
+        self.cancel_metric.setEnabled(True)
         if kind == "fid":
             self.status.emit(f"FID/KID of {ok[0].name}: Inception features of the reals (cached after the first "
                              "time) and of the fakes — minutes on a CPU")
@@ -421,11 +478,23 @@ class CheckpointsPage(QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
+    def _cancel_metric(self) -> None:
+        """Stop the score at its next step (a rendering batch or a chunk of descriptors: seconds)."""
+        if self._metric_worker is not None:
+            self._metric_worker.cancel()
+            self.cancel_metric.setEnabled(False)
+            self.status.emit("cancelling: the score stops at its next step")
+
     def _metric_done(self, path, record) -> None:
         kind = self._metric_worker.kind if self._metric_worker is not None else "swd"
         self._metric_thread = self._metric_worker = None
         self.progress.setVisible(False)
-        if isinstance(record, str):
+        self.cancel_metric.setVisible(False)
+        release_freed_memory()           # the score's descriptor sets: back to the system, not kept
+        if record == "cancelled":
+            self.status.emit(f"{'FID/KID' if kind == 'fid' else 'MS-SWD'} of {Path(path).name} cancelled: "
+                             "nothing was recorded")
+        elif isinstance(record, str):
             self.status.emit(f"{'FID/KID' if kind == 'fid' else 'MS-SWD'} failed: {record}")
         elif record["kind"] == "fid":
             saved = self._record_metric(Path(path), record)
@@ -460,7 +529,7 @@ class CheckpointsPage(QWidget):
         ok = self._selected_ok()
         if len(ok) != 1:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export the generator into…")
+        folder = existing_directory(self, "Export the generator into…")
         if folder:
             try:
                 out = export_generator(load_generator(ok[0]), folder)

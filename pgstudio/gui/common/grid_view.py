@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPen, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -57,6 +57,8 @@ class GridView(QWidget):
         self._array: np.ndarray | None = None
         self.highlight: tuple[int, int] | None = None     # (cell, cells per side) outlined, e.g. the chosen seed
         self.row_labels: list[str] = []      # one name per row of the grid (a conditional run's classes)
+        self.cell_labels: list[str] = []     # one caption per cell (seeds, classes), row by row
+        self.cell_cols = 0
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setCursor(Qt.PointingHandCursor)
@@ -79,6 +81,14 @@ class GridView(QWidget):
         names = [str(n) for n in (names or [])]
         if names != self.row_labels:
             self.row_labels = names
+            self.update()
+
+    def set_cell_labels(self, labels, cols: int = 0) -> None:
+        """Caption each cell of a grid of ``cols`` columns (a seed, a class; "" leaves a cell bare),
+        drawn on a pale box at the cell's bottom left; empty: none."""
+        labels = [str(n) for n in (labels or [])]
+        if (labels, cols) != (self.cell_labels, self.cell_cols):
+            self.cell_labels, self.cell_cols = labels, cols
             self.update()
 
     def sizeHint(self) -> QSize:
@@ -115,6 +125,8 @@ class GridView(QWidget):
                     p.drawText(QRect(0, int(target.y() + i * row_h), target.x() - 4, int(row_h)),
                                Qt.AlignRight | Qt.AlignVCenter,
                                self.fontMetrics().elidedText(name, Qt.ElideRight, max(8, target.x() - 6)))
+            if self.cell_labels and self.cell_cols:
+                self._draw_cell_labels(p, target)
             if self.highlight is not None:
                 cell, side = self.highlight
                 w, h = target.width() / side, target.height() / side
@@ -126,6 +138,21 @@ class GridView(QWidget):
             p.setPen(self.palette().mid().color())
             p.drawText(self.rect(), Qt.AlignCenter, "no samples yet")
         p.end()
+
+    def _draw_cell_labels(self, p: QPainter, target: QRect) -> None:
+        cols = self.cell_cols
+        rows = -(-len(self.cell_labels) // cols)
+        w, h = target.width() / cols, target.height() / rows
+        metrics = self.fontMetrics()
+        for i, text in enumerate(self.cell_labels):
+            if not text:
+                continue
+            text = metrics.elidedText(text, Qt.ElideRight, max(8, int(w) - 6))
+            box = QRect(0, 0, metrics.horizontalAdvance(text) + 6, metrics.height() + 2)
+            box.moveBottomLeft(QPoint(int(target.x() + (i % cols) * w) + 2, int(target.y() + (i // cols + 1) * h) - 3))
+            p.fillRect(box, QColor(255, 255, 255, 200))
+            p.setPen(QColor(20, 20, 20))
+            p.drawText(box, Qt.AlignCenter, text)
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and self._image is not None:

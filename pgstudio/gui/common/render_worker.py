@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 
 from PySide6.QtCore import QObject, Signal, Slot
+
+from .errors import report_error
 
 
 class RenderWorker(QObject):
@@ -46,9 +47,12 @@ class RenderWorker(QObject):
                 t0 = time.perf_counter()
                 try:
                     result = job()
-                except Exception as exc:
-                    traceback.print_exc()
-                    self.failed.emit(kind, f"{type(exc).__name__}: {exc}")
+                except Exception as exc:        # the window hears of it; the page shows it where it belongs
+                    message = report_error(f"render job {kind}", exc)
+                    try:
+                        self.failed.emit(kind, message)
+                    except RuntimeError:        # the page was deleted while the job ran
+                        return
                     continue
                 try:
                     self.rendered.emit(kind, result, time.perf_counter() - t0)

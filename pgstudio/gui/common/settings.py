@@ -47,3 +47,19 @@ def recall_throughput(cfg) -> dict[int, float]:
         return {int(k): float(v) for k, v in json.loads(raw).items()} if raw else {}
     except (ValueError, TypeError):
         return {}
+
+
+# the data set chosen last: a folder's absolute path, or DEMO
+DEMO = ":demo:"
+_LAST_DATA = "data/last"
+
+
+def last_data_choice() -> str | None:
+    value = app_settings().value(_LAST_DATA, "")
+    if value == DEMO or (value and os.path.isdir(value)):
+        return value
+    return None
+
+
+def remember_data_choice(choice: str) -> None:
+    app_settings().setValue(_LAST_DATA, choice)

@@ -12,7 +12,7 @@ def exported(write, report) -> bool:
     reason) goes to ``report``, never out of a slot as a traceback. True when it was written."""
     try:
         write()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:      # ValueError: a file name whose suffix names no format
         report(f"export failed: {exc}")
         return False
     return True

@@ -1,10 +1,12 @@
 """Dataset page, left half: choose a folder or the demo set, import off the GUI thread, report."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
@@ -14,6 +16,8 @@ from ..common.workers import ImportWorker, start_in_thread
 from ..common.studio import Studio
 from ..common.studio_state import DataChoice
 from ..common.widgets import named
+from ..common.file_dialogs import existing_directory
+from ..common.settings import DEMO, last_data_choice, remember_data_choice
 
 RESOLUTIONS = [2 ** i for i in range(2, 11)]
 
@@ -34,11 +38,15 @@ class DatasetPanel(QWidget):
 
         self.choose_button = named(QPushButton("Choose folder…"), "choose_folder")
         self.demo_button = named(QPushButton("Use demo dataset"), "use_demo")
+        # the data set chosen last time (in this window or an earlier session), one click away
+        self.last_button = named(QPushButton(), "use_last_folder")
+        self.last_button.setVisible(False)
         self.source_label = QLabel("no data set chosen")
         self.source_label.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.choose_button)
         buttons.addWidget(self.demo_button)
+        buttons.addWidget(self.last_button)
         buttons.addStretch(1)
 
         self.resolution = named(QComboBox(), "resolution")
@@ -108,6 +116,8 @@ class DatasetPanel(QWidget):
 
         self.choose_button.clicked.connect(self.choose_folder)
         self.demo_button.clicked.connect(self.use_demo)
+        self.last_button.clicked.connect(self.restore_last)
+        self._offer_last()
         self.cancel_button.clicked.connect(self.cancel_import)
         for combo in (self.resolution, self.mode, self.channels):
             combo.currentIndexChanged.connect(self._options_changed)
@@ -133,19 +143,47 @@ class DatasetPanel(QWidget):
 
     # -------------------------------------------------------------- sources
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images")
+        last = last_data_choice()
+        folder = existing_directory(self, "Choose a folder of images",
+                                    os.path.dirname(last) if last and last != DEMO else None)
         if folder:
             self.set_folder(folder)
 
     def set_folder(self, folder: str) -> None:
+        folder = os.path.abspath(folder)
         self.source, self.demo = folder, False
         self.source_label.setText(folder)
+        remember_data_choice(folder)
+        self._offer_last()
         self.start_import()
 
     def use_demo(self) -> None:
         self.source, self.demo = None, True
         self.source_label.setText("built-in demo: 2,003 colour emoji (32×32)")
+        remember_data_choice(DEMO)
+        self._offer_last()
         self.start_import()
+
+    def _offer_last(self) -> None:
+        """The button that brings back the last data set chosen, unless it is the one in use."""
+        last = last_data_choice()
+        current = DEMO if self.demo else self.source
+        self.last_button.setVisible(bool(last) and last != current)
+        if last:
+            name = "the demo set" if last == DEMO else os.path.basename(last.rstrip("/")) or last
+            self.last_button.setText(f"Use last: {name}")
+            self.last_button.setToolTip("the data set chosen last time: " + ("the built-in demo" if last == DEMO
+                                                                               else last))
+
+    def restore_last(self) -> bool:
+        """Choose the data set chosen last time (at start, and from the button). False when there
+        is none, or its folder is gone."""
+        last = last_data_choice()
+        if last == DEMO:
+            self.use_demo()
+        elif last:
+            self.set_folder(last)
+        return bool(last)
 
     # -------------------------------------------------------------- import
     def importing(self) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from ...core.analysis.directions import Directions, compute_directions
@@ -33,6 +33,7 @@ from ..common.workers import start_in_thread
 from ..common.widgets import exported, named, vertical_scroll
 from .projected import Projected, ProjectedLatents, key_names, keyframe_latents, truncate_w
 from .projection_dialog import ProjectionDialog
+from ..common.file_dialogs import existing_directory, open_file_name, save_file_name
 
 GRID_SIDE = 4
 N_DIRECTIONS = 6
@@ -46,6 +47,17 @@ class Source:
     label: str                  # shown and written into PNG provenance
     kimg: float
     path: str | None = None     # the checkpoint or export it came from (None: the live generator)
+
+
+def source_name(label: str) -> str:
+    """A generator's source as a person names it: RUN/ckpt-….pt for a run's checkpoint (the file
+    name alone is the same in every run), the folder for an export, the label itself otherwise."""
+    if "/" not in label and "\\" not in label:
+        return label
+    path = Path(label)
+    if path.parent.name == "checkpoints":
+        return f"{path.parent.parent.name}/{path.name}"
+    return f"{path.parent.name}/{path.name}" if path.suffix else path.name
 
 
 class ExplorerPage(QWidget):
@@ -329,23 +341,54 @@ class ExplorerPage(QWidget):
 
     # -------------------------------------------------------------- sources
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", "", "Checkpoints (*.pt);;All files (*)")
+        path = open_file_name(self, "Open a checkpoint", "Checkpoints (*.pt);;All files (*)")
         if path:
             self.open_path(path)
 
     def set_open_run(self, path: str | None) -> None:
-        """The run open in the window: its newest checkpoint is one click away."""
-        self.open_run = path
+        """The run open in the window: its newest checkpoint is one click away, and a generator of
+        another run on view gives way to it (the explorer explores the run the window shows)."""
+        previous, self.open_run = self.open_run, path
         self.open_run_button.setEnabled(path is not None)
         self.open_run_button.setToolTip(f"the newest checkpoint of {path}" if path else
                                         "the newest checkpoint of the run open on the Training page")
+        if path is None or previous == path or self.source is None or self.follow_live.isChecked():
+            return
+        shown = Path(self.source.path) if self.source.path else None
+        if shown is not None and Path(path).resolve() in (shown.resolve(), *shown.resolve().parents):
+            return                       # already one of this run's generators
+        from ...core.storage.runfolder import RunFolder
+        if RunFolder(path).checkpoints():
+            self.open_path(path)
+        else:
+            self.clear_source(f"{Path(path).name} has no checkpoint yet: the explorer shows one once it is "
+                              "written (Open run's newest)")
+
+    def clear_source(self, why: str) -> None:
+        """No generator on view (the one shown belonged to a run no longer open)."""
+        if self.projection_dialog is not None:
+            self.projection_dialog.close()
+            self.projection_dialog = None
+        self.source = None
+        self.directions = None
+        self.projections.clear()
+        self.projected_label.setText(self.projections.describe())
+        self.loaded_latent = self.loaded_w = self.current_name = None
+        self.view.set_array(None)
+        self.view.set_cell_labels([], 0)
+        self.seed_grid.set_array(None)
+        self.caption.setText("")
+        self.source_label.setText(why)
+        self.source_label.setToolTip("")
+        self._show_classes(None)
+        self._update_enabled()
 
     def _open_run_newest(self) -> None:
         if self.open_run:
             self.open_path(self.open_run)
 
     def open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a run folder or a generator export")
+        folder = existing_directory(self, "Open a run folder or a generator export")
         if folder:
             self.open_path(folder)
 
@@ -392,8 +435,8 @@ class ExplorerPage(QWidget):
                 self.loaded_latent = self.loaded_w = self.current_name = None
         family = family_of_generator(new).title
         place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
-        self.source_label.setText(f"{Path(source.label).name if '/' in source.label else source.label} · "
-                                  f"{family} · {place} · {source.kimg:.1f} kimg")
+        self.source_label.setText(f"{source_name(source.label)} · {family} · {place} · {source.kimg:.1f} kimg")
+        self.source_label.setToolTip(source.path or source.label)
         self._show_classes(getattr(new, "class_names", None))
         self._update_enabled()
         self._render_grid()
@@ -450,7 +493,8 @@ class ExplorerPage(QWidget):
         z = self.current_latent().expand(G.classes, -1).contiguous()
         job = self.images_job(z, labels=torch.arange(G.classes))
         names = list(G.class_names)
-        self.worker.submit("classes", lambda: (make_grid(job(), cols=min(len(names), 8), pad=2, pad_value=255), names))
+        cols = min(len(names), 8)
+        self.worker.submit("classes", lambda: (make_grid(job(), cols=cols, pad=2, pad_value=255), names, cols))
 
     @property
     def stylegan(self) -> bool:
@@ -580,6 +624,7 @@ class ExplorerPage(QWidget):
         if kind == "selected":
             self.last_render_ms = seconds * 1000
             self.view.set_array(result)
+            self.view.set_cell_labels([], 0)
             self.view_mixing = None
             what = self.current_name or ("latent from file" if self.loaded_latent is not None
                                          else f"seed {self.seed.value()}")
@@ -594,14 +639,20 @@ class ExplorerPage(QWidget):
             grid, spec = result
             self.play_timer.stop()
             self.view.set_array(grid)
+            n_cols = len(spec["columns"])          # the sources named: columns across the top, rows down
+            named_ = [f"seed {k}" if isinstance(k, int) else str(k) for k in spec["columns"]]
+            self.view.set_cell_labels(["", *named_] + [c for r in spec["rows"] for c in
+                                                       [f"seed {r}" if isinstance(r, int) else str(r)] + [""] * n_cols],
+                                      n_cols + 1)
             self.view_mixing = spec          # what the view shows, for the saved PNG's provenance
             rows, cols, (lo, hi) = spec["rows"], spec["columns"], spec["layers"]
             self.caption.setText(f"style mixing: rows {rows} with layers {lo}–{hi - 1} from columns {cols}")
             self.mixing_rendered.emit()
         elif kind == "classes":
-            grid, names = result
+            grid, names, cols = result
             self.play_timer.stop()
             self.view.set_array(grid)
+            self.view.set_cell_labels(names, cols)
             self.view_mixing = None
             self.caption.setText(f"seed {self.seed.value()} in every class: {', '.join(names)}")
             self.image_rendered.emit()
@@ -660,14 +711,14 @@ class ExplorerPage(QWidget):
             self._render_selected()
 
     def _save_directions(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save directions", "directions.json", "JSON (*.json)")
+        path = save_file_name(self, "Save directions", "directions.json", "JSON (*.json)")
         if path and self.directions is not None:
             self._names_edited()
             self.directions.source = self.source.label
             self._write(lambda: self.directions.save(path), f"directions saved to {path}")
 
     def _load_directions(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load directions", "", "JSON (*.json)")
+        path = open_file_name(self, "Load directions", "JSON (*.json)")
         if not path:
             return
         try:
@@ -754,6 +805,7 @@ class ExplorerPage(QWidget):
         if not self.frames:
             return
         self.view.set_array(self.frames[self.frame_index % len(self.frames)])
+        self.view.set_cell_labels([], 0)
         self.caption.setText(f"frame {self.frame_index % len(self.frames) + 1}/{len(self.frames)}")
         self.frame_index += 1
 
@@ -761,7 +813,7 @@ class ExplorerPage(QWidget):
         job = self._frames_job()
         if job is None:
             return
-        out, _ = QFileDialog.getSaveFileName(self, "Export interpolation", "interpolation.gif",
+        out = save_file_name(self, "Export interpolation", "interpolation.gif",
                                              "GIF (*.gif);;MP4 video (*.mp4)")
         if not out:
             return
@@ -810,7 +862,7 @@ class ExplorerPage(QWidget):
         if img is None:
             return
         name = "style-mixing.png" if self.view_mixing is not None else f"seed{self.seed.value()}.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", name, "PNG (*.png)")
+        path = save_file_name(self, "Save image", name, "PNG (*.png)")
         if path:
             self._write(lambda: save_png(img, path, self.provenance()), f"saved {path}")
 
@@ -818,13 +870,13 @@ class ExplorerPage(QWidget):
         grid = self.seed_grid.array()
         if grid is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save grid", "grid.png", "PNG (*.png)")
+        path = save_file_name(self, "Save grid", "grid.png", "PNG (*.png)")
         if path:
             provenance = {"checkpoint": self.source.label, "first_seed": self.first_seed.value(), "psi": self.psi_value()}
             self._write(lambda: save_png(grid, path, provenance), f"saved {path}")
 
     def _save_latent(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save latent", "latent.npy", "NumPy (*.npy)")
+        path = save_file_name(self, "Save latent", "latent.npy", "NumPy (*.npy)")
         if path:
             import io
             buffer = io.BytesIO()
@@ -837,7 +889,7 @@ class ExplorerPage(QWidget):
             self.status.emit(done)
 
     def _load_latent(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load latent", "", "NumPy (*.npy)")
+        path = open_file_name(self, "Load latent", "NumPy (*.npy)")
         if not path:
             return
         try:
@@ -876,6 +928,12 @@ class ExplorerPage(QWidget):
         """The projected latent becomes the current point: directions, truncation, mixing's
         neighbours and interpolation (as p1, p2, …) work on it."""
         latent = torch.from_numpy(result.latent)[None].float()
+        dialog = self.projection_dialog
+        if dialog is not None and dialog.projected_class is not None and self.class_box.isVisible():
+            with QSignalBlocker(self.class_choice):     # the class it was projected into, as the dialog showed it
+                self.class_choice.setCurrentIndex(dialog.projected_class)
+            with QSignalBlocker(self.blend):
+                self.blend.setValue(0)
         key = self.projections.add(Projected(name, result.space, latent, result.psnr))
         self.projected_label.setText(self.projections.describe())
         self.view_mixing = None
@@ -884,6 +942,11 @@ class ExplorerPage(QWidget):
         else:
             self.loaded_latent, self.loaded_w = None, latent
         self.current_name = f"{key} {name} (projected, {result.space})"
+        # the reconstruction as the dialog showed it: truncation off and the directions at 0 (left as
+        # they were, they moved p1 away from the image it reproduces)
+        with QSignalBlocker(self.truncate):
+            self.truncate.setChecked(False)
+        self._reset_directions(render=False)
         self._render_selected()
         self.status.emit(f"{name} is the current point as {key}: move it along the directions, or use {key} "
                          "as an interpolation keyframe")

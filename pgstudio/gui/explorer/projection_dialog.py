@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout)
 
 from ...core.analysis.projection import (Projection, ProjectionInputs, ProjectionResult, load_target,
@@ -19,6 +19,7 @@ from ...core.analysis.projection import (Projection, ProjectionInputs, Projectio
 from ..common.grid_view import GridView
 from ..common.widgets import exported, named
 from ..common.workers import start_in_thread
+from ..common.file_dialogs import existing_directory, open_file_name
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 
@@ -57,6 +58,7 @@ class ProjectionDialog(QDialog):
         self.setObjectName("projection_dialog")
         self.setAcceptDrops(True)
         self.source, self.class_index = source, class_index
+        self.projected_class: int | None = None
         self.image_path: str | None = None
         self.target: np.ndarray | None = None
         self.result: ProjectionResult | None = None
@@ -75,6 +77,16 @@ class ProjectionDialog(QDialog):
         self.space.setToolTip("w: one style vector for every layer (edits and mixing behave as for a seed); "
                               "w+: one per layer (closer reconstructions, less regular edits)" if styled else
                               "the progressive generator has one latent space, z")
+        # a conditional generator projects into one class's distribution: which one, chosen here
+        names = list(getattr(source.generator, "class_names", None) or [])
+        self.class_choice = named(QComboBox(), "projection_class")
+        self.class_choice.addItems(names)
+        self.class_choice.setVisible(bool(names))
+        self.class_choice.setToolTip("the class the image is projected into (its label goes to the generator)")
+        if names:
+            self.class_choice.setCurrentIndex(class_index or 0)
+            self.class_index = self.class_choice.currentIndex()
+        self.class_choice.currentIndexChanged.connect(self._class_chosen)
         self.steps = named(QSpinBox(), "projection_steps")
         self.steps.setRange(10, 5000)
         self.steps.setValue(300)
@@ -97,6 +109,10 @@ class ProjectionDialog(QDialog):
         top = QHBoxLayout()
         top.addWidget(self.choose_button)
         top.addWidget(self.file_label, 1)
+        self.class_label = QLabel("class")
+        self.class_label.setVisible(self.class_choice.isVisibleTo(self) or bool(self.class_choice.count()))
+        top.addWidget(self.class_label)
+        top.addWidget(self.class_choice)
         top.addWidget(QLabel("space"))
         top.addWidget(self.space)
         top.addWidget(QLabel("steps"))
@@ -130,9 +146,12 @@ class ProjectionDialog(QDialog):
         self.save_button.clicked.connect(self._save)
         self._update_buttons()
 
+    def _class_chosen(self, index: int) -> None:
+        self.class_index = index if index >= 0 else None
+
     # -------------------------------------------------------------- the image
     def _choose(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image to project", "", IMAGE_FILTER)
+        path = open_file_name(self, "Image to project", IMAGE_FILTER)
         if path:
             self.set_image(path)
 
@@ -190,6 +209,7 @@ class ProjectionDialog(QDialog):
             self.info.setText(f"<span style='color:#c0392b'>{exc}</span>")
             return
         self._losses, self._latest, self.result = [], None, None
+        self.projected_class = self.class_index       # the class the result belongs to, whatever is chosen later
         worker = ProjectionWorker(self.job)
         worker.progress.connect(self._on_progress)      # bound methods: they run in the GUI thread
         worker.done.connect(self._on_done)
@@ -248,7 +268,7 @@ class ProjectionDialog(QDialog):
     def _save(self) -> None:
         if self.result is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Save the projection into…")
+        folder = existing_directory(self, "Save the projection into…")
         if folder:
             self.save_to(folder)
 

@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ...core.formatting import format_duration
@@ -18,6 +18,7 @@ from ...core.storage.run_summary import CURVES, METRIC_CURVES, RunSummary, find_
 from ..common.grid_view import read_grid, to_qimage
 from ..common.settings import app_settings
 from ..common.widgets import named
+from ..common.file_dialogs import existing_directory
 
 COLUMNS = ["", "run", "family", "res", "data", "kimg", "wall", "status", "MS-SWD", "best MS-SWD", "FID", "best FID",
            "tags", "notes"]
@@ -25,6 +26,9 @@ TAGS, NOTES = COLUMNS.index("tags"), COLUMNS.index("notes")
 DIFFERS = QColor(255, 236, 179)          # a setting that differs between the compared runs
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
            (140, 86, 75), (227, 119, 194)]
+
+
+SETTINGS_MIN_COLUMN = 90            # px: below this a compared run's settings column scrolls into view
 
 
 def default_runs_folder() -> str:
@@ -63,6 +67,10 @@ class RunsPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(NOTES, QHeaderView.Stretch)
         self.table.verticalHeader().setDefaultSectionSize(52)
         self.table.setColumnWidth(0, 56)
+        # "run-20261206-193741" and "run-20261206-201502" differ at the end: elide the middle, and the
+        # column is wide enough for a default name whole (the full name and path are the tooltip)
+        self.table.setTextElideMode(Qt.ElideMiddle)
+        self.table.setColumnWidth(1, 190)
         self.table.setToolTip("select two or more runs to overlay their curves and compare their settings; "
                               "double-click tags or notes to edit them (kept in the run folder's notes.json)")
 
@@ -77,6 +85,7 @@ class RunsPage(QWidget):
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.settings_table = named(QTableWidget(0, 0), "runs_settings")
         self.settings_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.settings_table.viewport().installEventFilter(self)
         self.compare_note = named(QLabel("select runs in the table to compare them"), "runs_compare_note")
 
         plot_box = QWidget()
@@ -141,13 +150,23 @@ class RunsPage(QWidget):
         app_settings().setValue("runs/extra", extra)
         self.refresh()
 
+    def add_opened(self, path: str) -> None:
+        """A run opened in the window is listed here from then on, wherever its folder is."""
+        path = str(Path(path).resolve())
+        listed = {str(Path(p).resolve()) for p in self.extra_folders()}
+        inside = Path(path).parent == Path(self.folder()).resolve()
+        if path not in listed and not inside:
+            app_settings().setValue("runs/extra", self.extra_folders() + [path])
+        if self.isVisible():
+            self.refresh()
+
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "The folder your runs are in", self.folder())
+        folder = existing_directory(self, "The folder your runs are in", self.folder())
         if folder:
             self.set_folder(folder)
 
     def _add_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a run folder")
+        folder = existing_directory(self, "Add a run folder")
         if folder:
             self.add_run(folder)
 
@@ -198,7 +217,7 @@ class RunsPage(QWidget):
             if col == COLUMNS.index("status"):
                 item.setToolTip(run.status_text)
             if col == 1:
-                item.setToolTip(f"{run.path}\nlast changed {when}")
+                item.setToolTip(f"{run.name}\n{run.path}\nlast changed {when}")
             if col == COLUMNS.index("data"):
                 item.setToolTip(str(run.config.get("data") or "the built-in demo set"))
             self.table.setItem(row, col, item)
@@ -311,9 +330,27 @@ class RunsPage(QWidget):
                 header = QTableWidgetItem(name)
                 header.setFont(bold)
                 t.setVerticalHeaderItem(i, header)
-        t.resizeColumnsToContents()
-        for col in range(t.columnCount()):         # a long value (a data path) must not hide the other runs
-            t.setColumnWidth(col, min(t.columnWidth(col), 180))
+        t.setTextElideMode(Qt.ElideMiddle)
+        for col, run in enumerate(runs):
+            t.horizontalHeaderItem(col).setToolTip(f"{run.name}\n{run.path}")
+        self._fit_settings_columns()
+
+    def _fit_settings_columns(self) -> None:
+        """Every compared run's column in view: they share the table's width (a long value, a data
+        path, is elided in the middle, whole in its tooltip); below SETTINGS_MIN_COLUMN pixels each
+        they keep that width and the table scrolls sideways."""
+        t = self.settings_table
+        n = t.columnCount()
+        if not n:
+            return
+        share = max(SETTINGS_MIN_COLUMN, (t.viewport().width() - 2) // n)
+        for col in range(n):
+            t.setColumnWidth(col, share)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.settings_table.viewport() and event.type() == QEvent.Resize:
+            self._fit_settings_columns()         # a window or splitter resize: the columns share anew
+        return super().eventFilter(watched, event)
 
     def differing_settings(self) -> list[str]:
         return [name for name, _, differs in setting_rows([r.config for r in self._selected_runs()]) if differs]

@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.formatting import format_duration
 from ...core.config import ADA_TARGETS, LOSSES, PRECISIONS, TrainConfig, preset_values
@@ -25,6 +25,7 @@ from ..common.settings import app_settings, recall_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.studio_state import StartRequest
 from ..common.widgets import named
+from ..common.file_dialogs import existing_directory, open_file_name
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
 LAST_SETTINGS = "form/last_started"          # QSettings key: the settings of the last run started
@@ -46,6 +47,23 @@ def parse_table(text: str, cast) -> dict:
             raise ValueError(f"'{item}': {v} is not a finite number")
         out[resolution] = value
     return out
+
+
+def table_problem(table: dict, target: int) -> str | None:
+    """Why a per-resolution table cannot stand as typed: a resolution the schedule never trains at
+    (not a power of two from 4, or above the target) would be silently ignored."""
+    for resolution in sorted(table):
+        if resolution < 4 or resolution & (resolution - 1):
+            return f"{resolution} is not a resolution the networks train at (a power of two: 4, 8, 16, …)"
+        if resolution > target:
+            return (f"{resolution} lies above the target resolution {target}: it would never be used "
+                    f"(the run trains up to {target}×{target})")
+    return None
+
+
+def trimmed(table: dict, target: int) -> dict:
+    """A preset's table up to the target resolution (its other entries would never be used)."""
+    return {k: v for k, v in table.items() if k <= target}
 
 
 def format_table(table: dict) -> str:
@@ -253,13 +271,21 @@ class SetupForm(QWidget):
         layout.addWidget(self.start_button)       # on top: never below the fold on a small screen
         layout.addWidget(self.problems)
         layout.addWidget(box)
-        layout.addWidget(QLabel("schedule: resolution (grey, log scale) and fade-in α (orange)"))
+        self.schedule_caption = named(QLabel(), "schedule_caption")
+        self.schedule_caption.setWordWrap(True)
+        layout.addWidget(self.schedule_caption)
         layout.addWidget(self.schedule_plot, 1)
         layout.addWidget(self.estimate)
 
+        self.preset_note = named(QLabel(), "preset_note")   # what switching the architecture kept and changed
+        self.preset_note.setWordWrap(True)
+        self.preset_note.setStyleSheet("color: #555")
+        self.preset_note.setVisible(False)
+        form.insertRow(2, "", self.preset_note)
+        self._applied: tuple[str, str] = ("laptop", self.arch.currentData())    # (preset, arch) last applied
         self.apply_preset("laptop")
-        self.preset.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
-        self.arch.currentIndexChanged.connect(lambda: self.apply_preset(self.preset.currentData()))
+        self.preset.currentIndexChanged.connect(self._preset_chosen)
+        self.arch.currentIndexChanged.connect(self._arch_chosen)
         for w in (self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
                   self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
                   self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
@@ -336,18 +362,18 @@ class SetupForm(QWidget):
         return w
 
     def _browse_out(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the new run")
+        folder = existing_directory(self, "Folder for the new run")
         if folder:
             self.out_dir.setText(os.path.join(folder, time.strftime("run-%Y%m%d-%H%M%S")))
 
     # -------------------------------------------------------------- transfer learning
     def _browse_origin_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Start from a checkpoint", "", "pgstudio checkpoints (*.pt)")
+        path = open_file_name(self, "Start from a checkpoint", "pgstudio checkpoints (*.pt)")
         if path:
             self.set_start_from(path)
 
     def _browse_origin_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Start from a run folder or a generator export")
+        folder = existing_directory(self, "Start from a run folder or a generator export")
         if folder:
             self.set_start_from(folder)
 
@@ -409,9 +435,92 @@ class SetupForm(QWidget):
         return describe(cfg.start_from, cfg.freeze_d) + (
             f"; schedule starts at {cfg.schedule_offset_kimg:g} kimg of the full one" if cfg.schedule_offset_kimg else "")
 
+    # the settings a preset fills: name → (read the widget, write the widget); tables compare as tables
+    def _preset_fields(self) -> dict:
+        def table(widget, cast):
+            def read():
+                try:
+                    return format_table(parse_table(widget.text(), cast))
+                except ValueError:
+                    return widget.text()         # an unparsable edit is an edit: kept as typed
+            return read, lambda v: widget.setText(v if isinstance(v, str) else format_table(v))
+
+        def spin(widget):
+            return widget.value, widget.setValue
+
+        def text(widget):
+            return widget.currentText, widget.setCurrentText
+        return {"latent_size": spin(self.latent), "fmap_base": spin(self.fmap_base),
+                "fmap_max": spin(self.fmap_max), "loss": text(self.loss), "stabilize_kimg": spin(self.stabilize),
+                "fade_kimg": spin(self.fade), "batch": table(self.batch, int),
+                "batch_default": spin(self.batch_default), "lr_default": spin(self.lr),
+                "lr": table(self.lr_table, float), "ema_halflife_kimg": spin(self.ema),
+                "tick_kimg": spin(self.tick), "sample_kimg": spin(self.sample),
+                "checkpoint_kimg": spin(self.checkpoint), "device": text(self.device),
+                "precision": text(self.precision)}
+
+    def _target(self) -> int:
+        return int(self.studio.state.data.options.get("resolution", 32))
+
+    def _preset_value(self, p: dict, key: str, target: int | None = None):
+        value = p.get(key, {"loss": "wgan-gp", "device": "auto", "precision": "auto"}.get(key))
+        return format_table(trimmed(value, target or self._target())) if isinstance(value, dict) else value
+
+    def _retarget_tables(self) -> None:
+        """The data set's resolution changed: tables still as the preset filled them follow the new
+        target; edited ones stay as typed (and are checked against it)."""
+        target = self._target()
+        old = getattr(self, "_table_target", target)
+        if target == old:
+            return
+        p = preset_values(*self._applied)
+        for widget, key, cast in ((self.batch, "batch", int), (self.lr_table, "lr", float)):
+            try:
+                as_filled = format_table(parse_table(widget.text(), cast)) == self._preset_value(p, key, old)
+            except ValueError:
+                as_filled = False
+            if as_filled:
+                with QSignalBlocker(widget):
+                    widget.setText(self._preset_value(p, key, target))
+        self._table_target = target
+
+    def _preset_chosen(self) -> None:
+        """Another preset: its values, all of them (that is what choosing a preset asks for)."""
+        self.preset_note.setVisible(False)
+        self.apply_preset(self.preset.currentData())
+
+    def _arch_chosen(self) -> None:
+        """Another architecture: every value the user changed from the preset stays (both families have
+        every field a preset fills); values the preset sets differently for the new family change, and
+        the note names them."""
+        old_preset, old_arch = self._applied
+        new_arch, preset = self.arch.currentData(), self.preset.currentData()
+        before = preset_values(old_preset, old_arch)
+        fields = self._preset_fields()
+        edited = {k: read() for k, (read, _) in fields.items()
+                  if read() != self._preset_value(before, k, getattr(self, "_table_target", None))}
+        self.apply_preset(preset)
+        after = preset_values(preset, new_arch)
+        for key, value in edited.items():
+            fields[key][1](value)
+        changed = [f"{key} {self._preset_value(before, key)} → {self._preset_value(after, key)}"
+                   for key in fields if key not in edited
+                   and self._preset_value(before, key) != self._preset_value(after, key)]
+        title = family(new_arch).title
+        parts = []
+        if edited:
+            parts.append("kept your " + ", ".join(f"{k} ({v})" for k, v in edited.items()))
+        if changed:
+            parts.append(f"{title}'s {self.preset.currentText()} preset changed " + "; ".join(changed))
+        self.preset_note.setText(f"Switched to {title}: " + ("; ".join(parts) if parts else "nothing to change")
+                                 + ".")
+        self.preset_note.setVisible(True)
+        self._changed()
+
     def apply_preset(self, name: str) -> None:
         """The preset's settings for the chosen architecture (StyleGAN2 brings its own loss and R1)."""
         arch = self.arch.currentData()
+        self._applied = (name, arch)
         fam = family(arch)
         p = preset_values(name, arch)
         for row, settings in self.family_rows.items():
@@ -422,6 +531,10 @@ class SetupForm(QWidget):
                     "(the next resolution blending in as α rises from 0 to 1)")
         self.stabilize.setToolTip(fade_tip)
         self.fade.setToolTip(fade_tip)
+        self.schedule_caption.setText("schedule: resolution (grey, log scale) and fade-in α (orange)" if fam.grows
+                                      else f"schedule: {fam.title} trains at the target resolution throughout "
+                                           "(no growing, no fade-in)")
+        self.schedule_alpha.setVisible(fam.grows)
         label = self.form.labelForField(self.phase_pair)
         label.setText("length, as progressive: stabilize / fade kimg" if not fam.grows
                       else "kimg per stabilize / fade")
@@ -436,10 +549,11 @@ class SetupForm(QWidget):
         self.loss.setCurrentText(p.get("loss", "wgan-gp"))
         self.stabilize.setValue(p["stabilize_kimg"])
         self.fade.setValue(p["fade_kimg"])
-        self.batch.setText(format_table(p["batch"]))
+        self._table_target = self._target()
+        self.batch.setText(format_table(trimmed(p["batch"], self._table_target)))
         self.batch_default.setValue(p["batch_default"])
         self.lr.setValue(p["lr_default"])
-        self.lr_table.setText(format_table(p["lr"]))
+        self.lr_table.setText(format_table(trimmed(p["lr"], self._table_target)))
         self.ema.setValue(p["ema_halflife_kimg"])
         self.tick.setValue(p["tick_kimg"])
         self.sample.setValue(p["sample_kimg"])
@@ -453,18 +567,18 @@ class SetupForm(QWidget):
     # -------------------------------------------------------------- config + validation
     def build(self) -> tuple[TrainConfig | None, list[tuple[QWidget | None, str]]]:
         problems: list[tuple[QWidget | None, str]] = []
-        try:
-            batch = parse_table(self.batch.text(), int)
-        except ValueError as exc:
-            batch = {}
-            problems.append((self.batch, f"batch table: {exc}"))
-        try:
-            lr_table = parse_table(self.lr_table.text(), float)
-        except ValueError as exc:
-            lr_table = {}
-            problems.append((self.lr_table, f"lr table: {exc}"))
         data = self.studio.state.data
         options = {"resolution": 32, "mode": "crop", "channels": "auto", **data.options}
+        tables = {}
+        for widget, cast, name in ((self.batch, int, "batch"), (self.lr_table, float, "lr")):
+            try:
+                tables[name] = parse_table(widget.text(), cast)
+                problem = table_problem(tables[name], options["resolution"])
+            except ValueError as exc:
+                tables[name], problem = {}, str(exc)
+            if problem:
+                problems.append((widget, f"{name} table: {problem}"))
+        batch, lr_table = tables["batch"], tables["lr"]
         source, demo = data.source, data.demo
         preset = preset_values(self.preset.currentData(), self.arch.currentData())
         cfg = TrainConfig(
@@ -636,6 +750,8 @@ class SetupForm(QWidget):
             self.out_dir.setText(os.path.join(base, time.strftime("run-%Y%m%d-%H%M%S")))
         if what == "run":
             self.from_run_button.setEnabled(bool(self.studio.state.run_path))
+        if what == "data":
+            self._retarget_tables()
         if what in ("data", "throughput", "training"):
             self.refresh()
         elif what == "start_asked":
@@ -668,8 +784,9 @@ class SetupForm(QWidget):
                               (self.pl_weight, cfg.pl_weight), (self.augment_p, cfg.augment_p),
                               (self.ada_target, cfg.ada_target)):
             widget.setValue(value)
-        self.batch.setText(format_table(cfg.batch))
-        self.lr_table.setText(format_table(cfg.lr))
+        # entries above this data set's target would be refused as never used: left out
+        self.batch.setText(format_table(trimmed(cfg.batch, self._table_target)))
+        self.lr_table.setText(format_table(trimmed(cfg.lr, self._table_target)))
         self.loss.setCurrentText(cfg.loss)
         self.device.setCurrentText(cfg.device)
         self.precision.setCurrentText(cfg.precision)
@@ -703,6 +820,28 @@ class SetupForm(QWidget):
         if problems:
             self.start_refused.emit("Cannot start yet:\n" + "\n".join(m for _, m in problems))
             return
+        from ...core.training.advice import small_data_warning
+        warning = small_data_warning(cfg, len(self.studio.state.data.dataset))
+        if warning:                 # a wrong folder more often than a choice: train only after a yes
+            box = QMessageBox(QMessageBox.Warning, "Very few images", warning + "\n\nTrain on them anyway?",
+                              QMessageBox.Cancel, self)
+            box.setObjectName("few_images_warning")
+            train = box.addButton("Train anyway", QMessageBox.AcceptRole)
+            train.setObjectName("train_anyway")
+            box.setDefaultButton(QMessageBox.Cancel)
+            box.setWindowModality(Qt.WindowModal)
+            box.buttonClicked.connect(self._few_images_answer)
+            self.few_images_box, self._pending_start = box, cfg
+            box.open()
+            return
+        self._start(cfg)
+
+    def _few_images_answer(self, button) -> None:
+        cfg, self._pending_start = self._pending_start, None
+        if button.objectName() == "train_anyway" and cfg is not None:
+            self._start(cfg)
+
+    def _start(self, cfg: TrainConfig) -> None:
         app_settings().setValue(LAST_SETTINGS, cfg.to_json())
         self.studio.state.request_start(StartRequest(cfg, self.studio.state.data.dataset, self.out_dir.text().strip()))
 

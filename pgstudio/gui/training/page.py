@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEventLoop, QThread, QTimer, Qt, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
 from ...core.formatting import format_duration
@@ -30,6 +30,7 @@ from ..common.workers import TrainingWorker, start_in_thread
 from ..common.settings import remember_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.widgets import exported, named
+from ..common.file_dialogs import existing_directory, save_file_name
 
 UI_HZ = 30
 
@@ -59,6 +60,8 @@ class TrainingPage(QWidget):
         self.last_result = None
         self._metrics_offset = 0
         self._samples_offset = 0
+        self._log_offset = 0                      # bytes of the run's log.txt shown (opened or followed runs)
+        self._known_checkpoints: set = set()      # a followed run's checkpoints, to tell when it writes one
         self._total_kimg = 0.0
         self.want_snapshots = False               # the explorer follows the live generator
         self.paused_kimg: float | None = None     # where the running trainer paused, as it reported
@@ -82,6 +85,7 @@ class TrainingPage(QWidget):
         self.more_kimg.setVisible(False)
         self.state_label = QLabel("no run")
         self.state_label.setMinimumWidth(40)
+        self.state_label.setWordWrap(True)
         self.state_label.setObjectName("run_state")
         bar = QHBoxLayout()
         for b in (self.start_button, self.more_kimg, self.pause_button, self.stop_button, self.save_button):
@@ -179,9 +183,11 @@ class TrainingPage(QWidget):
             state = words
         else:
             state = "no run"
-        where = f"  ·  {self.run.path}" if self.run else ""
+        # the run's name, not its path: the words must fit beside the buttons at 1280 px (the path is
+        # the tooltip); a long state wraps onto a second line instead of being cut off
+        where = f"  ·  {self.run.path.name}" if self.run else ""
         self.state_label.setText(state + where)
-        self.state_label.setToolTip(state)
+        self.state_label.setToolTip(state + (f"\n{self.run.path}" if self.run else ""))
 
     def ended_state(self) -> tuple[str, str]:
         """What the open run is when nothing trains it here: ("completed" | "failed" | "stopped" |
@@ -199,7 +205,8 @@ class TrainingPage(QWidget):
         self.samples.clear()
         self.warning_label.setVisible(False)
         self.mailbox.drain()
-        self._metrics_offset = self._samples_offset = 0
+        self._metrics_offset = self._samples_offset = self._log_offset = 0
+        self._known_checkpoints = set()
 
     def append_log(self, message: str) -> None:
         for line in message.rstrip().splitlines():
@@ -235,6 +242,7 @@ class TrainingPage(QWidget):
             return
         self.stop_following()
         self._reset_view()
+        self.log.clear()                         # the panel shows the new run's log
         self.cfg = cfg
         self.run = RunFolder(out_dir)
         self._total_kimg = total_kimg(cfg)
@@ -379,6 +387,8 @@ class TrainingPage(QWidget):
             self._update_buttons()
 
     def _redraw(self) -> None:
+        if self.cfg is not None and self.cfg.augment == "ada":     # which signal p follows, from tick one
+            self.history.ada_signal = self.cfg.ada_signal
         self.plots.refresh(self.history)
         self.samples.set_class_names(self.cfg.class_names if self.cfg is not None else None)
         self.samples.refresh(self.history)
@@ -402,9 +412,11 @@ class TrainingPage(QWidget):
             raise RuntimeError("stop the current training before opening another run")
         self.stop_following()
         self._reset_view()
+        self.log.clear()                         # the panel shows this run's log, not the last one's
         self.run, self.cfg = run, cfg
         self._total_kimg = total_kimg(cfg)
         self._read_folder()
+        self._known_checkpoints = set(run.checkpoints())
         pid = run.active_trainer_pid()
         if pid is not None:
             self.following = True
@@ -427,7 +439,23 @@ class TrainingPage(QWidget):
         self.follow_timer.stop()
         self.following = False
 
+    def _read_log(self) -> None:
+        """What the run's log.txt gained since last read (all of it when a run is opened), whole lines."""
+        try:
+            with open(self.run.log_path, "rb") as f:
+                f.seek(self._log_offset)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1             # a line still being written waits for the next read
+        if end:
+            self._log_offset += end
+            lines = data[:end].decode("utf-8", "replace").splitlines()
+            self.log.appendPlainText("\n".join(lines[-self.log.maximumBlockCount():]))
+
     def _read_folder(self) -> bool:
+        if not self.is_training():              # a trainer in this window sends its log lines as events
+            self._read_log()
         records, self._metrics_offset = self.run.read_metrics(self._metrics_offset)
         entries, self._samples_offset = self.run.read_samples(self._samples_offset)
         for note in self.run.unusable_lines:        # foreign or damaged lines: say so, show the rest
@@ -452,6 +480,11 @@ class TrainingPage(QWidget):
         if self.run is None:
             return
         self._read_folder()
+        checkpoints = set(self.run.checkpoints())
+        new = sorted(checkpoints - self._known_checkpoints)
+        self._known_checkpoints = checkpoints
+        if new:                                  # the Checkpoints page lists what the other process wrote
+            self.checkpoint_written.emit(str(new[-1]))
         if self.run.active_trainer_pid() is None:
             self._read_folder()
             self.stop_following()
@@ -465,7 +498,7 @@ class TrainingPage(QWidget):
             return
         entry = self.samples.shown_entry()
         name = f"grid-{entry.kimg:.1f}kimg.png" if entry else "grid.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export grid", name, "PNG image (*.png)")
+        path = save_file_name(self, "Export grid", name, "PNG image (*.png)")
         if path and self._exported(lambda: save_image(np.asarray(grid), path)):
             self.append_log(f"grid exported to {path}")
 
@@ -474,7 +507,7 @@ class TrainingPage(QWidget):
         return exported(write, self.error_occurred.emit)
 
     def export_all_grids(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export every grid of the run into…")
+        folder = existing_directory(self, "Export every grid of the run into…")
         if not folder:
             return
 
@@ -487,7 +520,7 @@ class TrainingPage(QWidget):
 
     def export_timelapse(self) -> None:
         from ...core.analysis.export import timelapse_frames, write_video
-        path, _ = QFileDialog.getSaveFileName(self, "Export time-lapse", "timelapse.mp4",
+        path = save_file_name(self, "Export time-lapse", "timelapse.mp4",
                                               "MP4 video (*.mp4);;GIF (*.gif)")
         if not path:
             return
@@ -500,11 +533,11 @@ class TrainingPage(QWidget):
         self.append_log(f"time-lapse of {len(frames)} grids written to {path}")
 
     def export_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
+        path = save_file_name(self, "Export curves as CSV", "curves.csv", "CSV (*.csv)")
         if path and self._exported(lambda: write_atomic(path, self.history.to_csv())):
             self.append_log(f"curves exported to {path}")
 
     def export_curves_png(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves as PNG", "curves.png", "PNG image (*.png)")
+        path = save_file_name(self, "Export curves as PNG", "curves.png", "PNG image (*.png)")
         if path and self._exported(lambda: write_atomic(path, png_bytes(self.plots.canvas.grab()))):
             self.append_log(f"curves image exported to {path}")

@@ -122,7 +122,7 @@ class TrainingPlots(QWidget):
         self.res_axis = _RightAxisPlot(self.alpha_plot, "resolution")
         # StyleGAN2 does not grow: its second row shows the regularisers instead of α/resolution
         self.reg_plot = pg.PlotItem()
-        self.reg_plot.setLabel("left", "regularisers")
+        self.reg_plot.setLabel("left", "penalties")
         self.reg_plot.addLegend(offset=(-10, 5))
         self.reg_plot.showGrid(y=True, alpha=0.2)
         self.curve_r1 = self.reg_plot.plot(pen=pg.mkPen((23, 190, 207), width=2), name="R1 (×interval)")
@@ -132,7 +132,7 @@ class TrainingPlots(QWidget):
         self.second_row = "alpha"
         # a run that augments what D sees gets a row for p and ADA's overfitting signal r_t
         self.aug_plot = pg.PlotItem()
-        self.aug_plot.setLabel("left", "augment")
+        self.aug_plot.setLabel("left", "aug.")
         self.aug_plot.setYRange(-1.05, 1.05)      # r_t = E[sign D(reals)] lies in [-1, 1], p in [0, 0.8]
         self.aug_plot.setMouseEnabled(y=False)
         # one line on a pale ground at the left: the row is short, the curves run under it, and the
@@ -151,7 +151,7 @@ class TrainingPlots(QWidget):
         # FID and KID (metric "fid", or scored on the Checkpoints page) get a row of their own, each
         # with its real-vs-real floor dashed; KID x1000 reads on the same scale as FID here
         self.quality_plot = pg.PlotItem()
-        self.quality_plot.setLabel("left", "FID · KID×1000")
+        self.quality_plot.setLabel("left", "FID")
         # one line at the top left: the row is short, and the first evaluation comes an interval in
         self.quality_plot.addLegend(offset=(10, 2), colCount=4)
         self.quality_plot.showGrid(y=True, alpha=0.2)
@@ -168,6 +168,13 @@ class TrainingPlots(QWidget):
         self.speed_plot.setLabel("left", "img/s")
         self.swd_axis = _RightAxisPlot(self.speed_plot, "MS-SWD ×1000")
         self.canvas.ci.layout.setRowStretchFactor(0, 3)
+        # short left labels without pyqtgraph's SI prefix: on short rows a long vertical label (with
+        # its "(x0.001)") ran into the next row's ("augmentregularisers (x0.001)")
+        for plot in (self.loss_plot, self.alpha_plot, self.reg_plot, self.aug_plot, self.quality_plot,
+                     self.speed_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(54)
+        self.speed_plot.getAxis("right").enableAutoSIPrefix(False)
         for p in (self.alpha_plot, self.speed_plot, self.reg_plot, self.aug_plot, self.quality_plot):
             p.setXLink(self.loss_plot)
         self.speed_plot.setLabel("bottom", "kimg")
@@ -389,15 +396,21 @@ class TrainingPlots(QWidget):
                                          (self.curve_kid_floor, history.kid_floor, 1000.0)):
                 v = np.asarray(values, float) * scale
                 curve.setData(qx[~np.isnan(v)], v[~np.isnan(v)])
+            tops = [np.nanmax(np.asarray(v, float) * k) for v, k in ((history.fid, 1), (history.kid, 1000))
+                    if len(v) and not np.isnan(np.asarray(v, float)).all()]
+            if tops:                    # FID and KID are read from zero too
+                self.quality_plot.setYRange(0, max(tops) * 1.08 or 1.0, padding=0)
         if history.shows_augmentation:
             p, rt = np.asarray(history.augment_p), np.asarray(history.augment_rt)
             rv, target = np.asarray(history.augment_rv), np.asarray(history.augment_target)
             self.curve_aug_p.setData(x[~np.isnan(p)], p[~np.isnan(p)])
             # the signals swing from tick to tick: smoothed like the losses
+            rv_run = history.follows_rv
+            if rv_run:                  # p does not read r_t here: drawing it beside r_v's target misleads
+                rt = np.full_like(rt, np.nan)
             self.curve_aug_rt.setData(x[~np.isnan(rt)], smooth(rt[~np.isnan(rt)], w))
             self.curve_aug_rv.setData(x[~np.isnan(rv)], smooth(rv[~np.isnan(rv)], w))
             self.curve_aug_target.setData(x[~np.isnan(target)], target[~np.isnan(target)])
-            rv_run = history.follows_rv
             self.curve_aug_target.setPen(pg.mkPen((31, 119, 180) if rv_run else (127, 127, 127), width=1,
                                                   style=Qt.DotLine))
             # the legend names only what this run draws (a fixed p has no signal; r_t runs no r_v)
@@ -422,7 +435,10 @@ class TrainingPlots(QWidget):
         self.speed_plot.getAxis("right").setVisible(bool(history.swd_kimg))
         if history.swd_kimg:
             sx = np.asarray(history.swd_wall) / 60.0 if self.use_wall else np.asarray(history.swd_kimg)
-            self.swd_points.setData(sx, np.asarray(history.swd_mean))
+            values = np.asarray(history.swd_mean, float)
+            self.swd_points.setData(sx, values)
+            # a distance read from zero: autoscaling one point spreads 326.2-327.0 over the whole row
+            self.swd_axis.right.setYRange(0, float(np.nanmax(values)) * 1.08 or 1.0, padding=0)
         self._draw_phases(history)
         return True
 

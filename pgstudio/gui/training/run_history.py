@@ -41,6 +41,7 @@ class RunHistory:
     augment_rt: list = field(default_factory=list)
     augment_rv: list = field(default_factory=list)     # ADA's r_v (runs that hold images out for it)
     augment_target: list = field(default_factory=list)  # the adaptive signal's target
+    ada_signal: str | None = None                    # an adaptive run's signal (config), when known
     swd_kimg: list = field(default_factory=list)
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
@@ -155,7 +156,11 @@ class RunHistory:
 
     @property
     def follows_rv(self) -> bool:
-        """Whether p follows r_v (the run holds images out for it) rather than r_t."""
+        """Whether p follows r_v (the run holds images out for it) rather than r_t: the run's
+        configured signal when known (from its first tick on, before r_v's first value), else
+        whether its ticks carry r_v."""
+        if self.ada_signal is not None:
+            return self.ada_signal == "rv"
         return any(not np.isnan(v) for v in self.augment_rv)
 
     @property

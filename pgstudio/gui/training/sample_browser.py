@@ -26,6 +26,7 @@ class SampleBrowser(QWidget):
         self.history: RunHistory | None = None
         self._live_arrays: dict[str, np.ndarray] = {}     # newest grids, before they are read back
         self._strip_views: dict[int, tuple[GridView, QLabel]] = {}
+        self._strip_holders: dict[int, QWidget] = {}
         self._count = 0
         self.class_names: list[str] = []
 
@@ -83,10 +84,14 @@ class SampleBrowser(QWidget):
         self.timeline.setEnabled(False)
         self.view.set_array(None)
         self.caption.setText("no samples yet")
-        for view, label in self._strip_views.values():
-            view.deleteLater()
-            label.deleteLater()
+        for holder in self._strip_holders.values():
+            # the holder goes with its view and label: deleting only those left empty fixed-width
+            # holders that pushed every later run's thumbnails out of the strip
+            self.strip.removeWidget(holder)
+            holder.setParent(None)
+            holder.deleteLater()
         self._strip_views.clear()
+        self._strip_holders.clear()
 
     def set_class_names(self, names) -> None:
         """A conditional run's classes: its grids have one row per class, named at the left."""
@@ -127,6 +132,17 @@ class SampleBrowser(QWidget):
         self.caption.setText(f"{caption(entry)}   ({index + 1}/{len(self.history.samples)})")
         self.shown_changed.emit()
 
+    def strip_thumbnails(self) -> list[tuple[int, np.ndarray | None, str]]:
+        """What the strip shows, left to right: (resolution, the grid shown, its caption)."""
+        out = []
+        for i in range(self.strip.count()):
+            holder = self.strip.itemAt(i).widget()
+            for res, h in self._strip_holders.items():
+                if h is holder:
+                    view, label = self._strip_views[res]
+                    out.append((res, view.array(), label.text()))
+        return out
+
     def _update_strip(self) -> None:
         for res, entry in sorted(self.history.last_sample_per_resolution().items()):
             if res not in self._strip_views:
@@ -143,6 +159,7 @@ class SampleBrowser(QWidget):
                 self.strip.insertWidget(self.strip.count() - 1, holder)
                 view.clicked.connect(lambda v=view, r=res: self._enlarge_strip(r))
                 self._strip_views[res] = (view, label)
+                self._strip_holders[res] = holder
             view, label = self._strip_views[res]
             grid = self._grid_for(entry)
             if grid is not None:
