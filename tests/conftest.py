@@ -37,6 +37,32 @@ def collect_garbage_here(request):
         gc.collect()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "reports_errors: the test makes the studio report errors on purpose "
+                                       "(they are checked by the test, not failed on)")
+
+
+@pytest.fixture(autouse=True)
+def no_silent_errors(request):
+    """Nothing fails silently: an error the studio reported to the user (a worker's exception, a
+    render job that raised, a row that could not be shown) fails the test that caused it, unless the
+    test is marked reports_errors and checks them itself. Exceptions escaping a slot fail it through
+    pytest-qt, a dying thread through pytest's thread-exception warning (an error by pyproject)."""
+    import sys
+    errors = sys.modules.get("pgstudio.gui.common.errors")
+    if errors is not None:
+        errors.clear_reported_errors()
+    yield
+    errors = sys.modules.get("pgstudio.gui.common.errors")
+    if errors is None or request.node.get_closest_marker("reports_errors"):
+        return
+    reported = errors.reported_errors()
+    errors.clear_reported_errors()
+    if reported:
+        pytest.fail("the studio reported errors during this test:\n" +
+                    "\n".join(f"  {where}: {message}" for where, message in reported), pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def fresh_form_settings():
     """Each test's window starts from the presets: the run form remembers the settings of the last
@@ -108,3 +134,30 @@ def window(qtbot):
     w.deleteLater()
     wait_for_threads()
     assert running_threads() == 0
+
+
+# small real runs opened by the journeys (tests/journeys) and the user-level tests: made once per session
+@pytest.fixture(scope="session")
+def progressive_run(tmp_path_factory, shapes_folder):
+    """A conditional progressive run (two class folders) grown 4→8, with eight checkpoints, each
+    carrying the MS-SWD the trainer measured just before it."""
+    from pgstudio.core.storage.runfolder import RunFolder
+    from pgstudio.core.training.trainer import Trainer
+    out = tmp_path_factory.mktemp("journey") / "run-20261206-101500"
+    cfg = tiny_config(shapes_folder, classes="on", max_kimg=1.024, checkpoint_kimg=0.128, metric_kimg=0.128,
+                      metric_n=16)
+    assert Trainer.new(out, cfg).run().reason == "max_kimg"
+    run = RunFolder(out)
+    assert len(run.checkpoints()) >= 8 and run.read_config().class_names == ["discs", "squares"]
+    return out
+
+
+@pytest.fixture(scope="session")
+def stylegan_run(tmp_path_factory, shapes_folder):
+    """An unconditional StyleGAN2 run at 8×8 with three checkpoints."""
+    from pgstudio.core.training.trainer import Trainer
+    out = tmp_path_factory.mktemp("journey") / "run-20261206-101501"
+    cfg = tiny_config(shapes_folder, arch="stylegan2", mapping_layers=2, loss="logistic", classes="off",
+                      max_kimg=0.4, checkpoint_kimg=0.128)
+    assert Trainer.new(out, cfg).run().reason == "max_kimg"
+    return out

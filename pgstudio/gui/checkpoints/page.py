@@ -304,16 +304,18 @@ class CheckpointsPage(QWidget):
                     self.fid_known[round(r["kimg"], 3)] = r
         paths = self.paths()
         self.table.setRowCount(len(paths))
+        reading = 0
         for i, p in enumerate(paths):
             info = self.infos.get(str(p))
             stamp = p.stat().st_mtime if p.exists() else 0
             if info is not None and getattr(info, "_stamp", None) == stamp:
                 self._fill_row(i, info)
                 continue
+            reading += 1
             self._fill_row(i, CheckpointInfo(path=p, ok=True, reason="reading…"))
             self.worker.submit(f"info:{p}", lambda p=p, stamp=stamp: (inspect_checkpoint(p), stamp))
         self._update_buttons()
-        if not paths:
+        if not reading:                  # every row filled already (none, or all known and unchanged)
             self.listed.emit()
 
     def _on_info(self, kind: str, result, seconds: float) -> None:

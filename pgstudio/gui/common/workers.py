@@ -85,9 +85,13 @@ def collect_garbage_in_gui_thread() -> None:
 
 
 def start_in_thread(worker: QObject, done_signals: list) -> QThread:
-    global _reaper
+    global _reaper, _exit_hook_registered
     if _reaper is None:
         _reaper = _Reaper()               # created by the first caller: the GUI thread
+    if not _exit_hook_registered:
+        import atexit
+        atexit.register(stop_all_threads)
+        _exit_hook_registered = True
     thread = QThread()
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
@@ -100,6 +104,46 @@ def start_in_thread(worker: QObject, done_signals: list) -> QThread:
     thread.finished.connect(_reaper.reap, Qt.QueuedConnection)     # runs in the GUI thread
     thread.start()
     return thread
+
+
+def stop_all_threads(timeout_ms: int = 60000) -> None:
+    """Ask every worker started here to stop (its stop(), cancel() or training control), wait for
+    its thread, and release both in this thread. Run by the window's close and by QApplication's
+    aboutToQuit, and at interpreter exit for a script that ends without either: a QThread object
+    destroyed while its thread runs aborts the process, and a worker freed during Python's
+    finalization, after Qt's own objects, crashed it."""
+    for thread, worker in list(_WORKERS.items()):
+        for name in ("stop", "cancel"):
+            if callable(getattr(worker, name, None)):
+                try:
+                    getattr(worker, name)()
+                except RuntimeError:        # its C++ side is already gone
+                    pass
+                break
+        else:
+            control = getattr(worker, "control", None)
+            if control is not None:
+                control.request_stop()
+    for thread in list(_LIVE_THREADS):
+        try:
+            if thread.isRunning():
+                thread.quit()
+                thread.wait(timeout_ms)
+        except RuntimeError:
+            pass
+    for thread in [t for t in list(_LIVE_THREADS) if not _is_running(t)]:
+        _WORKERS.pop(thread, None)
+        _LIVE_THREADS.discard(thread)
+
+
+def _is_running(thread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:
+        return False
+
+
+_exit_hook_registered = False
 
 
 def running_threads() -> int:

@@ -46,8 +46,11 @@ class DatasetPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.choose_button)
         buttons.addWidget(self.demo_button)
-        buttons.addWidget(self.last_button)
         buttons.addStretch(1)
+        # beside the chosen source (its own line, so the window's minimum width stays as it was)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source_label, 1)
+        source_row.addWidget(self.last_button)
 
         self.resolution = named(QComboBox(), "resolution")
         for r in RESOLUTIONS:
@@ -106,7 +109,7 @@ class DatasetPanel(QWidget):
         source_box = QGroupBox("Data set")
         sb = QVBoxLayout(source_box)
         sb.addLayout(buttons)
-        sb.addWidget(self.source_label)
+        sb.addLayout(source_row)
         sb.addLayout(form)
         sb.addLayout(progress_row)
         sb.addWidget(self.summary)
@@ -171,6 +174,8 @@ class DatasetPanel(QWidget):
         self.last_button.setVisible(bool(last) and last != current)
         if last:
             name = "the demo set" if last == DEMO else os.path.basename(last.rstrip("/")) or last
+            if len(name) > 24:                 # the button must not widen the window's minimum
+                name = name[:11] + "…" + name[-12:]
             self.last_button.setText(f"Use last: {name}")
             self.last_button.setToolTip("the data set chosen last time: " + ("the built-in demo" if last == DEMO
                                                                                else last))

@@ -929,7 +929,7 @@ class ExplorerPage(QWidget):
         neighbours and interpolation (as p1, p2, …) work on it."""
         latent = torch.from_numpy(result.latent)[None].float()
         dialog = self.projection_dialog
-        if dialog is not None and dialog.projected_class is not None and self.class_box.isVisible():
+        if dialog is not None and dialog.projected_class is not None and getattr(self.source.generator, "classes", 0):
             with QSignalBlocker(self.class_choice):     # the class it was projected into, as the dialog showed it
                 self.class_choice.setCurrentIndex(dialog.projected_class)
             with QSignalBlocker(self.blend):

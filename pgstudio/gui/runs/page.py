@@ -82,6 +82,8 @@ class RunsPage(QWidget):
         self.x_choice.addItem("wall time (minutes)", "wall")
         self.plot = named(pg.PlotWidget(), "runs_plot")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
+        for side in ("left", "bottom"):       # kimg and losses as they are, not "(x0.001)"
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.settings_table = named(QTableWidget(0, 0), "runs_settings")
         self.settings_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -107,8 +109,14 @@ class RunsPage(QWidget):
         lower = QSplitter(Qt.Horizontal)
         lower.addWidget(plot_box)
         lower.addWidget(settings_box)
-        lower.setStretchFactor(0, 3)
-        lower.setStretchFactor(1, 2)
+        lower.setStretchFactor(0, 1)
+        lower.setStretchFactor(1, 1)
+        # the settings get half the width and their names at most 150 px: at 1280 px the plot's
+        # minimum had left the table 78 px of values, one run's column
+        settings_box.setMinimumWidth(360)
+        lower.setSizes([640, 640])
+        self.settings_table.verticalHeader().setMaximumWidth(150)
+        self.settings_table.verticalHeader().setTextElideMode(Qt.ElideMiddle)
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         compare = QWidget()
