@@ -65,12 +65,15 @@ def no_silent_errors(request):
 
 @pytest.fixture(autouse=True)
 def fresh_form_settings():
-    """Each test's window starts from the presets: the run form remembers the settings of the last
-    run started, and a test must not inherit another's."""
+    """Each test's window starts as a first start would, but for its layout: the run form remembers
+    the settings of the last run started, the studio the data set, dialogs' folders, opened runs and
+    measured throughput — a test must not inherit another's."""
     if "pgstudio.gui.setup.form" in __import__("sys").modules:
         from pgstudio.gui.common.settings import app_settings
         from pgstudio.gui.setup.form import LAST_SETTINGS
-        app_settings().remove(LAST_SETTINGS)
+        s = app_settings()
+        for key in (LAST_SETTINGS, "data/last", "dialogs", "runs/extra", "throughput"):
+            s.remove(key)
     yield
 
 

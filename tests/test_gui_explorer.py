@@ -29,6 +29,7 @@ def changed_after(qtbot, signal, view, action):
     return not np.array_equal(before, view.array())
 
 
+@pytest.mark.reports_errors
 def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp_path, monkeypatch):
     ex = window.explorer_page
     ckpt = RunFolder(trained).checkpoints()[-1]
@@ -96,6 +97,10 @@ def test_explorer_seed_truncation_directions_and_png(qtbot, window, trained, tmp
     ex.seed.setValue(ex.seed.value() + 1)
     qtbot.waitUntil(lambda: "render failed: RuntimeError: generator exploded" in window.statusBar().currentMessage(),
                     timeout=10000)
+    # and, as every error, in the log panel and the list the suite checks (this test expects it)
+    from pgstudio.gui.common.errors import reported_errors
+    qtbot.waitUntil(lambda: "generator exploded" in window.training_page.log.toPlainText(), timeout=5000)
+    assert ("render job selected", "RuntimeError: generator exploded") in reported_errors()
 
 
 def test_checkpoint_list_flags_damaged_and_compares(qtbot, window, trained, tmp_path):

@@ -48,14 +48,24 @@ def test_a_checkpoint_row_that_cannot_be_read_says_error_and_the_window_hears_it
     assert "unsupported format string" in RunFolder(progressive_run).log_path.read_text()   # in log.txt too
 
 
-def test_the_suite_fails_on_an_error_reported_to_the_user(pytester_like=None):
-    """The autouse fixture turns a reported error into a failure (run in a child pytest)."""
+def test_the_suite_fails_on_errors_qt_warnings_and_dying_threads():
+    """In a child pytest with this suite's configuration: an error reported to the user, a Qt
+    warning and a thread that dies of an exception each fail their test; a quiet test passes."""
     code = (
-        "import pytest\n"
+        "import threading\n"
         "def test_reports(qtbot):\n"
         "    from pgstudio.gui.common.errors import error_hub, report_error\n"
         "    error_hub()\n"
-        "    report_error('a worker', ValueError('boom'))\n")
+        "    report_error('a worker', ValueError('boom'))\n"
+        "def test_warns(qtbot):\n"
+        "    from PySide6.QtCore import qWarning\n"
+        "    qWarning('pgstudio: a connection to a deleted object')\n"
+        "def test_thread_dies():\n"
+        "    t = threading.Thread(target=lambda: 1 / 0)\n"
+        "    t.start()\n"
+        "    t.join()\n"
+        "def test_quiet(qtbot):\n"
+        "    pass\n")
     folder = Path(__file__).parent / "_probe_silent_errors"
     folder.mkdir(exist_ok=True)
     try:
@@ -68,8 +78,14 @@ def test_the_suite_fails_on_an_error_reported_to_the_user(pytester_like=None):
         for f in folder.iterdir():
             f.unlink()
         folder.rmdir()
-    assert r.returncode == 1 and "the studio reported errors during this test" in r.stdout, r.stdout[-800:]
-    assert "a worker: ValueError: boom" in r.stdout
+    # the reported error fails the test in its teardown (an "error"), the other two in their call
+    assert r.returncode == 1 and "2 failed, 2 passed, 1 error" in r.stdout, r.stdout[-1500:]
+    for outcome in ("ERROR tests/_probe_silent_errors/test_probe.py::test_reports",
+                    "FAILED tests/_probe_silent_errors/test_probe.py::test_warns",
+                    "FAILED tests/_probe_silent_errors/test_probe.py::test_thread_dies"):
+        assert outcome in r.stdout
+    assert "the studio reported errors during this test" in r.stdout and "a worker: ValueError: boom" in r.stdout
+    assert "a connection to a deleted object" in r.stdout and "ZeroDivisionError" in r.stdout
 
 
 # ---------------------------------------------------------------- 6: switching architecture
@@ -341,8 +357,9 @@ def test_the_explorer_names_the_run_follows_the_open_run_and_labels_its_grids(qt
     with qtbot.waitSignal(ex.image_rendered, timeout=20000):
         ex.open_path(str(progressive_run))
     assert ex.source_label.text().startswith(f"{progressive_run.name}/ckpt-")
+    window.open_run(str(stylegan_run))                # another run: the explorer shows its generator
     with qtbot.waitSignal(ex.image_rendered, timeout=20000):
-        window.open_run(str(stylegan_run))            # another run: the explorer shows its generator
+        window.tabs.setCurrentWidget(ex)              # (loaded when the page is looked at)
     assert ex.source_label.text().startswith(f"{stylegan_run.name}/ckpt-") and ex.stylegan
     # a conditional generator's seed across classes: each cell named by its class
     with qtbot.waitSignal(ex.image_rendered, timeout=20000):

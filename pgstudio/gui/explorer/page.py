@@ -80,6 +80,7 @@ class ExplorerPage(QWidget):
         self.last_render_ms = 0.0
         self.view_mixing: dict | None = None
 
+        self._show_open_run = False      # the open run changed: show its generator when the page is shown
         self.worker = RenderWorker()
         self.worker.rendered.connect(self._on_rendered)
         # bound methods, never lambdas, for a worker's signals: PySide runs a lambda in the
@@ -352,17 +353,32 @@ class ExplorerPage(QWidget):
         self.open_run_button.setEnabled(path is not None)
         self.open_run_button.setToolTip(f"the newest checkpoint of {path}" if path else
                                         "the newest checkpoint of the run open on the Training page")
-        if path is None or previous == path or self.source is None or self.follow_live.isChecked():
+        if path is None or previous == path or self.follow_live.isChecked():
             return
-        shown = Path(self.source.path) if self.source.path else None
-        if shown is not None and Path(path).resolve() in (shown.resolve(), *shown.resolve().parents):
-            return                       # already one of this run's generators
+        if self.source is not None and self.source.path:
+            shown = Path(self.source.path).resolve()
+            if Path(path).resolve() in (shown, *shown.parents):
+                return                   # already one of this run's generators
+        self._show_open_run = True       # loaded when the page is shown (or now, if it is)
+        if self.isVisible():
+            self._load_open_run()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._show_open_run:
+            self._load_open_run()
+
+    def _load_open_run(self) -> None:
+        """The open run's newest generator on view (it replaces another run's)."""
         from ...core.storage.runfolder import RunFolder
-        if RunFolder(path).checkpoints():
-            self.open_path(path)
-        else:
-            self.clear_source(f"{Path(path).name} has no checkpoint yet: the explorer shows one once it is "
-                              "written (Open run's newest)")
+        self._show_open_run = False
+        if self.open_run is None or self.follow_live.isChecked():
+            return
+        if RunFolder(self.open_run).checkpoints():
+            self.open_path(self.open_run)
+        elif self.source is not None:
+            self.clear_source(f"{Path(self.open_run).name} has no checkpoint yet: the explorer shows one once "
+                              "it is written (Open run's newest)")
 
     def clear_source(self, why: str) -> None:
         """No generator on view (the one shown belonged to a run no longer open)."""

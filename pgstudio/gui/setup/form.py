@@ -512,9 +512,8 @@ class SetupForm(QWidget):
             parts.append("kept your " + ", ".join(f"{k} ({v})" for k, v in edited.items()))
         if changed:
             parts.append(f"{title}'s {self.preset.currentText()} preset changed " + "; ".join(changed))
-        self.preset_note.setText(f"Switched to {title}: " + ("; ".join(parts) if parts else "nothing to change")
-                                 + ".")
-        self.preset_note.setVisible(True)
+        self.preset_note.setText(f"Switched to {title}: " + "; ".join(parts) + ".")
+        self.preset_note.setVisible(bool(parts))       # nothing kept and nothing changed: nothing to say
         self._changed()
 
     def apply_preset(self, name: str) -> None:
@@ -536,8 +535,8 @@ class SetupForm(QWidget):
                                            "(no growing, no fade-in)")
         self.schedule_alpha.setVisible(fam.grows)
         label = self.form.labelForField(self.phase_pair)
-        label.setText("length, as progressive: stabilize / fade kimg" if not fam.grows
-                      else "kimg per stabilize / fade")
+        # short: the longest label sets the label column, and a longer one wrapped rows at 1280 px
+        label.setText("length: stabilize / fade kimg" if not fam.grows else "kimg per stabilize / fade")
         label.setToolTip(fade_tip)
         widgets = [self.latent, self.fmap_base, self.fmap_max, self.loss, self.stabilize, self.fade, self.batch,
                    self.batch_default, self.lr, self.lr_table, self.ema, self.tick, self.sample, self.checkpoint]

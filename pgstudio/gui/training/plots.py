@@ -174,6 +174,7 @@ class TrainingPlots(QWidget):
                      self.speed_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(54)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)    # "kimg (x0.001)" read 0–400 under 0–0.4
         self.speed_plot.getAxis("right").enableAutoSIPrefix(False)
         for p in (self.alpha_plot, self.speed_plot, self.reg_plot, self.aug_plot, self.quality_plot):
             p.setXLink(self.loss_plot)
