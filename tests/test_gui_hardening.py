@@ -208,7 +208,7 @@ def test_run_states_say_what_they_are_and_continue_extends_a_completed_run(qtbot
     import json
     page = window.training_page
     window.open_run(str(run_copy))
-    assert page.state_label.text().startswith("reached the run's kimg limit at 0.304 kimg — Continue trains on")
+    assert page.state_label.text().startswith("reached the run's kimg limit at 0.304 kimg — Continue trains it further")
     assert page.start_button.text() == "Continue" and page.more_kimg.isVisible()
     page.more_kimg.selectAll()
     qtbot.keyClicks(page.more_kimg, "0.1")

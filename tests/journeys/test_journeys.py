@@ -153,6 +153,20 @@ def visible_named_widgets(root: QWidget):
             yield child
 
 
+def text_cut_off(widget: QWidget) -> bool:
+    """Whether a label's or a button's words do not fit the space it has (clipped at the right, or
+    a wrapped label lower than its lines)."""
+    from PySide6.QtWidgets import QPushButton
+    if isinstance(widget, QLabel) and widget.text() and "<" not in widget.text():
+        if widget.wordWrap():
+            return widget.heightForWidth(widget.width()) > widget.height() + 2
+        longest = max(widget.fontMetrics().horizontalAdvance(line) for line in widget.text().splitlines())
+        return longest > widget.contentsRect().width() + 2
+    if isinstance(widget, QPushButton) and widget.text():
+        return widget.fontMetrics().horizontalAdvance(widget.text().replace("&", "")) > widget.width() - 6
+    return False
+
+
 def inside_vertical_scroll(widget: QWidget) -> bool:
     parent = widget.parentWidget()
     while parent is not None:
@@ -172,6 +186,7 @@ def test_every_pages_controls_lie_inside_the_window_at_1280x720(qtbot, window, p
     w.setup_form.arch.setCurrentIndex(w.setup_form.arch.findData(arch))
     w.resize(1280, 720)
     qtbot.wait(50)
+    assert (w.width(), w.height()) == (1280, 720), "a page's minimum size pushed the window past 1280×720"
     bounds = w.rect()
     for index in range(w.tabs.count()):
         w.tabs.setCurrentIndex(index)
@@ -187,6 +202,7 @@ def test_every_pages_controls_lie_inside_the_window_at_1280x720(qtbot, window, p
             if not inside_vertical_scroll(widget):
                 assert bottom_right.y() <= bounds.bottom() + 1, \
                     f"{w.tabs.tabText(index)}: {widget.objectName()} reaches y={bottom_right.y()}"
+            assert not text_cut_off(widget), f"{w.tabs.tabText(index)}: {widget.objectName()}'s words are cut off"
     # the family's own rows keep their labels at their left (a wrapped row puts the label above)
     w.tabs.setCurrentIndex(0)
     qtbot.wait(30)

@@ -38,5 +38,5 @@ def ended_state(cfg: TrainConfig | None, ending: dict | None, newest_checkpoint_
         schedule_end = total_kimg(cfg.replace(max_kimg=None))
         reason = "max_kimg" if cfg.max_kimg is not None and cfg.max_kimg < schedule_end else "completed"
     if reason in ("completed", "max_kimg"):
-        return "completed", describe_ending(reason, last / 1000) + " — Continue trains on"
+        return "completed", describe_ending(reason, last / 1000) + " — Continue trains it further"
     return "stopped", f"stopped at {last / 1000:.3f} kimg — press Resume to continue"

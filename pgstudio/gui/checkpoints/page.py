@@ -205,6 +205,8 @@ class CheckpointsPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(68)
         self.table.setColumnWidth(0, 70)
         self.table.setColumnWidth(1, 170)
+        for name in ("kimg", "res", "α"):            # short numbers: the status column stays in view at 1280 px
+            self.table.setColumnWidth(COLUMNS.index(name), 56)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(lambda r, c: self._open_selected())
 
