@@ -143,11 +143,25 @@ def test_draws_for_the_global_batch_slice_per_rank():
     assert torch.allclose(whole, halves, atol=1e-6)
 
 
-def test_each_transform_fires_at_about_p():
+# the share of samples a transform changes at probability p: it fires at p (rotate twice, at
+# p_rot = 1 - sqrt(1 - p) each, so at p in all), and some draws that fire change nothing: a flip or a
+# luma flip is drawn as "flip" half the time, a quarter turn is a whole turn a quarter of the time
+CHANGED_SHARE = {"xflip": 0.5, "rotate90": 0.75, "lumaflip": 0.5}
+
+
+@pytest.mark.parametrize("name", aug.TRANSFORMS)
+def test_each_transform_fires_at_about_p(name):
     n, p = 4000, 0.3
-    d = aug.draw(n, p, 8, 8, "cpu", torch.Generator().manual_seed(0), ("scale",))
-    fired = (d.geometric[:, 0, 0] != 1).float().mean()
-    assert abs(float(fired) - p) < 0.03
+    d = aug.draw(n, p, 64, 64, "cpu", torch.Generator().manual_seed(0), (name,))
+    if name == "cutout":
+        changed = d.cutout[:, 2] == 1
+    else:
+        m = d.geometric if name in aug.GEOMETRIC else d.color
+        changed = (m - torch.eye(m.shape[-1])).abs().amax(dim=(1, 2)) > 1e-6
+        other = d.color if name in aug.GEOMETRIC else d.geometric        # and only its own matrix moves
+        assert torch.equal(other, torch.eye(other.shape[-1]).expand_as(other))
+    expected = p * CHANGED_SHARE.get(name, 1.0)
+    assert abs(float(changed.float().mean()) - expected) < 0.03, (name, float(changed.float().mean()), expected)
 
 
 # --- in training (#15 items 2 and 3, in part)
@@ -178,13 +192,20 @@ def test_augmentation_reaches_every_image_d_sees(tmp_path, tiny_cfg):
     from pgstudio.core.training.trainer import Trainer
     cfg = tiny_cfg.replace(loss="logistic", r1_interval=1, augment="fixed", augment_p=0.9)
     t = Trainer.new(tmp_path / "run", cfg)
-    seen = []
+    seen, made = [], []
     real_forward = type(t.D).forward
+    real_generate = type(t.G).forward
 
     def spy(self, image, level=None, alpha=1.0):
         seen.append(image.detach().clone())
         return real_forward(self, image, level, alpha)
+
+    def generate(self, *args, **kwargs):
+        out = real_generate(self, *args, **kwargs)
+        made.append(out.detach().clone())
+        return out
     type(t.D).forward = spy
+    type(t.G).forward = generate
     try:
         pt = schedule_at(cfg, 0)
         state = t.rng.get_state()
@@ -194,9 +215,15 @@ def test_augmentation_reaches_every_image_d_sees(tmp_path, tiny_cfg):
         t.train_step(pt)
     finally:
         type(t.D).forward = real_forward
-    assert len(seen) == 4                           # reals, fakes, R1 (reals), G's fakes
+        type(t.G).forward = real_generate
+    assert len(seen) == 4 and len(made) == 2        # reals, fakes, R1 (reals), G's fakes; G ran twice
     assert not torch.allclose(seen[0], reals)       # D never saw the un-augmented reals
     assert torch.allclose(seen[0], seen[2])         # R1's pass sees the same augmented reals
+    # nor the fakes as G made them, in D's step or in G's
+    for fakes_seen, fakes_made in ((seen[1], made[0]), (seen[3], made[1])):
+        assert fakes_seen.shape == fakes_made.shape
+        changed = (fakes_seen - fakes_made).abs().flatten(1).amax(1) > 1e-4
+        assert changed.float().mean() > 0.5         # at p 0.9 nearly every one is moved or recoloured
     t.close()
 
 

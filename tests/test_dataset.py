@@ -123,8 +123,12 @@ def test_cache_hit_and_changed_folder(tmp_path):
     Image.new("RGB", (8, 8), (0, 255, 0)).save(folder / "new.png")
     third = import_folder(folder, 8, cache_dir=cache)
     assert not third.report.from_cache and len(third) == 5
-    (cache / next(p.name for p in cache.glob("*.npz"))).write_bytes(b"garbage")
-    assert len(import_folder(folder, 8, cache_dir=cache)) in (4, 5)  # a damaged cache is rebuilt
+    for damaged in cache.glob("*.npz"):                               # every cache file of the folder
+        damaged.write_bytes(b"garbage")
+    rebuilt = import_folder(folder, 8, cache_dir=cache)                # a damaged cache is rebuilt, not read
+    assert not rebuilt.report.from_cache and len(rebuilt) == 5
+    assert np.array_equal(rebuilt.levels[8], third.levels[8])
+    assert import_folder(folder, 8, cache_dir=cache).report.from_cache    # and written again
 
 
 def test_clear_errors(tmp_path):

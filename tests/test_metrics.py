@@ -29,8 +29,21 @@ def test_pyramid_levels_and_reconstruction():
     x = _set(4, 0).float()
     levels = laplacian_pyramid(x, 2)
     assert [l.shape[-1] for l in levels] == [32, 16]
-    from pgstudio.core.analysis.metrics import pyramid_up
-    assert torch.allclose(levels[0] + pyramid_up(levels[1]), x, atol=1e-3)
+    # against the recipe written out with numpy: a separable 5-tap binomial [1 4 6 4 1]/16 with
+    # mirrored edges, every second pixel kept going down; zeros between the pixels and the same
+    # blur times 4 going up; the band is the image minus its low-pass brought back up
+    def blur(a, gain=1.0):
+        k = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+        a = np.pad(a, [(0, 0), (0, 0), (2, 2), (2, 2)], mode="reflect")
+        a = sum(k[i] * a[..., i:i + a.shape[-2] - 4, :] for i in range(5))
+        return gain * sum(k[i] * a[..., :, i:i + a.shape[-1] - 4] for i in range(5))
+    xn = x.numpy().astype(np.float64)
+    down = blur(xn)[..., ::2, ::2]
+    zeros = np.zeros_like(xn)
+    zeros[..., ::2, ::2] = down
+    up = blur(zeros, gain=4.0)
+    assert np.allclose(levels[1].numpy(), down, atol=1e-3)
+    assert np.allclose(levels[0].numpy(), xn - up, atol=1e-3)
 
 
 def test_damage_scores_worse_and_monotone():

@@ -42,11 +42,15 @@ def test_schedule_point(kimg, res, alpha, phase, batch, lr):
     assert p.lod == pytest.approx(math.log2(32) - math.log2(res) + (1 - alpha))
 
 
-def test_schedule_is_pure_and_monotone():
+def test_lod_falls_through_the_fades_and_holds_in_between():
     c = cfg()
-    lods = [schedule_at(c, i * 500).lod for i in range(300)]
+    points = [schedule_at(c, i * 500) for i in range(300)]
+    lods = [p.lod for p in points]
     assert all(a >= b for a, b in zip(lods, lods[1:]))
-    assert schedule_at(c, 12345) == schedule_at(c, 12345)
+    assert lods[0] == pytest.approx(math.log2(32) - 2) and lods[-1] == pytest.approx(0.0)
+    # whole while a resolution stabilizes, strictly between two wholes while the next fades in
+    assert all(p.lod == int(p.lod) for p in points if p.phase == "stabilize")
+    assert all(0 < p.lod - math.floor(p.lod) < 1 for p in points if p.phase == "fade" and 0 < p.alpha < 1)
 
 
 def test_total_kimg_and_preview():

@@ -121,7 +121,17 @@ def test_noise_modes_and_truncation():
             module.strength.data.fill_(0.5)
     z = torch.randn(2, 8)
     with torch.no_grad():
-        assert torch.equal(G(z, noise_mode="const"), G(z, noise_mode="const"))
+        const = G(z, noise_mode="const")
+        torch.manual_seed(123)                      # const ignores the global generator: its maps are buffers
+        assert torch.equal(G(z, noise_mode="const"), const)
+        # and they are the maps the layers hold: overwriting them changes the image
+        buffers = [b for name, b in G.named_buffers() if name.endswith(".fixed")]
+        assert buffers
+        for b in buffers:
+            b.add_(1.0)
+        assert not torch.equal(G(z, noise_mode="const"), const)
+        for b in buffers:
+            b.sub_(1.0)
         assert not torch.equal(G(z, noise_mode="random"), G(z, noise_mode="random"))
         assert not torch.equal(G(z, noise_mode="none"), G(z, noise_mode="const"))
         G.mapping.w_avg.copy_(torch.randn(8))
