@@ -37,6 +37,9 @@ STALL_FRACTION = 0.01
 MOVE_EPS = 1e-10
 
 
+METRIC_SPLITS = ("fixed", "per-point")
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     """One thing wrong with a config: the setting it concerns and what to do about it."""
@@ -129,6 +132,12 @@ class TrainConfig:
     metric_kimg: float = 0.0          # 0: no metric during training
     metric_n: int = 2048
     metric_kind: str = "swd"          # METRIC_KINDS; runs from before it computed MS-SWD
+    # MS-SWD during training: "fixed" scores every point and its floor on one set of n reals (n at
+    # most half the folder, the same images each time, the floor kept per resolution and the same
+    # after a resume); "per-point" is how runs from before this key scored: the first point at a
+    # resolution on n ≤ N/2 reals beside the floor, later ones on n ≤ N — a step in the curve
+    # where nothing changed
+    metric_split: str = "fixed"
     grid_size: int = 36               # fixed latents shown in every sample grid (a square)
     seed: int = 0
     device: str = "auto"
@@ -213,6 +222,8 @@ class TrainConfig:
         if not 0 < self.ada_target < 1 or self.ada_kimg <= 0:
             add("ada_target" if not 0 < self.ada_target < 1 else "ada_kimg",
                 "the ADA target must lie in (0, 1) and its speed (kimg) be positive")
+        if self.metric_split not in METRIC_SPLITS:
+            add("metric_split", f"metric_split must be one of {', '.join(METRIC_SPLITS)} (got {self.metric_split!r})")
         if self.ada_signal not in ADA_SIGNALS:
             add("ada_signal", f"the ADA signal must be one of {', '.join(ADA_SIGNALS)} (got {self.ada_signal!r})")
         elif self.augment == "ada" and self.loss == "wgan-gp" and self.ada_signal == "rt":
@@ -274,6 +285,7 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
         d.setdefault("d_downsample", "after-activation")    # written before the fused form existed
+        d.setdefault("metric_split", "per-point")           # written before one split for every point
         if "batch" in d:
             d["batch"] = {int(k): int(v) for k, v in d["batch"].items()}
         if "lr" in d:

@@ -45,23 +45,22 @@ DEFAULT_SIZE = (1280, 720)
 _exit_hook = False
 
 
-def _destroy_windows_at_exit() -> None:
+def _release_at_exit() -> None:
     """At interpreter exit, before PySide's own clean-up (registered earlier, so run later): every
-    worker thread stopped and joined, and the plot rows no widget owns deleted while Python is whole
-    (PySide destroyed them after their scene: SIGSEGV in 8 of 10 scripts that exited mid-read)."""
+    worker thread stopped and joined, and every pyqtgraph item outside a scene (a plot row not shown,
+    a curve of a hidden row) deleted while Python is whole — only its Python wrapper owned it, and
+    PySide destroyed it after its scene: SIGSEGV in 8 of 10 scripts that exited mid-read."""
     import gc
+    import warnings
 
     import shiboken6
     from PySide6.QtWidgets import QGraphicsItem
     stop_all_threads()
-    # pyqtgraph items outside any scene (plot rows not shown, curves of a hidden row, …) are owned
-    # by their Python wrappers alone; deleted here, top-level ones first (their children go with them)
-    import warnings
     with warnings.catch_warnings():           # isinstance on every object touches deprecated aliases
         warnings.simplefilter("ignore")
         detached = [o for o in gc.get_objects() if isinstance(o, QGraphicsItem) and shiboken6.isValid(o)
                     and o.scene() is None and o.parentItem() is None]
-    for item in detached:
+    for item in detached:                     # top-level ones only: their children go with them
         if shiboken6.isValid(item):
             shiboken6.delete(item)
 
@@ -72,7 +71,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         if not _exit_hook:             # registered after PySide's clean-up, so it runs before it
             import atexit
-            atexit.register(_destroy_windows_at_exit)
+            atexit.register(_release_at_exit)
             _exit_hook = True
         collect_garbage_in_gui_thread()
         self.setWindowTitle("pgstudio")

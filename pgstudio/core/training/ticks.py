@@ -84,9 +84,14 @@ class TickReporter:
         """The EMA generator's MS-SWD against the reals at this resolution (the floor once per resolution)."""
         t = self.t
         need_floor = pt.resolution not in self._swd_floor
-        record = swd_of_generator(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
-                                  seed=t.cfg.seed + 7, with_floor=need_floor,
-                                  labels=t.dataset.labels if t.cfg.class_names else None)
+        labels = t.dataset.labels if t.cfg.class_names else None
+        if t.cfg.metric_split == "fixed":     # one n, one set of reals, one floor for every point
+            record = swd_of_generator(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
+                                      seed=t.cfg.seed + 7, with_floor=True, labels=labels,
+                                      known_floor=self._swd_floor.get(pt.resolution))
+        else:                                 # as runs from before metric_split scored
+            record = swd_of_generator(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
+                                      seed=t.cfg.seed + 7, with_floor=need_floor, labels=labels)
         if need_floor:
             self._swd_floor[pt.resolution] = record["floor"]
         record.update({"kind": "swd", "kimg": round(t.images_seen / 1000.0, 3), "floor": self._swd_floor[pt.resolution]})
