@@ -138,6 +138,9 @@ class TrainConfig:
     # resolution on n ≤ N/2 reals beside the floor, later ones on n ≤ N — a step in the curve
     # where nothing changed
     metric_split: str = "fixed"
+    # a StyleGAN2 generator scored during training: "random" noise per sample, seeded (the official
+    # metrics' way), or "const": the one fixed noise map every sample shared in runs from before it
+    metric_noise: str = "random"
     grid_size: int = 36               # fixed latents shown in every sample grid (a square)
     seed: int = 0
     device: str = "auto"
@@ -222,6 +225,8 @@ class TrainConfig:
         if not 0 < self.ada_target < 1 or self.ada_kimg <= 0:
             add("ada_target" if not 0 < self.ada_target < 1 else "ada_kimg",
                 "the ADA target must lie in (0, 1) and its speed (kimg) be positive")
+        if self.metric_noise not in ("random", "const"):
+            add("metric_noise", f"metric_noise must be random or const (got {self.metric_noise!r})")
         if self.metric_split not in METRIC_SPLITS:
             add("metric_split", f"metric_split must be one of {', '.join(METRIC_SPLITS)} (got {self.metric_split!r})")
         if self.ada_signal not in ADA_SIGNALS:
@@ -286,6 +291,7 @@ class TrainConfig:
         d = {k: v for k, v in d.items() if k in known}
         d.setdefault("d_downsample", "after-activation")    # written before the fused form existed
         d.setdefault("metric_split", "per-point")           # written before one split for every point
+        d.setdefault("metric_noise", "const")               # written before per-sample noise in scores
         if "batch" in d:
             d["batch"] = {int(k): int(v) for k, v in d["batch"].items()}
         if "lr" in d:

@@ -45,17 +45,32 @@ def render_for_user(G, z: torch.Tensor, level: int, alpha: float, psi: float | N
     return family_of_generator(G).render_latents(G, z, level, alpha, psi, noise_mode, labels)
 
 
+def takes_noise(G) -> bool:
+    """Whether a generator draws per-pixel noise (StyleGAN2), which a caller may choose."""
+    import inspect
+    return "noise_generator" in inspect.signature(G.forward).parameters
+
+
 def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64,
-           labels: torch.Tensor | None = None) -> np.ndarray:
+           labels: torch.Tensor | None = None, noise_seed: int | None = None) -> np.ndarray:
     """Latents → uint8 NHWC images, in batches, without gradients (a conditional generator's
-    labels: class indices or class-weight rows, cycled through its classes when None)."""
+    labels: class indices or class-weight rows, cycled through its classes when None).
+
+    ``noise_seed``: a generator with noise inputs draws fresh noise for every sample from a
+    generator seeded so (as the official metrics do: one fixed map shared by every sample removes
+    per-sample detail and biases a distribution's score); None keeps its fixed maps."""
     from ..networks.conditioning import labels_for
     device = next(G.parameters()).device
     labels = labels_for(G, labels, z.shape[0], device)
-    extra = (lambda i: {}) if labels is None else (lambda i: {"labels": labels[i:i + batch]})
+    extra = {}
+    if noise_seed is not None and takes_noise(G):
+        extra = {"noise_mode": "random", "noise_generator": torch.Generator(device).manual_seed(noise_seed)}
+
+    def call(i: int):
+        kwargs = dict(extra) if labels is None else {**extra, "labels": labels[i:i + batch]}
+        return to_uint8(G(z[i:i + batch].to(device), level, alpha, **kwargs))
     with torch.no_grad():
-        return np.concatenate([to_uint8(G(z[i:i + batch].to(device), level, alpha, **extra(i)))
-                               for i in range(0, z.shape[0], batch)])
+        return np.concatenate([call(i) for i in range(0, z.shape[0], batch)])
 
 
 def class_grid_inputs(G, z: torch.Tensor, columns: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -92,8 +92,9 @@ def split(count: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def inception_record(generator, level: int, alpha: float, images: np.ndarray, n: int, seed: int = 0,
                      labels=None, with_pr: bool = False, device: torch.device | str = "cpu",
                      network=None, progress: Callable[[int, int], None] | None = None,
-                     reals_cache: dict | None = None) -> dict:
-    """The metrics.jsonl "fid" record fields of ``generator`` against uint8 NCHW ``images``.
+                     reals_cache: dict | None = None, noise: str = "random") -> dict:
+    """The metrics.jsonl "fid" record fields of ``generator`` against uint8 NCHW ``images``
+    (``noise`` as for MS-SWD: per-sample seeded noise for a generator with noise inputs, or "const").
 
     A conditional generator's fakes take the classes of the reals of set A. ``progress(done, total)``
     counts images through Inception. ``reals_cache`` (a dict the caller keeps) holds the reals'
@@ -122,7 +123,8 @@ def inception_record(generator, level: int, alpha: float, images: np.ndarray, n:
     z = torch.randn(m, generator.latent_size, generator=torch.Generator().manual_seed(seed))
     fake_labels = (torch.from_numpy(np.asarray(labels)[a]) if labels is not None and getattr(generator, "classes", 0)
                    else None)
-    fakes = torch.from_numpy(render(generator, z, level, alpha, batch=64, labels=fake_labels)).permute(0, 3, 1, 2)
+    fakes = torch.from_numpy(render(generator, z, level, alpha, batch=64, labels=fake_labels,
+                                    noise_seed=seed if noise == "random" else None)).permute(0, 3, 1, 2)
     fake_feats = inception.features(fakes, network, device, progress=counted(total - m))
     record = {"resolution": int(images.shape[-1]), "n": m, "n_floor": len(b),
               "features": inception.NAME if network is None else "stand-in network (tests)"}

@@ -199,7 +199,7 @@ def generator_swd_steps(n: int, available: int, resolution: int, with_floor: boo
 @torch.no_grad()
 def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: int = 0,
                      with_floor: bool = True, progress: Callable[[], None] | None = None,
-                     labels=None, known_floor: float | None = None) -> dict:
+                     labels=None, known_floor: float | None = None, noise: str = "random") -> dict:
     """MS-SWD of a generator against a data set level (uint8 NCHW numpy array).
 
     n reals and n fakes (EMA generator, seeded latents); with ``with_floor`` a disjoint second
@@ -207,7 +207,9 @@ def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: 
     conditional generator's fakes take the labels of the reals they are compared with (``labels``:
     each image's class), so the two sets hold the classes alike. ``known_floor``: the floor of
     this very split (same images, n and seed), computed before — reused instead of recomputed.
-    ``progress()`` is called generator_swd_steps times, evenly through the work.
+    ``progress()`` is called generator_swd_steps times, evenly through the work. ``noise``: a
+    generator with noise inputs draws "random" noise per sample (seeded by ``seed``, the official
+    metrics' way) or its "const" maps (how runs from before metric_noise were scored).
     """
     import numpy as np
     from .export import render
@@ -227,9 +229,10 @@ def swd_of_generator(generator, level: int, alpha: float, images, n: int, seed: 
         from ..networks.conditioning import labels_for
         fake_labels = labels_for(generator, None, n, "cpu")
     parts = []
-    for i in range(0, n, RENDER_BATCH):     # in batches, each a step of progress (and a point to cancel at)
+    for k, i in enumerate(range(0, n, RENDER_BATCH)):   # in batches, each a step of progress (and of cancel)
         parts.append(render(generator, z[i:i + RENDER_BATCH], level, alpha, batch=RENDER_BATCH,
-                            labels=None if fake_labels is None else fake_labels[i:i + RENDER_BATCH]))
+                            labels=None if fake_labels is None else fake_labels[i:i + RENDER_BATCH],
+                            noise_seed=(seed * 1000 + k) if noise == "random" else None))
         if progress:
             progress()
     fakes = torch.from_numpy(np.concatenate(parts)).permute(0, 3, 1, 2).contiguous()

@@ -75,7 +75,7 @@ class TickReporter:
         t = self.t
         record = inception_record(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
                                   seed=t.cfg.seed + 7, labels=t.dataset.labels if t.cfg.class_names else None,
-                                  device=t.device, reals_cache=self._real_features)
+                                  device=t.device, reals_cache=self._real_features, noise=t.cfg.metric_noise)
         record.update({"kind": "fid", "kimg": round(t.images_seen / 1000.0, 3)})
         return record
 
@@ -88,10 +88,11 @@ class TickReporter:
         if t.cfg.metric_split == "fixed":     # one n, one set of reals, one floor for every point
             record = swd_of_generator(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
                                       seed=t.cfg.seed + 7, with_floor=True, labels=labels,
-                                      known_floor=self._swd_floor.get(pt.resolution))
+                                      known_floor=self._swd_floor.get(pt.resolution), noise=t.cfg.metric_noise)
         else:                                 # as runs from before metric_split scored
             record = swd_of_generator(t.G_ema, pt.level, pt.alpha, t.dataset.levels[pt.resolution], t.cfg.metric_n,
-                                      seed=t.cfg.seed + 7, with_floor=need_floor, labels=labels)
+                                      seed=t.cfg.seed + 7, with_floor=need_floor, labels=labels,
+                                      noise=t.cfg.metric_noise)
         if need_floor:
             self._swd_floor[pt.resolution] = record["floor"]
         record.update({"kind": "swd", "kimg": round(t.images_seen / 1000.0, 3), "floor": self._swd_floor[pt.resolution]})
