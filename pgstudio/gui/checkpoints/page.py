@@ -320,9 +320,9 @@ class CheckpointsPage(QWidget):
         if not reading:                  # every row filled already (none, or all known and unchanged)
             self.listed.emit()
 
-    def _on_info(self, kind: str, result, seconds: float) -> None:
-        if not kind.startswith("info:"):
-            return
+    def _on_info(self, kind: str, result, seconds: float, number: int = 0) -> None:
+        if not kind.startswith("info:") or (number and not self.worker.is_newest(kind, number)):
+            return                   # another page's kind, or the file changed and is being read again
         info, stamp = result
         info._stamp = stamp
         self.infos[str(info.path)] = info

@@ -14,20 +14,29 @@ from .errors import report_error
 
 
 class RenderWorker(QObject):
-    rendered = Signal(str, object, float)      # kind, result, seconds
+    rendered = Signal(str, object, float, int)  # kind, result, seconds, the submission's number
     failed = Signal(str, str)
 
     def __init__(self):
         super().__init__()
         self._lock = threading.Lock()
         self._jobs: dict[str, object] = {}
+        self._latest: dict[str, int] = {}       # kind → number of its newest submission
         self._wake = threading.Event()
         self._stop = threading.Event()
 
     def submit(self, kind: str, job) -> None:
         with self._lock:
-            self._jobs[kind] = job                 # latest wins
+            number = self._latest.get(kind, 0) + 1
+            self._latest[kind] = number
+            self._jobs[kind] = (number, job)       # latest wins
         self._wake.set()
+
+    def is_newest(self, kind: str, number: int) -> bool:
+        """Whether ``number`` is still the newest submission of ``kind``: a page drops a result that
+        a newer request of the same kind has overtaken, even one already on its way to it."""
+        with self._lock:
+            return self._latest.get(kind) == number
 
     def stop(self) -> None:
         self._stop.set()
@@ -43,7 +52,7 @@ class RenderWorker(QObject):
                     if not self._jobs:
                         break
                     kind = next(iter(self._jobs))
-                    job = self._jobs.pop(kind)
+                    number, job = self._jobs.pop(kind)
                 t0 = time.perf_counter()
                 try:
                     result = job()
@@ -54,8 +63,10 @@ class RenderWorker(QObject):
                     except RuntimeError:        # the page was deleted while the job ran
                         return
                     continue
+                if not self.is_newest(kind, number):
+                    continue            # asked for again while it ran: the newer result is on its way
                 try:
-                    self.rendered.emit(kind, result, time.perf_counter() - t0)
+                    self.rendered.emit(kind, result, time.perf_counter() - t0, number)
                 except RuntimeError:        # the page was deleted while a job ran
                     return
         try:

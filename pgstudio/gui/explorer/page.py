@@ -636,7 +636,9 @@ class ExplorerPage(QWidget):
     def _on_render_failed(self, kind: str, message: str) -> None:
         self.status.emit(f"render failed: {message}")
 
-    def _on_rendered(self, kind: str, result, seconds: float) -> None:
+    def _on_rendered(self, kind: str, result, seconds: float, number: int = 0) -> None:
+        if number and not self.worker.is_newest(kind, number):
+            return                   # overtaken by a newer request (a slider moved, another source opened)
         if kind == "selected":
             self.last_render_ms = seconds * 1000
             self.view.set_array(result)
