@@ -10,6 +10,7 @@ from pgstudio.core.storage.checkpoint import CheckpointError, load_checkpoint
 from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.training.trainer import Trainer
+from pgstudio.core.config import TrainConfig
 from tests.conftest import poison_generator_loss
 
 
@@ -181,13 +182,42 @@ def test_disk_errors_are_reported(tmp_path, tiny_cfg, monkeypatch):
     assert [e.kind for e in seen if isinstance(e, ev.ErrorEvent)] == ["disk"]
 
 
-def test_optimizer_reset_at_growth(tmp_path, tiny_cfg):
-    t = Trainer.new(tmp_path / "run", tiny_cfg.replace(reset_optimizer_at_growth=True, max_kimg=0.4))
+def _adam_steps(t) -> tuple[int, int]:
+    first = t.G.first.dense.weight
+    d_first = next(p for p in t.D.parameters() if p in t.opt_d.state)
+    return int(t.opt_g.state[first]["step"]), int(t.opt_d.state[d_first]["step"])
+
+
+def test_optimizer_reset_at_growth_as_configs_from_before_the_key_say(tmp_path, tiny_cfg):
+    import json
+    old = {k: v for k, v in json.loads(tiny_cfg.to_json()).items() if k != "reset_optimizer"}
+    cfg = TrainConfig.from_json(json.dumps({**old, "reset_optimizer_at_growth": True})).replace(max_kimg=0.4)
+    assert cfg.reset_optimizer == "growth"
+    t = Trainer.new(tmp_path / "run", cfg)
     t.run()
-    first_param = t.G.first.dense.weight
-    adam_steps = int(t.opt_g.state[first_param]["step"])
     steps_since_growth = (t.images_seen - int(tiny_cfg.stabilize_kimg * 1000)) // 16
-    assert adam_steps == steps_since_growth < t.step
+    assert _adam_steps(t)[0] == steps_since_growth < t.step
+    assert TrainConfig.from_json(json.dumps(old)).reset_optimizer == "never"
+
+
+def test_adam_starts_afresh_at_both_lod_boundaries_and_resumes_exactly(tmp_path, tiny_cfg):
+    """The official reset_opt_for_new_lod: at a fade's start (floor(lod) changes) and at its end
+    (ceil(lod) changes); counted on G's and D's Adam state, and a resume in between lands on the
+    same weights as the run that never stopped."""
+    cfg = tiny_cfg.replace(max_kimg=0.64)          # 4² to 0.256, fade to 0.512, 8² stabilize after
+    assert cfg.reset_optimizer == "lod"
+    t = Trainer.new(tmp_path / "run", cfg)
+    t.run()
+    steps_since_fade_end = (t.images_seen - int((tiny_cfg.stabilize_kimg + tiny_cfg.fade_kimg) * 1000)) // 16
+    g_steps, d_steps = _adam_steps(t)
+    assert g_steps == steps_since_fade_end and 0 < d_steps <= steps_since_fade_end < t.step
+    # stopped mid-fade and resumed: the same trajectory through the boundary
+    part = Trainer.new(tmp_path / "part", cfg.replace(max_kimg=0.384))
+    part.run()
+    resumed = Trainer.resume(tmp_path / "part", max_kimg=0.64)
+    resumed.run()
+    for a, b in zip(t.G.parameters(), resumed.G.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_out_of_memory_splits_the_batch_and_keeps_the_trajectory(tmp_path, tiny_cfg, monkeypatch):

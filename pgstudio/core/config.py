@@ -38,6 +38,7 @@ MOVE_EPS = 1e-10
 
 
 METRIC_SPLITS = ("fixed", "per-point")
+RESET_OPTIMIZER = ("lod", "growth", "never")
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,12 @@ class TrainConfig:
     # optimiser and averaging
     beta1: float = 0.0
     beta2: float = 0.99
-    reset_optimizer_at_growth: bool = False
+    reset_optimizer_at_growth: bool = False   # read only from configs written before reset_optimizer
+    # when Adam's state starts afresh in a growing family: "lod" at every change of floor(lod) or
+    # ceil(lod) — the start and the end of each fade, as the official code's reset_opt_for_new_lod;
+    # "growth" at the start of a fade only (reset_optimizer_at_growth: true before this key); "never"
+    # (configs written before this key without that flag)
+    reset_optimizer: str = "lod"
     ema_halflife_kimg: float = 2.0
     # reporting
     tick_kimg: float = 1.0
@@ -225,6 +231,9 @@ class TrainConfig:
         if not 0 < self.ada_target < 1 or self.ada_kimg <= 0:
             add("ada_target" if not 0 < self.ada_target < 1 else "ada_kimg",
                 "the ADA target must lie in (0, 1) and its speed (kimg) be positive")
+        if self.reset_optimizer not in RESET_OPTIMIZER:
+            add("reset_optimizer", f"reset_optimizer must be one of {', '.join(RESET_OPTIMIZER)} "
+                                   f"(got {self.reset_optimizer!r})")
         if self.metric_noise not in ("random", "const"):
             add("metric_noise", f"metric_noise must be random or const (got {self.metric_noise!r})")
         if self.metric_split not in METRIC_SPLITS:
@@ -292,6 +301,8 @@ class TrainConfig:
         d.setdefault("d_downsample", "after-activation")    # written before the fused form existed
         d.setdefault("metric_split", "per-point")           # written before one split for every point
         d.setdefault("metric_noise", "const")               # written before per-sample noise in scores
+        if "reset_optimizer" not in d:                      # written before the lod-boundary resets
+            d["reset_optimizer"] = "growth" if d.get("reset_optimizer_at_growth") else "never"
         if "batch" in d:
             d["batch"] = {int(k): int(v) for k, v in d["batch"].items()}
         if "lr" in d:

@@ -312,8 +312,12 @@ class Trainer:
         self.phase_index = pt.phase_index
         if growth:
             self.level = pt.level
-            if self.cfg.reset_optimizer_at_growth:
-                self._make_optimizers()
+        # Adam starts afresh where the official code does (a change of floor(lod) at a fade's start,
+        # of ceil(lod) at its end), or as the run's config says for runs written before
+        ends_fade = not growth and last_pt.phase == "fade" and pt.phase == "stabilize"
+        if (growth and self.cfg.reset_optimizer in ("lod", "growth")) or \
+                (ends_fade and self.cfg.reset_optimizer == "lod"):
+            self._make_optimizers()
         self.out.log(f"{'growing to' if growth else 'stabilizing at'} {pt.resolution}x{pt.resolution} "
                      f"({pt.phase}) at {pt.kimg:.3f} kimg")
         self.out.emit(PhaseEvent(pt.kimg, pt.phase, pt.resolution, growth))
