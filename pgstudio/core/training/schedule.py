@@ -143,3 +143,12 @@ def estimate_seconds(cfg: TrainConfig, throughput: dict[int, float], from_kimg: 
             extrapolated = True
         total += kimg * 1000 / max(speed, 1e-6)
     return total, extrapolated
+
+
+def resets_optimizer(cfg: TrainConfig, last: SchedulePoint, now: SchedulePoint) -> bool:
+    """Whether Adam starts afresh between two steps: where the official code does (reset_opt_for_new_lod:
+    floor(lod) changes at a fade's start, ceil(lod) at its end) for "lod", at a fade's start only for
+    "growth" (runs written before the key with reset_optimizer_at_growth), never for "never"."""
+    grows = now.level != last.level
+    ends_fade = not grows and last.phase == "fade" and now.phase == "stabilize"
+    return (grows and cfg.reset_optimizer in ("lod", "growth")) or (ends_fade and cfg.reset_optimizer == "lod")

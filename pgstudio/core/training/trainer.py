@@ -27,7 +27,7 @@ from .health import NonFiniteMonitor, NonFiniteTraining, StallWatch
 from .opening import OpenedRun, open_new, open_resume
 from .outputs import RunOutputs
 from .sampler import RunReals
-from .schedule import SchedulePoint, schedule_at, total_kimg
+from .schedule import SchedulePoint, resets_optimizer, schedule_at, total_kimg
 from .device import configure_device, training_device
 from .step import Networks, TrainingStep, compiled_view
 from .tick_stats import TickStats
@@ -312,11 +312,7 @@ class Trainer:
         self.phase_index = pt.phase_index
         if growth:
             self.level = pt.level
-        # Adam starts afresh where the official code does (a change of floor(lod) at a fade's start,
-        # of ceil(lod) at its end), or as the run's config says for runs written before
-        ends_fade = not growth and last_pt.phase == "fade" and pt.phase == "stabilize"
-        if (growth and self.cfg.reset_optimizer in ("lod", "growth")) or \
-                (ends_fade and self.cfg.reset_optimizer == "lod"):
+        if resets_optimizer(self.cfg, last_pt, pt):
             self._make_optimizers()
         self.out.log(f"{'growing to' if growth else 'stabilizing at'} {pt.resolution}x{pt.resolution} "
                      f"({pt.phase}) at {pt.kimg:.3f} kimg")
