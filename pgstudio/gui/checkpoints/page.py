@@ -22,12 +22,13 @@ from ...core.data.images import make_grid
 from ...core.analysis.latents import seeded_latents
 from ...core.analysis.checkpoint_swd import DEFAULT_SEED
 from ...core.models import generator_from_state, load_generator
+from ...core.memory import release_freed_memory
 from ...core.storage.records import SchedulePosition
 from ...core.storage.runfolder import RunFolder, RunFolderError
 from ..common.grid_view import GridView, to_qimage
 from ..common.errors import report_error
 from ..common.render_worker import RenderWorker
-from ..common.workers import release_freed_memory, start_in_thread
+from ..common.workers import start_in_thread
 from ..common.widgets import named
 from ..common.file_dialogs import existing_directory, open_file_name
 
@@ -339,12 +340,11 @@ class CheckpointsPage(QWidget):
         if not kind.startswith("info:"):
             return
         path = Path(kind[len("info:"):])
-        info = CheckpointInfo(path=path, ok=False, error=message)
         try:
-            info._stamp = path.stat().st_mtime
+            stamp = path.stat().st_mtime
         except OSError:
-            info._stamp = 0
-        self._on_info(kind, (info, info._stamp), 0.0)
+            stamp = 0
+        self._on_info(kind, (CheckpointInfo(path=path, ok=False, error=message), stamp), 0.0)
 
     def _fill_row(self, row: int, info: CheckpointInfo) -> None:
         try:

@@ -12,7 +12,6 @@ import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ...core.memory import release_freed_memory  # noqa: F401  (the pages release through here)
 from ...core.training.events import TrainerControl
 from .mailbox import EventMailbox
 

@@ -380,16 +380,21 @@ class ExplorerPage(QWidget):
             self.clear_source(f"{Path(self.open_run).name} has no checkpoint yet: the explorer shows one once "
                               "it is written (Open run's newest)")
 
-    def clear_source(self, why: str) -> None:
-        """No generator on view (the one shown belonged to a run no longer open)."""
+    def _forget_projections(self) -> None:
+        """Projected latents draw their image only through the generator they were found for, and a
+        dialog open on the old generator would hand its result to the wrong one: all of it goes."""
         if self.projection_dialog is not None:
-            self.projection_dialog.close()
+            self.projection_dialog.close()       # a running projection stops after its step
             self.projection_dialog = None
-        self.source = None
-        self.directions = None
         self.projections.clear()
         self.projected_label.setText(self.projections.describe())
         self.loaded_latent = self.loaded_w = self.current_name = None
+
+    def clear_source(self, why: str) -> None:
+        """No generator on view (the one shown belonged to a run no longer open)."""
+        self._forget_projections()
+        self.source = None
+        self.directions = None
         self.view.set_array(None)
         self.view.set_cell_labels([], 0)
         self.seed_grid.set_array(None)
@@ -442,13 +447,7 @@ class ExplorerPage(QWidget):
                                                        and not self.follow_live.isChecked())):
             # a projected latent draws the image only through the generator it was found for; a
             # projection dialog open on the old one would hand its result to the wrong generator
-            if self.projection_dialog is not None:
-                self.projection_dialog.close()       # a running projection stops after its step
-                self.projection_dialog = None
-            self.projections.clear()
-            self.projected_label.setText(self.projections.describe())
-            if self.loaded_w is not None or self.current_name:
-                self.loaded_latent = self.loaded_w = self.current_name = None
+            self._forget_projections()
         family = family_of_generator(new).title
         place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
         self.source_label.setText(f"{source_name(source.label)} · {family} · {place} · {source.kimg:.1f} kimg")
@@ -658,10 +657,10 @@ class ExplorerPage(QWidget):
             self.play_timer.stop()
             self.view.set_array(grid)
             n_cols = len(spec["columns"])          # the sources named: columns across the top, rows down
-            named_ = [f"seed {k}" if isinstance(k, int) else str(k) for k in spec["columns"]]
-            self.view.set_cell_labels(["", *named_] + [c for r in spec["rows"] for c in
-                                                       [f"seed {r}" if isinstance(r, int) else str(r)] + [""] * n_cols],
-                                      n_cols + 1)
+            def named_key(k) -> str:
+                return f"seed {k}" if isinstance(k, int) else str(k)
+            self.view.set_cell_labels(["", *map(named_key, spec["columns"])] +
+                                      [c for r in spec["rows"] for c in [named_key(r)] + [""] * n_cols], n_cols + 1)
             self.view_mixing = spec          # what the view shows, for the saved PNG's provenance
             rows, cols, (lo, hi) = spec["rows"], spec["columns"], spec["layers"]
             self.caption.setText(f"style mixing: rows {rows} with layers {lo}–{hi - 1} from columns {cols}")
