@@ -243,7 +243,7 @@ def cmd_train(args) -> int:
         or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
                  "max_kimg", "augment", "augment_p", "ada_signal", "ada_target", "classes", "metric_kimg",
-                 "metric_n"):
+                 "metric_n", "resample"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -689,6 +689,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--phase-kimg", type=POSITIVE, help="kimg of each stabilize and each fade phase")
     t.add_argument("--max-kimg", type=POSITIVE, help="stop (with a checkpoint) after this many kimg in total")
     t.add_argument("--loss", choices=LOSSES)
+    t.add_argument("--resample", choices=("nearest", "fir"),
+                   help="progressive family: how G doubles its maps (and D halves them): nearest, the paper's "
+                        "pixel repetition, or fir, StyleGAN2's [1,3,3,1] filter (default: the preset's)")
     t.add_argument("--r1-gamma", type=NON_NEGATIVE, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
     t.add_argument("--preset", choices=sorted(PRESETS),
                    help="laptop (default without a GPU) or paper (default with one)")

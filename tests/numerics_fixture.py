@@ -9,8 +9,14 @@ Between M and N each case goes through what is easiest to get subtly wrong in a 
 progressive ones fade in the 8×8 block, every case runs lazy R1 (or WGAN-GP every step) and
 StyleGAN2 its lazy path-length term, and a simulated out-of-memory error splits the batch.
 
-Run ``python -m tests.numerics_fixture`` from the repository root to write the fixtures (only
-ever with the code they are meant to pin: they were written once, before the refactor). The test
+Two sets. ``numerics`` was written once, by the code before the refactor: its configs pin the keys
+added since to the behaviour that code had (``OLD_BEHAVIOUR``), and its run folders, which lack
+those keys, must resume with it. ``numerics-current`` is the same cases with today's defaults
+(Adam reset at the lod boundaries, R1 and path length in their own steps, StyleGAN2's official D
+block, the progressive family's filtered resampling), written by the code that introduced them.
+
+Run ``python -m tests.numerics_fixture SET`` from the repository root to write a set — only ever
+with the code it is meant to pin (``numerics`` never again). The test
 (tests/test_numerics_fixtures.py) imports the helpers below.
 """
 from __future__ import annotations
@@ -24,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-FIXTURES = Path(__file__).parent / "fixtures" / "numerics"
+ROOT = Path(__file__).parent / "fixtures"
+FIXTURES = ROOT / "numerics"
 DATA = FIXTURES / "data"
 DATA_IN_CONFIG = "tests/fixtures/numerics/data"      # relative to the repository root
 
@@ -32,10 +39,18 @@ COMMON = dict(data=DATA_IN_CONFIG, resolution=8, latent_size=8, fmap_base=32, fm
               mbstd_group_size=4, stabilize_kimg=0.096, fade_kimg=0.096, batch={4: 8, 8: 8},
               batch_default=8, lr_default=0.002, ema_halflife_kimg=0.05, tick_kimg=0.032,
               sample_kimg=0.064, checkpoint_kimg=0.064, grid_size=4, seed=11, device="cpu",
-              precision="fp32", preset="test",
-              # the fixtures were written before Adam was reset at the lod boundaries (config key
-              # reset_optimizer): their run folders resume with "never", as their config.json says
-              reset_optimizer="never")
+              precision="fp32", preset="test")
+# The old set was written before Adam was reset at the lod boundaries (config key reset_optimizer),
+# before R1 and path length had their own optimizer steps (lazy_regularization), before StyleGAN2's
+# official D block (d_block) and filtered resampling (resample): its run folders resume so, as
+# their config.json (without those keys) says
+OLD_BEHAVIOUR = dict(reset_optimizer="never", lazy_regularization="folded-corrected", d_block="fir-then-conv",
+                     resample="nearest")
+SETS = {"numerics": OLD_BEHAVIOUR, "numerics-current": {}}
+
+
+def set_folder(fixture_set: str) -> Path:
+    return ROOT / fixture_set
 # name → (overrides, M kimg, N kimg, the step at which D first runs out of memory)
 CASES = {
     # 4² stabilize to 0.096, fade to 0.192 (steps 12..23), 8² after; lazy R1 every 4th D step
@@ -49,10 +64,10 @@ CASES = {
 OOM_ABOVE = 4           # D refuses passes of more images than this once the OOM step is reached
 
 
-def case_config(name: str, max_kimg: float):
+def case_config(name: str, max_kimg: float, fixture_set: str = "numerics"):
     from pgstudio.core.config import TrainConfig
     overrides, _, _, _ = CASES[name]
-    return TrainConfig(**{**COMMON, **overrides, "max_kimg": max_kimg})
+    return TrainConfig(**{**COMMON, **SETS[fixture_set], **overrides, "max_kimg": max_kimg})
 
 
 def make_data() -> None:
@@ -161,21 +176,23 @@ def cpu_identity() -> str:
     return f"{model} | torch {torch.__version__} | {' '.join(relevant)}"
 
 
-def write_fixtures() -> None:
+def write_fixtures(fixture_set: str) -> None:
     from pgstudio.core.storage.checkpoint import load_checkpoint
     from pgstudio.core.storage.runfolder import RunFolder
     from pgstudio.core.training.trainer import Trainer
 
-    make_data()
+    root = set_folder(fixture_set)
+    if not DATA.is_dir():
+        make_data()
     ds = dataset()
     expected = {"cpu": cpu_identity(), "threads": 1, "cases": {}}
     for name, (_, m, n, oom_step) in CASES.items():
-        folder = FIXTURES / name
+        folder = root / name
         shutil.rmtree(folder, ignore_errors=True)
-        scratch = FIXTURES / f".{name}-scratch"
+        scratch = root / f".{name}-scratch"
         shutil.rmtree(scratch, ignore_errors=True)
         with one_thread():
-            first = Trainer.new(folder / "run", case_config(name, m), dataset=ds)
+            first = Trainer.new(folder / "run", case_config(name, m, fixture_set), dataset=ds)
             first.run()
             run = RunFolder(folder / "run")
             for path in run.checkpoints()[:-1]:
@@ -187,21 +204,26 @@ def write_fixtures() -> None:
             assert resumed.accum, "the simulated out-of-memory error split no batch"
             state = load_checkpoint(RunFolder(scratch).checkpoints()[-1])
             # the old code's own guarantee, checked once here: training straight through agrees
-            straight = Trainer.new(FIXTURES / f".{name}-straight", case_config(name, n), dataset=ds)
+            straight = Trainer.new(root / f".{name}-straight", case_config(name, n, fixture_set), dataset=ds)
             with out_of_memory_from_step(type(straight.D), lambda: straight.step, oom_step):
                 straight.run()
-            again = load_checkpoint(RunFolder(FIXTURES / f".{name}-straight").checkpoints()[-1])
+            again = load_checkpoint(RunFolder(root / f".{name}-straight").checkpoints()[-1])
             assert state_hash(again) == state_hash(state), name
         shutil.rmtree(scratch)
-        shutil.rmtree(FIXTURES / f".{name}-straight")
+        shutil.rmtree(root / f".{name}-straight")
         for extra in ("running.json", "trainer.lock"):
             (folder / "run" / extra).unlink(missing_ok=True)
         expected["cases"][name] = {"m_kimg": m, "n_kimg": n, "oom_step": oom_step, "accum": state["accum"],
                                    "step": state["step"], "hash": state_hash(state),
                                    "summary": state_summary(state)}
         print(name, state["step"], state["accum"], state_hash(state)[:16])
-    (FIXTURES / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    (root / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
-    write_fixtures()
+    import sys
+    if len(sys.argv) != 2 or sys.argv[1] not in SETS:
+        sys.exit(f"usage: python -m tests.numerics_fixture {{{'|'.join(SETS)}}}")
+    if sys.argv[1] == "numerics":
+        sys.exit("the numerics set pins the code before the refactor: it is never rewritten")
+    write_fixtures(sys.argv[1])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pgstudio.core.training import losses
-from pgstudio.core.families.stylegan2.fir import downsample_fir, upsample_fir
+from pgstudio.core.networks.fir import downsample_fir, upsample_fir
 from pgstudio.core.families.stylegan2.discriminator import StyleGAN2Discriminator
 from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator
 from pgstudio.core.families.stylegan2.layers import ModulatedConv2d
@@ -282,7 +282,7 @@ def test_sampling_weight_cache_follows_weight_changes():
 
 def test_fir_filter_is_built_once_per_device_and_dtype(monkeypatch):
     """A fresh filter per call meant a host-to-GPU copy, and so a host sync, ~50 times a step."""
-    from pgstudio.core.families.stylegan2 import fir
+    from pgstudio.core.networks import fir
     built = []
     real = fir.fir_kernel
     monkeypatch.setattr(fir, "fir_kernel", lambda *a, **k: built.append(1) or real(*a, **k))

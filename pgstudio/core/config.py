@@ -14,7 +14,7 @@ LOSSES = ("wgan-gp", "logistic", "hinge")
 MODES = ("crop", "pad", "stretch")
 CHANNELS = ("auto", "gray", "rgb")
 DEVICES = ("auto", "cpu", "cuda")
-D_DOWNSAMPLE = ("fused", "after-activation")    # see discriminator.ShrinkBlock
+D_DOWNSAMPLE = ("fused", "after-activation", "fir")    # see discriminator.ShrinkBlock
 PRECISIONS = ("auto", "fp32", "bf16")            # see precision.py
 AUGMENTS = ("off", "fixed", "ada")
 # ADA's overfitting signals (training/augment.py): "rt" E[sign D(augmented reals)], "rv" the
@@ -39,6 +39,7 @@ MOVE_EPS = 1e-10
 
 METRIC_SPLITS = ("fixed", "per-point")
 RESET_OPTIMIZER = ("lod", "growth", "never")
+LAZY_REGULARIZATION = ("steps", "folded", "folded-corrected")
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,13 @@ class TrainConfig:
     fmap_max: int = 64
     mbstd_group_size: int = 4
     # progressive D: box-filter before the bias and activation, fused with the conv ("fused"), or
-    # after them ("after-activation": runs from before this option, whose config has no such key)
+    # after them ("after-activation": runs from before this option, whose config has no such key),
+    # or StyleGAN2's blur and stride-2 conv ("fir")
     d_downsample: str = "fused"
+    # progressive G's 2x upsampling: "fir", zeros between samples and StyleGAN2's [1, 3, 3, 1] filter
+    # (new runs: nearest's 2-pixel lattice became axis-aligned lines, docs/faithful.md), or
+    # "nearest", the paper's pixel repetition (configs before the key)
+    resample: str = "fir"
     # StyleGAN2 only
     mapping_layers: int = 8
     demodulate: bool = True
@@ -104,12 +110,19 @@ class TrainConfig:
     pl_interval: int = 4              # lazy: every N generator steps
     pl_decay: float = 0.01
     pl_batch_shrink: int = 2
+    # D's halving: "blur-stride" blurs at full resolution, then a stride-2 3x3 conv, skip without
+    # bias (the official conv2d_resample); "fir-then-conv" downsamples first (configs before the key)
+    d_block: str = "blur-stride"
     # loss
     loss: str = "logistic"
     gp_lambda: float = 10.0
     drift: float = 0.001
     r1_gamma: float = 1.0             # logistic and hinge; 0 switches R1 off
     r1_interval: int = 16             # lazy regularisation: R1 every N discriminator steps
+    # how a lazy regulariser (R1, path length) enters training (training/recipe.py): "steps" its own
+    # optimizer step every N minibatches with Adam's k/(k+1) correction (the official loop);
+    # "folded" into that minibatch's step, uncorrected; "folded-corrected" (configs before the key)
+    lazy_regularization: str = "steps"
     # schedule (kimg = thousands of real images shown to D)
     stabilize_kimg: float = 30.0
     fade_kimg: float = 20.0
@@ -175,6 +188,8 @@ class TrainConfig:
             add("arch", f"architecture must be one of {', '.join(ARCHS)} (got {self.arch!r})")
         else:
             out += family(self.arch).config_problems(self)
+        if self.resample not in ("nearest", "fir"):
+            add("resample", f"resample must be nearest or fir (got {self.resample!r})")
         if self.d_downsample not in D_DOWNSAMPLE:
             add("d_downsample", f"discriminator downsampling must be one of {', '.join(D_DOWNSAMPLE)} "
                                 f"(got {self.d_downsample!r})")
@@ -234,6 +249,9 @@ class TrainConfig:
         if self.reset_optimizer not in RESET_OPTIMIZER:
             add("reset_optimizer", f"reset_optimizer must be one of {', '.join(RESET_OPTIMIZER)} "
                                    f"(got {self.reset_optimizer!r})")
+        if self.lazy_regularization not in LAZY_REGULARIZATION:
+            add("lazy_regularization", f"lazy_regularization must be one of {', '.join(LAZY_REGULARIZATION)} "
+                                       f"(got {self.lazy_regularization!r})")
         if self.metric_noise not in ("random", "const"):
             add("metric_noise", f"metric_noise must be random or const (got {self.metric_noise!r})")
         if self.metric_split not in METRIC_SPLITS:
@@ -298,7 +316,10 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in known}
+        d.setdefault("resample", "nearest")                 # written before filtered resampling
         d.setdefault("d_downsample", "after-activation")    # written before the fused form existed
+        d.setdefault("lazy_regularization", "folded-corrected")   # written before R1's own steps
+        d.setdefault("d_block", "fir-then-conv")            # StyleGAN2 D written before the official block
         d.setdefault("metric_split", "per-point")           # written before one split for every point
         d.setdefault("metric_noise", "const")               # written before per-sample noise in scores
         if "reset_optimizer" not in d:                      # written before the lod-boundary resets

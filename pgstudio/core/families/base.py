@@ -37,6 +37,7 @@ class Architecture:
     fmap_max: int
     mapping_layers: int | None = None     # StyleGAN2
     demodulate: bool | None = None        # StyleGAN2
+    resample: str | None = None           # progressive: "nearest" (the paper) or "fir" upsampling
     # a class-conditional generator's classes, in label order (None: unconditional, as every
     # record written before conditional training is)
     class_names: tuple[str, ...] | None = None
@@ -61,6 +62,8 @@ class Architecture:
         out = {"arch": self.family}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "resample" and value == "nearest":    # what a record without the key means:
+                continue                                       # such records stay as they were written
             if f.name != "family" and value is not None:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out

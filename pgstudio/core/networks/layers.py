@@ -31,10 +31,11 @@ class EqualLinear(nn.Module):
 class EqualConv2d(nn.Module):
     """Same-padded conv with a run-time He scale."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = 2.0):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, gain: float = 2.0,
+                 bias: bool = True):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.scale = math.sqrt(gain / (in_channels * kernel_size * kernel_size))
         self.padding = kernel_size // 2
 

@@ -68,9 +68,9 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.T
     return (lengths - new_mean).square().mean(), new_mean
 
 
-def lazy_adam_hyperparameters(lr: float, betas: tuple[float, float], interval: int) -> tuple[float, tuple[float, float]]:
-    """StyleGAN2's correction when a regulariser runs only every ``interval`` steps."""
-    if interval <= 1:
+def lazy_adam_hyperparameters(lr: float, betas: tuple[float, float], ratio: float) -> tuple[float, tuple[float, float]]:
+    """StyleGAN2's correction for an optimizer that takes k + 1 steps per k minibatches (k main
+    steps and one step of a lazy regulariser): lr × ratio and β^ratio, with ratio = k / (k + 1)."""
+    if ratio == 1.0:
         return lr, betas
-    ratio = interval / (interval + 1)
     return lr * ratio, (betas[0] ** ratio, betas[1] ** ratio)

@@ -54,15 +54,29 @@ class Recipe:
         if self.strength is not None and self.strength.signal == "rv" and heldout is None:
             raise ValueError("adaptive augmentation by r_v needs held-out images (config ada_heldout is 0)")
 
-    # --- lazy regularisation (StyleGAN2's Adam correction for a term run every N steps)
+    # --- lazy regularisation: a term computed every k minibatches (config lazy_regularization)
+    # "steps": its own backward and optimizer step, k + 1 steps per k minibatches, with Adam's
+    #   lr × k/(k+1) and β^(k/(k+1)) (the official loop's Dreg/Greg phases and its correction);
+    # "folded": added to that minibatch's gradients, one step per minibatch, no correction;
+    # "folded-corrected": folded but corrected all the same (runs from before the key; k > 1 only)
     def uses_r1(self) -> bool:
         return self.cfg.loss in ("logistic", "hinge") and self.cfg.r1_gamma > 0
 
-    def d_interval(self) -> int:
-        return self.cfg.r1_interval if self.uses_r1() else 1
+    def regularizes_in_own_steps(self) -> bool:
+        return self.cfg.lazy_regularization == "steps"
 
-    def g_interval(self) -> int:
-        return 1
+    def lazy_ratio(self, regularizes: bool, interval: int) -> float:
+        """The Adam correction's k/(k+1) for a regulariser run every ``interval`` minibatches (1: none)."""
+        mode = self.cfg.lazy_regularization
+        if not regularizes or mode == "folded" or (mode == "folded-corrected" and interval <= 1):
+            return 1.0
+        return interval / (interval + 1)
+
+    def d_adam_ratio(self) -> float:
+        return self.lazy_ratio(self.uses_r1(), self.cfg.r1_interval)
+
+    def g_adam_ratio(self) -> float:
+        return 1.0
 
     # --- the step's inputs
     def prepare_reals(self, reals: torch.Tensor, pt: SchedulePoint) -> torch.Tensor:
@@ -149,13 +163,30 @@ class Recipe:
             pen = torch.zeros((), device=self.device)
             if e is not None:
                 pen = cfg.gp_lambda * losses.gradient_penalty(critic, r, fakes, eps=e)
-            elif draws.with_r1:
-                pen = (cfg.r1_gamma / 2) * losses.r1_penalty(critic, r) * cfg.r1_interval
+            elif draws.with_r1 and not self.regularizes_in_own_steps():
+                pen = self._r1(critic, r)
             ((loss + pen) / parts).backward()
             loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
         if self.strength is not None:
             self.strength.observe(torch.cat(real_scores), torch.cat(fake_scores))
         return loss_sum / parts, pen_sum / parts
+
+    def _r1(self, critic, reals: torch.Tensor) -> torch.Tensor:
+        """γ/2 · E‖∇D(x)‖² on reals, times the interval: the term stands for k minibatches' worth."""
+        return (self.cfg.r1_gamma / 2) * losses.r1_penalty(critic, reals) * self.cfg.r1_interval
+
+    def d_regularize(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> torch.Tensor:
+        """R1 as its own pass (the official Dreg phase): on the step's reals, augmented as D's
+        main pass saw them, gradients accumulated over ``parts`` micro-batches; returns its mean."""
+        pen_sum = torch.zeros((), device=self.device)
+        for i, r in enumerate(draws.reals.chunk(parts)):
+            labels = self.labels(draws, "d", i, parts)
+            def critic(x, i=i, labels=labels):
+                return self.D(self.augmented(x, draws, "real", i, parts), pt.level, pt.alpha, **labels)
+            pen = self._r1(critic, r)
+            (pen / parts).backward()
+            pen_sum = pen_sum + pen.detach()
+        return pen_sum / parts
 
     def after_d_main(self, pt: SchedulePoint) -> None:
         """After D's passes, before its optimizer step (an adaptive p moves here; r_v scores its
@@ -189,9 +220,14 @@ class Recipe:
             loss_sum = loss_sum + loss.detach()
         return loss_sum / parts
 
+    def g_regularizes(self, draws: StepDraws) -> bool:
+        """Whether G has a regulariser to run this step (its draws were made for it)."""
+        return False
+
     def g_regularize(self, draws: StepDraws, pt: SchedulePoint) -> torch.Tensor | None:
-        """A regulariser added to G's gradients after its main pass: its value (None when none ran
-        this step), reported to ``self.stats`` under the name its tick curve has."""
+        """A regulariser's backward on G after its main pass (into the same gradients, or into
+        fresh ones for its own step): its value (None when none ran this step), reported to
+        ``self.stats`` under the name its tick curve has."""
         return None
 
     def after_ema(self, G_ema: torch.nn.Module) -> None:

@@ -1,7 +1,8 @@
 """One training step: what every family shares around its recipe's phases.
 
 Learning rates (with the lazy-regularisation correction), the draws, D main + penalty, D's
-optimizer step, G main + regulariser, G's step, gradient averaging across ranks, the EMA of G,
+optimizer step (and R1's own step when lazy regularisation takes steps), G main, the regulariser
+(its own step, or into G main's gradients), G's step(s), gradient averaging across ranks, the EMA of G,
 and the step's statistics and non-finite watch. On CUDA out-of-memory a phase is retried with the
 resolution's batch cut into more micro-batches (see ``_with_memory_retry``).
 """
@@ -46,9 +47,9 @@ class Networks:
     def make_optimizers(self, cfg, recipe: Recipe, device: torch.device) -> None:
         extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
         betas = (cfg.beta1, cfg.beta2)
-        lr_g, betas_g = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.g_interval())
+        lr_g, betas_g = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.g_adam_ratio())
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr_g, betas=betas_g, eps=1e-8, **extra)
-        lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.d_interval())
+        lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.d_adam_ratio())
         self.opt_d = torch.optim.Adam(self.trainable_d(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
 
     def freeze_discriminator(self, modules) -> None:
@@ -103,8 +104,8 @@ class TrainingStep:
 
     def run(self, pt: SchedulePoint, step: int, d_steps: int) -> None:
         cfg, nets, recipe = self.cfg, self.nets, self.recipe
-        lr_d, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), recipe.d_interval())
-        lr_g, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), recipe.g_interval())
+        lr_d, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), recipe.d_adam_ratio())
+        lr_g, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), recipe.g_adam_ratio())
         for group in nets.opt_g.param_groups:
             group["lr"] = lr_g
         for group in nets.opt_d.param_groups:
@@ -116,13 +117,23 @@ class TrainingStep:
         nets.discriminator_learns(True)
         loss_d, penalty = self._with_memory_retry(pt, lambda parts: recipe.d_main(draws, pt, parts), nets.opt_d)
         recipe.after_d_main(pt)
-        self.dist.average_gradients(nets.D.parameters())
-        nets.opt_d.step()
+        self._optimizer_step(nets.D, nets.opt_d)
+        own_steps = recipe.regularizes_in_own_steps()
+        if own_steps and draws.with_r1:         # the official Dreg phase: R1's own step
+            penalty = self._with_memory_retry(pt, lambda parts: recipe.d_regularize(draws, pt, parts), nets.opt_d)
+            self._optimizer_step(nets.D, nets.opt_d)
         nets.discriminator_learns(False)
         loss_g = self._with_memory_retry(pt, lambda parts: recipe.g_main(draws, pt, parts), nets.opt_g)
-        regularizer = recipe.g_regularize(draws, pt)       # added to the same gradients
-        self.dist.average_gradients(nets.G.parameters())
-        nets.opt_g.step()
+        if own_steps:                           # G's main step, then the regulariser's own (Greg)
+            self._optimizer_step(nets.G, nets.opt_g)
+            regularizer = None
+            if recipe.g_regularizes(draws):
+                nets.opt_g.zero_grad(set_to_none=True)
+                regularizer = recipe.g_regularize(draws, pt)
+                self._optimizer_step(nets.G, nets.opt_g)
+        else:                                   # the regulariser into the main pass's gradients
+            regularizer = recipe.g_regularize(draws, pt)
+            self._optimizer_step(nets.G, nets.opt_g)
 
         with torch.no_grad():       # EMA of G's weights, half-life measured in images
             hl = cfg.ema_halflife_kimg * 1000.0
@@ -130,6 +141,11 @@ class TrainingStep:
             torch._foreach_lerp_(list(nets.G_ema.parameters()), list(nets.G.parameters()), 1.0 - beta)
             recipe.after_ema(nets.G_ema)
             self._report(step, loss_d.detach(), penalty.detach(), loss_g.detach(), regularizer)
+
+    def _optimizer_step(self, net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """The gradients averaged across ranks, then the step."""
+        self.dist.average_gradients(net.parameters())
+        optimizer.step()
 
     def _report(self, step: int, loss_d, penalty, loss_g, regularizer) -> None:
         """Statistics stay on the device until the tick."""

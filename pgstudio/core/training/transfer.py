@@ -126,11 +126,13 @@ def schedule_offset_kimg(cfg: TrainConfig, origin: Origin) -> float:
 
 def configured(cfg: TrainConfig, origin: Origin, freeze_d: int = 0) -> TrainConfig:
     """``cfg`` for a run starting from ``origin``: where it starts, D's frozen blocks, and the
-    origin's D settings that change no weight but how D computes (its minibatch-stddev group and
-    downsampling form), so the trained D goes on computing what it learned."""
+    origin's D settings that say how D computes (its minibatch-stddev group, downsampling form and
+    StyleGAN2 block form, which also decides whether the skip has a bias), so the trained D goes on
+    computing what it learned."""
     changes = {"start_from": origin.record(), "freeze_d": int(freeze_d)}
     if origin.config is not None and origin.config.arch == cfg.arch:
-        changes.update(mbstd_group_size=origin.config.mbstd_group_size, d_downsample=origin.config.d_downsample)
+        changes.update(mbstd_group_size=origin.config.mbstd_group_size, d_downsample=origin.config.d_downsample,
+                       d_block=origin.config.d_block)
     cfg = cfg.replace(**changes)
     return cfg.replace(schedule_offset_kimg=round(schedule_offset_kimg(cfg, origin), 6))
 

@@ -11,13 +11,16 @@ class ProgressiveFamily(Family):
     description = "grows 4x4 → target"
     grows = True
     latent_space = "z"
-    own_settings = ("d_downsample",)
+    own_settings = ("d_downsample", "resample")
+    # a record without the key was written by a generator that upsampled by repeating pixels
+    architecture_defaults = {"resample": "nearest"}
 
     def build_generator(self, architecture: Architecture):
         from .generator import ProgressiveGenerator
         return ProgressiveGenerator(resolution=architecture.resolution, image_channels=architecture.image_channels,
                                     latent_size=architecture.latent_size, fmap_base=architecture.fmap_base,
-                                    fmap_max=architecture.fmap_max, class_names=architecture.class_names)
+                                    fmap_max=architecture.fmap_max, class_names=architecture.class_names,
+                                    resample=architecture.resample or "nearest")
 
     def build_discriminator(self, cfg, image_channels: int):
         from .discriminator import ProgressiveDiscriminator

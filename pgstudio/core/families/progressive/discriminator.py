@@ -4,10 +4,12 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
 from ...networks.conditioning import labels_for
+from ...networks.fir import blur_fir, downsample_fir
 from ...networks.layers import (ConvDownsample2d, EqualConv2d, FinalBlock, check_resolution, downsample2x, fade_blend,
                                 leaky_relu, width_at)
 
@@ -28,19 +30,25 @@ class ShrinkBlock(nn.Module):
     so conv and filter run as one stride-2 conv (the official code's form from 128x128 up; here at
     every resolution: 1.4-2.8x faster on a CPU). ``"after-activation"`` filters after the
     activation, the form of runs written before this option existed (their config has no
-    ``d_downsample`` key). The parameters are the same either way.
+    ``d_downsample`` key). ``"fir"`` is StyleGAN2's halving: the map blurred with [1, 3, 3, 1]
+    at full resolution, then a stride-2 conv (measured: a D that low-passes so lets G go blurry,
+    docs/faithful.md). The parameters are the same in every form.
     """
 
     def __init__(self, in_channels: int, out_channels: int, downsample: str = "fused"):
         super().__init__()
         if downsample not in DOWNSAMPLE_FORMS:
             raise ValueError(f"downsample must be one of {', '.join(DOWNSAMPLE_FORMS)} (got {downsample!r})")
+        self.fir = downsample == "fir"
         self.fused = downsample == "fused"
         self.conv1 = EqualConv2d(in_channels, in_channels, 3)
         self.conv2 = ConvDownsample2d(in_channels, out_channels) if self.fused else EqualConv2d(in_channels, out_channels, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = leaky_relu(self.conv1(x))
+        if self.fir:
+            c = self.conv2
+            return leaky_relu(F.conv2d(blur_fir(x, 2), c.weight * c.scale, c.bias, stride=2))
         if self.fused:
             return leaky_relu(self.conv2(x))
         return downsample2x(leaky_relu(self.conv2(x)))
@@ -52,6 +60,7 @@ class ProgressiveDiscriminator(nn.Module):
     def __init__(self, resolution: int = 32, image_channels: int = 3, fmap_base: int = 8192,
                  fmap_max: int = 512, mbstd_group_size: int = 4, downsample: str = "fused", classes: int = 0):
         super().__init__()
+        self.downsample = downsample
         self.resolution = resolution
         self.classes = classes
         self.max_level = int(math.log2(resolution))
@@ -74,7 +83,8 @@ class ProgressiveDiscriminator(nn.Module):
         if level > 2:
             x = self.blocks[str(level)](x)
             if torch.is_tensor(alpha) or alpha < 1.0:     # tensor α: compiled training, see generator
-                old = self.from_rgb[str(level - 1)](downsample2x(image))
+                smaller = downsample_fir(image) if self.downsample == "fir" else downsample2x(image)
+                old = self.from_rgb[str(level - 1)](smaller)
                 x = fade_blend(old, x, alpha)
             for l in range(level - 1, 2, -1):
                 x = self.blocks[str(l)](x)

@@ -8,8 +8,20 @@ from torch import nn
 
 from ..base import Architecture
 from ...networks.conditioning import LabelInput, labels_for
-from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, check_resolution, fade_blend, leaky_relu, width_at,
-                     upsample2x)
+from ...networks.fir import upsample_fir
+from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, check_resolution, fade_blend,
+                                leaky_relu, width_at, upsample2x)
+
+# How G doubles its maps (config and architecture key ``resample``): "nearest" repeats each pixel
+# 2x2 (the paper; records without the key), "fir" zero-stuffs and low-passes with StyleGAN2's
+# [1, 3, 3, 1] filter, which leaves no 2-pixel lattice for the next conv to sharpen into lines
+# (measured in docs/faithful.md: the nearest lattice put 5-20x the fakes' own off-axis power on a
+# frequency axis)
+RESAMPLE = ("nearest", "fir")
+
+
+def upsample(x: torch.Tensor, resample: str) -> torch.Tensor:
+    return upsample_fir(x) if resample == "fir" else upsample2x(x)
 
 
 class FirstBlock(nn.Module):
@@ -39,13 +51,18 @@ class GrowBlock(nn.Module):
     """Doubles the resolution: nearest upsample, then two 3x3 convs with pixel norm (the
     upsample and the first conv run as one fused op)."""
 
-    def __init__(self, in_channels: int, out_channels: int):
+    def __init__(self, in_channels: int, out_channels: int, resample: str = "nearest"):
         super().__init__()
-        self.conv1 = UpsampleConv2d(in_channels, out_channels)
+        # the same parameters either way: the fused form is a 3x3 conv of the upsampled map
+        self.conv1 = UpsampleConv2d(in_channels, out_channels) if resample == "nearest" else \
+            EqualConv2d(in_channels, out_channels, 3)
         self.conv2 = EqualConv2d(out_channels, out_channels, 3)
         self.norm = PixelNorm()
+        self.resample = resample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.resample == "fir":
+            x = upsample_fir(x)
         x = self.norm(leaky_relu(self.conv1(x)))
         return self.norm(leaky_relu(self.conv2(x)))
 
@@ -69,9 +86,13 @@ class ProgressiveGenerator(nn.Module):
     """
 
     def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 512,
-                 fmap_base: int = 8192, fmap_max: int = 512, class_names: tuple[str, ...] | None = None):
+                 fmap_base: int = 8192, fmap_max: int = 512, class_names: tuple[str, ...] | None = None,
+                 resample: str = "nearest"):
         super().__init__()
         check_resolution(resolution)
+        if resample not in RESAMPLE:
+            raise ValueError(f"resample must be one of {', '.join(RESAMPLE)} (got {resample!r})")
+        self.resample = resample
         self.class_names = tuple(class_names) if class_names else None
         self.classes = len(self.class_names or ())
         self.resolution = resolution
@@ -85,14 +106,15 @@ class ProgressiveGenerator(nn.Module):
             return width_at(level, fmap_base, fmap_max)
 
         self.first = FirstBlock(latent_size, nf(2), self.classes)
-        self.blocks = nn.ModuleDict({str(l): GrowBlock(nf(l - 1), nf(l))
+        self.blocks = nn.ModuleDict({str(l): GrowBlock(nf(l - 1), nf(l), resample)
                                      for l in range(3, self.max_level + 1)})
         self.to_rgb = nn.ModuleDict({str(l): ToRGB(nf(l), image_channels)
                                      for l in range(2, self.max_level + 1)})
 
     def architecture(self) -> dict:
         return Architecture("progressive", self.resolution, self.image_channels, self.latent_size,
-                            self.fmap_base, self.fmap_max, class_names=self.class_names).to_dict()
+                            self.fmap_base, self.fmap_max, class_names=self.class_names,
+                            resample=self.resample).to_dict()
 
     def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -107,5 +129,5 @@ class ProgressiveGenerator(nn.Module):
         new_rgb = self.to_rgb[str(level)](x)
         if level == 2 or (not torch.is_tensor(alpha) and alpha >= 1.0):
             return new_rgb      # a tensor α (compiled training) always blends: no data-dependent branch
-        old_rgb = upsample2x(self.to_rgb[str(level - 1)](previous))
+        old_rgb = upsample(self.to_rgb[str(level - 1)](previous), self.resample)
         return fade_blend(old_rgb, new_rgb, alpha)

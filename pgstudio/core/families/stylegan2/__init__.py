@@ -38,7 +38,8 @@ class StyleGAN2Family(Family):
         return StyleGAN2Discriminator(resolution=cfg.resolution, image_channels=image_channels,
                                       fmap_base=cfg.fmap_base, fmap_max=cfg.fmap_max,
                                       mbstd_group_size=cfg.mbstd_group_size,
-                                      classes=len(getattr(cfg, "class_names", None) or ()))
+                                      classes=len(getattr(cfg, "class_names", None) or ()),
+                                      block=cfg.d_block)
 
     def config_problems(self, cfg) -> list:
         from ...config import ConfigProblem
@@ -55,6 +56,9 @@ class StyleGAN2Family(Family):
                                           ("mapping_layers", cfg.mapping_layers < 1)) if bad)
             problems.append(ConfigProblem(field, "path-length weight ≥ 0, its interval, batch shrink and "
                                                  "mapping layers ≥ 1"))
+        from .discriminator import D_BLOCKS
+        if cfg.d_block not in D_BLOCKS:
+            problems.append(ConfigProblem("d_block", f"d_block must be one of {', '.join(D_BLOCKS)} (got {cfg.d_block!r})"))
         if cfg.precision == "bf16":
             problems.append(ConfigProblem("precision", "StyleGAN2 picks bf16 per block itself (top blocks on CUDA): "
                                                        "use precision auto, or fp32 to turn it off"))

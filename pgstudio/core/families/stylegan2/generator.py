@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..base import Architecture
-from .fir import upsample_fir
+from ...networks.fir import upsample_fir
 from ...networks.layers import check_resolution, width_at
 from .layers import MappingNetwork, ModulatedConv2d, NoiseInjection, act
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fir import upsample_fir
+from ...networks.fir import upsample_fir
 from ...networks.conditioning import LabelInput, class_rows, labels_for
 from ...networks.layers import EqualLinear, PixelNorm
 

@@ -17,9 +17,15 @@ class StyleGAN2Recipe(Recipe):
         self.noise_rng = torch.Generator(device=self.device)
         self.pl_mean = torch.zeros((), device=self.device)   # the running path length
 
-    def g_interval(self) -> int:
-        """Generator steps between path-length regularisations; 1 when there is none."""
-        return self.cfg.pl_interval if self.cfg.pl_weight > 0 else 1
+    def g_adam_ratio(self) -> float:
+        return self.lazy_ratio(self.cfg.pl_weight > 0, self.cfg.pl_interval)
+
+    def regularizes_path_length(self, step: int) -> bool:
+        cfg = self.cfg
+        if cfg.pl_weight <= 0 or step % cfg.pl_interval:
+            return False
+        # runs from before lazy_regularization never ran the term with an interval of 1
+        return cfg.pl_interval > 1 or cfg.lazy_regularization != "folded-corrected"
 
     def _mixing_draws(self, batch: int, mine: slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Style mixing: a second latent per sample and the w index from which it takes over
@@ -33,7 +39,7 @@ class StyleGAN2Recipe(Recipe):
     def draw_extra(self, pt: SchedulePoint, mine: slice, step: int) -> dict:
         cfg, batch = self.cfg, pt.batch
         extra = {"mix_d": self._mixing_draws(batch, mine), "mix_g": self._mixing_draws(batch, mine)}
-        if self.g_interval() > 1 and step % cfg.pl_interval == 0:
+        if self.regularizes_path_length(step):
             pl_batch = max(batch // cfg.pl_batch_shrink, self.dist.world)
             pl_mine = self.dist.local_slice(pl_batch)
             extra["z_pl"] = torch.randn(pl_batch, cfg.latent_size, device=self.device, generator=self.rng)[pl_mine]
@@ -61,6 +67,9 @@ class StyleGAN2Recipe(Recipe):
                 self.G.mapping.w_avg.copy_(self.dist.mean(self.G.mapping.w_avg))
                 if self.classes is not None:   # per class: the ranks' means of it, alike on every rank
                     self.G.mapping.w_avg_class.copy_(self.dist.mean(self.G.mapping.w_avg_class))
+
+    def g_regularizes(self, draws: StepDraws) -> bool:
+        return "z_pl" in draws.extra
 
     def g_regularize(self, draws: StepDraws, pt: SchedulePoint) -> torch.Tensor | None:
         if "z_pl" not in draws.extra:

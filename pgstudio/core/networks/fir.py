@@ -51,3 +51,10 @@ def downsample_fir(x: torch.Tensor, kernel: torch.Tensor | None = None) -> torch
     kernel = _default_kernel(1.0, x) if kernel is None else kernel
     c = x.shape[1]
     return F.conv2d(F.pad(x, (1, 1, 1, 1)), _depthwise(kernel, c, x), stride=2, groups=c)
+
+
+def blur_fir(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """The filter alone at full rate, the map padded by ``pad`` zeros on every side
+    (upfirdn2d(up=1, down=1, pad=(pad, pad))): 4 taps and pad 2 grow a map by one sample."""
+    c = x.shape[1]
+    return F.conv2d(F.pad(x, (pad, pad, pad, pad)), _depthwise(_default_kernel(1.0, x), c, x), groups=c)
