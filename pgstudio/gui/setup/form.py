@@ -103,6 +103,9 @@ class SetupForm(QWidget):
         self.demodulate = named(QCheckBox("demodulate"), "demodulate")
         self.demodulate.setChecked(True)
         self.demodulate.setToolTip("weight demodulation; off only to compare with plain modulation")
+        self.resample = named(QComboBox(), "resample")
+        self.resample.addItem("FIR filter (StyleGAN2's)", "fir")
+        self.resample.addItem("nearest (the paper's)", "nearest")
         self.latent = _spin(1, 1024, 64, name="latent_size")
         self.fmap_base = _spin(4, 65536, 256, 64, name="fmap_base")
         self.fmap_max = _spin(1, 1024, 64, 16, name="fmap_max")
@@ -215,8 +218,10 @@ class SetupForm(QWidget):
         form.addRow("loss", self.loss)
         # rows of settings that only some families read, shown for those: row → its settings
         self.family_rows = {self._row(self.mapping_layers, self.style_mixing): ("mapping_layers", "style_mixing"),
-                            self._row(self.pl_weight, self.demodulate): ("pl_weight", "demodulate")}
-        for row, label in zip(self.family_rows, ("mapping layers / mixing p", "path-length weight")):
+                            self._row(self.pl_weight, self.demodulate): ("pl_weight", "demodulate"),
+                            self._row(self.resample): ("resample",)}
+        for row, label in zip(self.family_rows, ("mapping layers / mixing p", "path-length weight",
+                                                 "G upsampling")):
             form.addRow(label, row)
         self.form = form
         self.phase_pair = self._row(self.stabilize, self.fade)
@@ -292,6 +297,7 @@ class SetupForm(QWidget):
                   self.augment_p, self.ada_target):
             w.valueChanged.connect(self._changed)
         self.demodulate.toggled.connect(self._changed)
+        self.resample.currentIndexChanged.connect(self._changed)
         self.compile.toggled.connect(self._changed)
         self.use_classes.toggled.connect(self._changed)
         self.balance_classes.toggled.connect(self._changed)
@@ -347,6 +353,9 @@ class SetupForm(QWidget):
             self.mapping_layers: "StyleGAN2: depth of the mapping network z → w",
             self.style_mixing: "StyleGAN2: probability that a training sample mixes the styles of two latents",
             self.pl_weight: "StyleGAN2: weight of the path-length regulariser (0: off)",
+            self.resample: "Progressive GAN: how G doubles its maps. FIR: zeros between pixels, then StyleGAN2's "
+                           "[1,3,3,1] low-pass (no 2-pixel lattice, measured in docs/faithful.md); nearest: each "
+                           "pixel repeated 2x2, as in the paper (lines along the axes in small runs)",
         }
         for widget, tip in tips.items():
             if not widget.toolTip():
@@ -583,7 +592,8 @@ class SetupForm(QWidget):
         cfg = TrainConfig(
             arch=self.arch.currentData(), mapping_layers=self.mapping_layers.value(),
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
-            demodulate=self.demodulate.isChecked(), compile=self.compile.isChecked(),
+            demodulate=self.demodulate.isChecked(), resample=self.resample.currentData(),
+            compile=self.compile.isChecked(),
             augment=self.augment.currentData(), augment_p=self.augment_p.value(), ada_target=self.ada_target.value(),
             ada_signal=self.ada_signal.currentData(),
             classes=self._classes_mode(), balance_classes=self.balance_classes.isChecked(),
@@ -635,6 +645,7 @@ class SetupForm(QWidget):
                 "metric_kind": self.metric_kind, "metric_n": self.metric_n,
                 "ema_halflife_kimg": self.ema, "max_kimg": self.max_kimg, "loss": self.loss,
                 "pl_weight": self.pl_weight, "style_mixing": self.style_mixing, "mapping_layers": self.mapping_layers,
+                "resample": self.resample,
                 "compile": self.compile, "precision": self.precision, "device": self.device,
                 "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target,
                 "ada_signal": self.ada_signal, "ada_heldout": self.ada_signal,
@@ -770,7 +781,7 @@ class SetupForm(QWidget):
                    self.metric_kimg, self.metric_n, self.mapping_layers, self.style_mixing, self.pl_weight,
                    self.augment_p, self.ada_target, self.batch, self.lr_table, self.loss, self.device,
                    self.precision, self.augment, self.ada_signal, self.demodulate, self.compile, self.balance_classes,
-                   self.metric_kind]
+                   self.metric_kind, self.resample]
         blockers = [QSignalBlocker(w) for w in widgets]
         for widget, value in ((self.latent, cfg.latent_size), (self.fmap_base, cfg.fmap_base),
                               (self.fmap_max, cfg.fmap_max), (self.stabilize, cfg.stabilize_kimg),
@@ -794,6 +805,7 @@ class SetupForm(QWidget):
         self.augment.setCurrentIndex(max(0, self.augment.findData(augment)))
         self.ada_signal.setCurrentIndex(max(0, self.ada_signal.findData(cfg.ada_signal)))
         self.demodulate.setChecked(cfg.demodulate)
+        self.resample.setCurrentIndex(max(0, self.resample.findData(cfg.resample)))
         self.compile.setChecked(cfg.compile)
         self.balance_classes.setChecked(cfg.balance_classes)
         self.metric_kind.setCurrentIndex(max(0, self.metric_kind.findData(cfg.metric_kind)))
