@@ -690,8 +690,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-kimg", type=POSITIVE, help="stop (with a checkpoint) after this many kimg in total")
     t.add_argument("--loss", choices=LOSSES)
     t.add_argument("--resample", choices=("nearest", "fir"),
-                   help="progressive family: how G doubles its maps (and D halves them): nearest, the paper's "
-                        "pixel repetition, or fir, StyleGAN2's [1,3,3,1] filter (default: the preset's)")
+                   help="progressive family: how G doubles its maps: fir (default), zeros between pixels and "
+                        "StyleGAN2's [1,3,3,1] low-pass, or nearest, the paper's pixel repetition (it leaves "
+                        "lines along the axes in small runs: docs/faithful.md)")
     t.add_argument("--r1-gamma", type=NON_NEGATIVE, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
     t.add_argument("--preset", choices=sorted(PRESETS),
                    help="laptop (default without a GPU) or paper (default with one)")

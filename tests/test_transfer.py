@@ -142,3 +142,33 @@ def test_augment_auto_chooses_by_folder_size_and_width_and_says_why(shapes_folde
     assert saved["augment"] == "ada" and "96 images is below" in saved["augment_reason"]
     assert "augment auto → adaptive" in (tmp_path / "auto" / "log.txt").read_text()
     assert preset_config("laptop").augment == "auto"
+
+
+def test_a_model_that_upsampled_by_repeating_pixels_goes_on_doing_so(shapes_folder, tmp_path):
+    """An origin written before FIR upsampling (or with --resample nearest): a run asking for FIR is
+    refused naming the difference, and --init takes the model's own upsampling."""
+    run = tmp_path / "nearest"
+    assert Trainer.new(run, tiny_config(shapes_folder, loss="logistic", resample="nearest",
+                                        max_kimg=0.128)).run().reason == "max_kimg"
+    origin = read_origin(run)
+    cfg = configured(tiny_config(shapes_folder, loss="logistic"), origin)
+    assert cfg.resample == "fir"
+    with pytest.raises(ValueError, match="G upsampling: the trained model has nearest, this run fir"):
+        Trainer.new(tmp_path / "bad", cfg)
+    assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "cli"), "--init", str(run),
+                 "--max-kimg", "0.064", "--quiet"]) == 0
+    assert json.loads((tmp_path / "cli" / "config.json").read_text())["resample"] == "nearest"
+
+
+def test_a_stylegan2_model_keeps_its_discriminator_block(shapes_folder, tmp_path):
+    """D's block form decides whether the skip has a bias: a transfer from a model trained with the
+    old form keeps it, so its trained D loads and computes what it learned."""
+    run = tmp_path / "old"
+    old = tiny_config(shapes_folder, arch="stylegan2", loss="logistic", r1_gamma=0.1, d_block="fir-then-conv",
+                      mapping_layers=2, max_kimg=0.064)
+    assert Trainer.new(run, old).run().reason == "max_kimg"
+    cfg = configured(tiny_config(shapes_folder, arch="stylegan2", loss="logistic", mapping_layers=2), read_origin(run))
+    assert cfg.d_block == "fir-then-conv"
+    trainer = Trainer.new(tmp_path / "new", cfg)
+    assert trainer.D.blocks["3"].skip.bias is not None
+    trainer.close()

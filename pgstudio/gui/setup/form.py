@@ -413,6 +413,8 @@ class SetupForm(QWidget):
                     widget.setValue(values[name])
             if "demodulate" in values:
                 self.demodulate.setChecked(bool(values["demodulate"]))
+            if values.get("resample"):
+                self.resample.setCurrentIndex(max(0, self.resample.findData(values["resample"])))
         self._changed()
 
     def _origin_problems(self, cfg: TrainConfig) -> list[tuple[QWidget | None, str]]:
@@ -425,7 +427,8 @@ class SetupForm(QWidget):
         data = self.studio.state.data
         channels = data.dataset.channels if data.ready else self._origin.image_channels
         fields = {"model family": self.arch, "latent size": self.latent, "fmap base": self.fmap_base,
-                  "fmap max": self.fmap_max, "mapping layers": self.mapping_layers, "demodulate": self.demodulate}
+                  "fmap max": self.fmap_max, "mapping layers": self.mapping_layers, "demodulate": self.demodulate,
+                  "G upsampling": self.resample}
         out = []
         for line in architecture_differences(self._origin, cfg, channels):
             name = line.split(":", 1)[0]
