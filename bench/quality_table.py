@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -69,7 +70,36 @@ def yardstick(train: np.ndarray, heldout: np.ndarray, seed: int) -> dict:
             "fx_axis": spectra["horizontal_frequency_axis"], "worst_axis": spectra["worst_axis"]}
 
 
+def report(paths: list[Path]) -> str:
+    """A markdown table of the rows in these files: per split, family and preset, each variant's
+    MS-SWD per seed and mean, and its spectra's axis ratios (means)."""
+    rows = [r for p in paths for r in json.loads(p.read_text())["rows"]]
+    lines = ["| data | family | preset | variant | seeds | MS-SWD per seed | mean | fy / fx axis (mean) |",
+             "|---|---|---|---|---|---|---|---|"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["variant"] != "yardstick":
+            groups.setdefault((r["split"], r["arch"], r["preset"], r["variant"]), []).append(r)
+    for (split, arch, preset, variant), rs in sorted(groups.items()):
+        rs = sorted(rs, key=lambda r: r["seed"])
+        mean = sum(r["ms_swd"] for r in rs) / len(rs)
+        fy = sum(r["fy_axis"] for r in rs) / len(rs)
+        fx = sum(r["fx_axis"] for r in rs) / len(rs)
+        seeds = ",".join(str(r["seed"]) for r in rs)
+        per_seed = " / ".join(f"{r['ms_swd']:.1f}" for r in rs)
+        lines.append(f"| {Path(split).name} | {arch} | {preset} | {variant} | {seeds} | {per_seed} | **{mean:.1f}** | "
+                     f"{fy:.2f} / {fx:.2f} |")
+    for r in rows:
+        if r["variant"] == "yardstick":
+            lines.append(f"| {Path(r['split']).name} | training reals vs held-out | | | | | {r['ms_swd']:.1f} | "
+                         f"{r['fy_axis']:.2f} / {r['fx_axis']:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--report"]:       # python -m bench.quality_table --report FILE...
+        print(report([Path(p) for p in sys.argv[2:]]))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("split", type=Path)
     ap.add_argument("--arch", default="progressive", choices=["progressive", "stylegan2"])
