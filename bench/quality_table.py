@@ -91,7 +91,8 @@ def report(paths: list[Path]) -> str:
                      f"{fy:.2f} / {fx:.2f} |")
     for r in rows:
         if r["variant"] == "yardstick":
-            lines.append(f"| {Path(r['split']).name} | training reals vs held-out | | | | | {r['ms_swd']:.1f} | "
+            lines.append(f"| {Path(r['split']).name} | training reals vs held-out, {r['resolution']}² | | | | | "
+                         f"{r['ms_swd']:.1f} | "
                          f"{r['fy_axis']:.2f} / {r['fx_axis']:.2f} |")
     return "\n".join(lines)
 

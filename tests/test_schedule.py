@@ -74,13 +74,17 @@ def test_config_json_round_trip():
     assert TrainConfig.from_json(c.to_json()) == c
 
 
-def test_reals_are_cross_faded_like_the_generator(shapes_folder):
-    """During a fade D's reals are lerp(up(down(x)), x, α), the same blend G outputs."""
+@pytest.mark.parametrize("resample", ["fir", "nearest"])
+def test_reals_are_cross_faded_like_the_generator(shapes_folder, resample):
+    """During a fade D's reals are lerp(up(down(x)), x, α), the same blend G outputs: up is G's own
+    upsampling (FIR in new runs, nearest in runs from before the key)."""
     from tests.conftest import tiny_config
     from pgstudio.core.data.dataset import import_folder
+    from pgstudio.core.networks.fir import upsample_fir
     from pgstudio.core.training.trainer import Trainer
     import tempfile
-    c = tiny_config(shapes_folder)
+    c = tiny_config(shapes_folder, resample=resample)
+    up = upsample_fir if resample == "fir" else upsample2x
     ds = import_folder(shapes_folder, 8)
     t = Trainer.new(tempfile.mkdtemp() + "/run", c, dataset=ds)
     for alpha in (0.0, 0.3):
@@ -91,5 +95,5 @@ def test_reals_are_cross_faded_like_the_generator(shapes_folder):
         blended = t.stepper.reals(p)
         t.rng.set_state(state)
         raw = t.stepper.reals(schedule_at(c, int((c.stabilize_kimg + c.fade_kimg) * 1000)))
-        low = upsample2x(downsample2x(raw))
+        low = up(downsample2x(raw))
         assert torch.allclose(blended, (1 - p.alpha) * low + p.alpha * raw, atol=1e-6)
