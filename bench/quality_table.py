@@ -50,7 +50,7 @@ def cpu_name() -> str:
 
 
 def score(trainer: Trainer, heldout: np.ndarray, seed: int) -> dict:
-    G, level, alpha = trainer.G_ema, trainer.G_ema.max_level if hasattr(trainer.G_ema, "max_level") else None, 1.0
+    G, level, alpha = trainer.G_ema, trainer.G_ema.max_level, 1.0      # the finished run's full resolution
     n = heldout.shape[0]
     record = swd_of_generator(G, level, alpha, heldout, n, seed=seed, with_floor=False)
     z = torch.randn(n, G.latent_size, generator=torch.Generator().manual_seed(seed + 1))

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench.quality_table import cpu_name
 from pgstudio.core.analysis.export import render
 from pgstudio.core.analysis.spectrum import compare, power_spectrum
 from pgstudio.core.config import TrainConfig
@@ -102,7 +102,7 @@ def main() -> None:
               f"{u['vertical_frequency_axis']:.2f} fx-axis {u['horizontal_frequency_axis']:.2f} off {u['off_axis']:.2f}")
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "n": a.n,
+        a.out.write_text(json.dumps({"machine": cpu_name(), "n": a.n,
                                      "heldout": a.heldout, "train": a.train, "results": results}, indent=1))
     if a.figure and rows:
         figure(rows, a.figure)
