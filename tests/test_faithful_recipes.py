@@ -81,7 +81,7 @@ def test_folded_forms_take_one_step_per_minibatch(tmp_path, tiny_cfg, mode, d_lr
     assert _adam(t.opt_d)[0] == pytest.approx(d_lr, rel=1e-12)
 
 
-def test_runs_from_before_the_key_keep_folding_their_regularisers(tmp_path):
+def test_runs_from_before_the_key_keep_folding_their_regularisers():
     old = json.loads(TrainConfig(arch="stylegan2").to_json())
     for key in ("lazy_regularization", "d_block"):
         del old[key]
@@ -161,7 +161,7 @@ def test_the_d_block_sees_the_official_receptive_field(form, rows):
     assert (x.grad[0, 0].abs().sum(dim=1) > 0).nonzero().flatten().tolist() == list(rows)
 
 
-def test_old_stylegan2_checkpoints_keep_their_block(tmp_path, tiny_cfg):
+def test_old_stylegan2_checkpoints_keep_their_block(tiny_cfg):
     """A D built for a config without the key has the old skip bias and loads the old weights."""
     old = StyleGAN2Discriminator(8, 3, 64, 16, block="fir-then-conv")
     cfg = TrainConfig.from_dict({k: v for k, v in json.loads(tiny_cfg.replace(arch="stylegan2", loss="logistic")
@@ -221,7 +221,7 @@ def test_reals_fade_the_way_a_fir_generator_does(tiny_cfg):
                        lod=0.75)
     for resample, up in (("fir", reference_upsample_fir), ("nearest", lambda v: v.repeat_interleave(2, 2)
                                                              .repeat_interleave(2, 3))):
-        recipe = ProgressiveRecipe.__new__(ProgressiveRecipe)
+        recipe = ProgressiveRecipe.__new__(ProgressiveRecipe)    # prepare_reals reads the config alone
         recipe.cfg = tiny_cfg.replace(resample=resample)
         low = sum(x[:, :, i::2, j::2] for i in range(2) for j in range(2)) / 4
         assert torch.allclose(recipe.prepare_reals(x, pt), 0.75 * up(low) + 0.25 * x, atol=1e-5), resample
