@@ -104,9 +104,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("split", type=Path)
     ap.add_argument("--arch", default="progressive", choices=["progressive", "stylegan2"])
-    ap.add_argument("--variant", required=True, choices=["before", "after", "folded", "nearest"],
+    ap.add_argument("--variant", required=True, choices=["before", "after", "folded", "nearest", "old-d-block"],
                     help="before / after the fixes; folded: after, with the lazy terms folded into the main "
-                         "step uncorrected; nearest: after, with the progressive family's nearest resampling")
+                         "step uncorrected; nearest: after, with the progressive family's nearest resampling; "
+                         "old-d-block: after, with StyleGAN2's D block as before")
     ap.add_argument("--preset", default="laptop", choices=["laptop", "wider"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--phase-kimg", type=float, default=10.0)
@@ -134,6 +135,8 @@ def main() -> None:
             overrides["lazy_regularization"] = "folded"
         elif a.variant == "nearest":
             overrides["resample"] = "nearest"
+        elif a.variant == "old-d-block":
+            overrides["d_block"] = "fir-then-conv"
         levels = int(np.log2(a.resolution)) - 2
         overrides["max_kimg"] = a.max_kimg or a.phase_kimg * (2 * levels + 1)
         cfg = preset_config("laptop", data=str(a.split / "train"), **overrides)
