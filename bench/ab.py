@@ -44,10 +44,17 @@ def alternating_rounds(trainer, pt, variants: dict[str, Callable[[], None]], rou
                        ) -> dict[str, list[float]]:
     """img/s of each round per variant; ``variants`` maps a name to what switches it on.
     Round 0 warms every variant up (allocator, cuDNN autotuning) and is not counted."""
+    return alternating_trainers({name: (trainer, pt, on) for name, on in variants.items()}, rounds, steps)
+
+
+def alternating_trainers(variants: dict[str, tuple], rounds: int, steps: int) -> dict[str, list[float]]:
+    """The same, each variant a (trainer, schedule point, switch or None): one trainer switched
+    between forms, or a trainer per config (bench/config_ab.py)."""
     img_per_s: dict[str, list[float]] = {name: [] for name in variants}
     for round_index in range(rounds + 1):
-        for name, switch_on in variants.items():
-            switch_on()
+        for name, (trainer, pt, switch_on) in variants.items():
+            if switch_on is not None:
+                switch_on()
             sync(trainer.device)
             t0 = time.perf_counter()
             for _ in range(steps):

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from bench.ab import ratio_summary
-from bench.train_speed import _images_at, synthetic_dataset, sync
+from bench.ab import alternating_trainers, ratio_summary
+from bench.train_speed import _images_at, synthetic_dataset
 from pgstudio.core.config import TrainConfig, preset_config
 from pgstudio.core.training.schedule import schedule_at
 from pgstudio.core.training.trainer import Trainer
@@ -57,16 +56,7 @@ def main() -> None:
         t = Trainer.new(Path(tempfile.mkdtemp()) / "run", cfg, dataset=synthetic_dataset(a.resolution))
         t.begin_tick()
         trainers[name] = (t, schedule_at(cfg, _images_at(cfg, a.resolution.bit_length() - 1, "stabilize")))
-    img_per_s: dict[str, list[float]] = {name: [] for name in sides}
-    for round_index in range(a.rounds + 1):            # round 0 warms both up and is not counted
-        for name, (t, pt) in trainers.items():
-            sync(t.device)
-            t0 = time.perf_counter()
-            for _ in range(a.steps):
-                t.train_step(pt)
-            sync(t.device)
-            if round_index:
-                img_per_s[name].append(pt.batch * a.steps / (time.perf_counter() - t0))
+    img_per_s = alternating_trainers({name: (t, pt, None) for name, (t, pt) in trainers.items()}, a.rounds, a.steps)
     t = next(iter(trainers.values()))[0]
     print(json.dumps({"device": t.device.type, "threads": torch.get_num_threads(), "arch": a.arch,
                       "resolution": a.resolution, "rounds": a.rounds, "steps_per_round": a.steps,

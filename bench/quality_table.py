@@ -32,21 +32,12 @@ from pgstudio.core.analysis.spectrum import compare, power_spectrum
 from pgstudio.core.config import preset_config
 from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.training.trainer import Trainer
+from bench.small_data import cpu_name
 
 BEFORE = dict(reset_optimizer="never", lazy_regularization="folded-corrected", d_block="fir-then-conv",
               resample="nearest")
 # the laptop preset's networks with four times the feature maps at the top (D and G 128 wide)
 WIDER = dict(fmap_base=1024, fmap_max=128, latent_size=128)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def score(trainer: Trainer, heldout: np.ndarray, seed: int) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.quality_table import cpu_name
+from bench.small_data import cpu_name
 from pgstudio.core.analysis.export import render
 from pgstudio.core.analysis.spectrum import compare, power_spectrum
 from pgstudio.core.config import TrainConfig

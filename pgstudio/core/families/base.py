@@ -21,6 +21,10 @@ if TYPE_CHECKING:                 # the config imports the registry; the familie
     from ..training.recipe import Recipe
 
 
+# record keys added later whose absence means a value: written only when they differ from it
+IMPLIED_BY_ABSENCE = {"resample": "nearest"}
+
+
 @dataclass(frozen=True)
 class Architecture:
     """What a generator is built from, as checkpoints (``"architecture"``) and exports carry it.
@@ -58,12 +62,14 @@ class Architecture:
     def width(self, level: int) -> int:
         return width_at(level, self.fmap_base, self.fmap_max)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, complete: bool = False) -> dict:
+        """The record as written (a value its key's absence means is left out, so such records
+        stay as they were written), or ``complete`` with those values named, for comparing."""
         out = {"arch": self.family}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "resample" and value == "nearest":    # what a record without the key means:
-                continue                                       # such records stay as they were written
+            if not complete and IMPLIED_BY_ABSENCE.get(f.name) == value:
+                continue
             if f.name != "family" and value is not None:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out

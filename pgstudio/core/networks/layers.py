@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fir import blur_fir
+
 
 class EqualLinear(nn.Module):
     """Dense layer with a run-time He scale; ``lr_mul`` slows a layer down (mapping nets)."""
@@ -41,6 +43,11 @@ class EqualConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+    def halve_blurred(self, x: torch.Tensor) -> torch.Tensor:
+        """StyleGAN2's halving (conv2d_resample with down=2): x blurred with [1, 3, 3, 1] at full
+        resolution, padded by 2 (the map grows by one), then this conv with stride 2, unpadded."""
+        return F.conv2d(blur_fir(x, 2), self.weight * self.scale, self.bias, stride=2)
 
 
 # The fused forms pay for preparing their 4x4 kernel on every call; below this many input pixels

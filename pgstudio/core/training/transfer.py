@@ -94,12 +94,8 @@ def matching_settings(origin: Origin) -> dict:
 def architecture_differences(origin: Origin, cfg: TrainConfig, image_channels: int) -> list[str]:
     """What differs between the origin's networks and the ones ``cfg`` builds, one line each
     ("resolution: the trained model has 32, this run 64"); empty when they match."""
-    mine_arch = family(cfg.arch).architecture(cfg, image_channels)
-    theirs_arch = Architecture.from_dict(origin.architecture)
-    mine, theirs = mine_arch.to_dict(), theirs_arch.to_dict()
-    for arch, record in ((mine_arch, mine), (theirs_arch, theirs)):
-        if arch.resample is not None:       # a record leaves "nearest" out; compared, it is named
-            record["resample"] = arch.resample
+    mine = family(cfg.arch).architecture(cfg, image_channels).to_dict(complete=True)
+    theirs = Architecture.from_dict(origin.architecture).to_dict(complete=True)
     if "class_names" not in theirs:     # an unconditional model starts a conditional run: its label
         mine.pop("class_names", None)   # layers start fresh (load_into), everything else loads
     names = {"arch": "model family", "image_channels": "image channels", "latent_size": "latent size",

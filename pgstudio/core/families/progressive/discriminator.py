@@ -4,12 +4,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
 from ...networks.conditioning import labels_for
-from ...networks.fir import blur_fir, downsample_fir
+from ...networks.fir import downsample_fir
 from ...networks.layers import (ConvDownsample2d, EqualConv2d, FinalBlock, check_resolution, downsample2x, fade_blend,
                                 leaky_relu, width_at)
 
@@ -47,8 +46,7 @@ class ShrinkBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = leaky_relu(self.conv1(x))
         if self.fir:
-            c = self.conv2
-            return leaky_relu(F.conv2d(blur_fir(x, 2), c.weight * c.scale, c.bias, stride=2))
+            return leaky_relu(self.conv2.halve_blurred(x))
         if self.fused:
             return leaky_relu(self.conv2(x))
         return downsample2x(leaky_relu(self.conv2(x)))

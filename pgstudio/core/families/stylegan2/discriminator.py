@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ...networks.fir import blur_fir, downsample_fir
+from ...networks.fir import downsample_fir
 from ...networks.layers import EqualConv2d, FinalBlock, check_resolution, leaky_relu, width_at
 from ...networks.conditioning import labels_for
 from .generator import bf16_region
@@ -43,8 +42,7 @@ class ResidualBlock(nn.Module):
         if self.form == "fir-then-conv":
             x = self.conv1(downsample_fir(x))
         else:
-            c = self.conv1
-            x = F.conv2d(blur_fir(x, 2), c.weight * c.scale, c.bias, stride=2)
+            x = self.conv1.halve_blurred(x)
         return (leaky_relu(x) + skip) * (1 / math.sqrt(2))
 
 
