@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.train_speed import _images_at, preset_overrides, synthetic_dataset, sync
-from pgstudio.core.config import preset_config
+from pgstudio.core.presets import preset_config
 from pgstudio.core.training.schedule import schedule_at
 from pgstudio.core.training.trainer import Trainer
 

@@ -30,8 +30,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.train_speed import synthetic_dataset  # noqa: E402
-from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
-from pgstudio.core.training.precision import cpu_has_native_bf16, resolve_precision  # noqa: E402
+from pgstudio.core.config import PRECISIONS  # noqa: E402
+from pgstudio.core.presets import preset_config  # noqa: E402
+from pgstudio.core.families import family  # noqa: E402
+from pgstudio.core.training.precision import cpu_has_native_bf16  # noqa: E402
 from pgstudio.core.training.schedule import phases, schedule_at  # noqa: E402
 from pgstudio.core.training.trainer import Trainer  # noqa: E402
 
@@ -248,7 +250,7 @@ def main() -> None:
            "steps_per_round": a.steps, "rounds": a.rounds}
     preset_cfg = preset_config(a.preset, demo=True, resolution=a.resolution, device="cpu", precision=a.precision,
                                augment="off")          # the networks alone (auto would add ADA)
-    out["ours_precision"] = resolve_precision(a.precision, torch.device("cpu"))
+    out["ours_precision"] = family(None).resolve_precision(a.precision, torch.device("cpu"))
     out["cpu_native_bf16"] = cpu_has_native_bf16()
     for loss in dict.fromkeys(["wgan-gp", preset_cfg.loss]):
         cfg = preset_cfg.replace(loss=loss)

@@ -19,7 +19,8 @@ import torch
 
 from bench.ab import alternating_trainers, ratio_summary
 from bench.train_speed import _images_at, synthetic_dataset
-from pgstudio.core.config import TrainConfig, preset_config
+from pgstudio.core.config import TrainConfig
+from pgstudio.core.presets import preset_config
 from pgstudio.core.training.schedule import schedule_at
 from pgstudio.core.training.trainer import Trainer
 

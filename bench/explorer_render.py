@@ -19,9 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pgstudio.core.config import PRESETS  # noqa: E402
+from pgstudio.core.presets import PRESETS  # noqa: E402
 from pgstudio.core.analysis.export import render  # noqa: E402
-from pgstudio.core.families import DEFAULT, FAMILIES, Architecture, family  # noqa: E402
+from pgstudio.core.families import DEFAULT, FAMILIES, family, read_architecture  # noqa: E402
 from pgstudio.core.analysis.latents import seeded_latents  # noqa: E402
 from pgstudio.core.families.stylegan2.style_space import map_to_w, render_w  # noqa: E402
 
@@ -37,7 +37,7 @@ def main() -> None:
     for name in ("laptop", "paper"):
         pr = PRESETS[name]
         fam = family(args.arch)
-        G = fam.build_generator(Architecture.from_dict({
+        G = fam.build_generator(read_architecture({
             "arch": fam.name, "resolution": args.resolution, "image_channels": 3, "latent_size": pr["latent_size"],
             "fmap_base": pr["fmap_base"], "fmap_max": pr["fmap_max"]})).eval()
         level = int(np.log2(args.resolution))

@@ -29,7 +29,7 @@ import torch
 from pgstudio.core.analysis.metrics import swd_of_generator, swd_record
 from pgstudio.core.analysis.export import render
 from pgstudio.core.analysis.spectrum import compare, power_spectrum
-from pgstudio.core.config import preset_config
+from pgstudio.core.presets import preset_config
 from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.training.trainer import Trainer
 from bench.small_data import cpu_name

@@ -28,7 +28,7 @@ from PIL import Image
 
 from pgstudio.core.analysis.export import render
 from pgstudio.core.analysis.metrics import ms_swd
-from pgstudio.core.config import preset_config
+from pgstudio.core.presets import preset_config
 from pgstudio.core.data.dataset import load_dataset, load_demo
 from pgstudio.core.training.events import TickEvent
 from pgstudio.core.training.trainer import Trainer

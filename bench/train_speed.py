@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pgstudio.core.families import DEFAULT, FAMILIES, family  # noqa: E402
 from pgstudio.core.training import losses  # noqa: E402
-from pgstudio.core.config import PRECISIONS, preset_config  # noqa: E402
+from pgstudio.core.config import PRECISIONS  # noqa: E402
+from pgstudio.core.presets import preset_config  # noqa: E402
 from pgstudio.core.data.dataset import ImageDataset, ImportReport, box_pyramid  # noqa: E402
 from pgstudio.core.training.precision import cpu_has_native_bf16  # noqa: E402
 from pgstudio.core.training.schedule import schedule_at  # noqa: E402

@@ -23,7 +23,7 @@ import torch
 
 from pgstudio.core.analysis.export import render
 from pgstudio.core.analysis.metrics import ms_swd
-from pgstudio.core.config import preset_config
+from pgstudio.core.presets import preset_config
 from pgstudio.core.data.dataset import load_dataset
 from pgstudio.core.training.events import TickEvent
 from pgstudio.core.training.trainer import Trainer

@@ -225,7 +225,8 @@ def cmd_train(args) -> int:
     if getattr(args, "gpus", None) and args.gpus > 1 and "WORLD_SIZE" not in os.environ:
         return _relaunch_with_torchrun(args.gpus)
     _join_distributed(args)
-    from .core.config import ADA_TARGETS, PRESETS, preset_config
+    from .core.config import ADA_TARGETS
+    from .core.presets import PRESETS, preset_config
     from .core.training.schedule import total_kimg
     from .core.training.trainer import Trainer
 
@@ -241,6 +242,15 @@ def cmd_train(args) -> int:
     origin_preset = origin.config.preset if origin is not None and origin.config is not None else None
     preset = args.preset or (origin_preset if origin_preset in PRESETS else None) \
         or ("paper" if torch.cuda.is_available() and args.device != "cpu" else "laptop")
+    if args.recipe:              # a paper's preset: its family unless --arch names another
+        from .core.families import family_with_paper
+        owner = family_with_paper(args.recipe)
+        if args.preset:
+            raise UserError("--recipe is a preset of its own: give --recipe or --preset, not both")
+        if args.arch and args.arch != owner.name:
+            raise UserError(f"--recipe {args.recipe} trains the {owner.name} family (--arch {owner.name}), "
+                            f"not {args.arch}")
+        preset, overrides["arch"] = args.recipe, owner.name
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
                  "max_kimg", "augment", "augment_p", "ada_signal", "ada_target", "classes", "metric_kimg",
                  "metric_n", "resample"):
@@ -264,7 +274,8 @@ def cmd_train(args) -> int:
     if origin is not None:
         from .core.training.transfer import configured
         cfg = configured(cfg, origin, args.freeze_d or 0)
-    problems = cfg.validate()
+    from .core.validation import config_messages
+    problems = config_messages(cfg)
     if problems:
         raise UserError("; ".join(problems))
     # what opening chose (augment auto, the model it starts from) is logged; shown unless --quiet
@@ -324,7 +335,8 @@ def _report_skipped(loaded) -> None:
 # --------------------------------------------------------------------------- generate / swd / import
 def cmd_generate(args) -> int:
     import torch
-    from .core.analysis.export import render_for_user, save_png
+    from .core.analysis.export import save_png
+    from .core.models import render_for_user
     from .core.data.images import make_grid
     from .core.analysis.latents import sample_latents
     from .core.models import load_generator
@@ -558,7 +570,8 @@ def _parse_seeds(text: str, least: int = 2) -> list[int]:
 def cmd_interpolate(args) -> int:
     from tqdm import tqdm
     from .core.storage.disk import ensure_writable
-    from .core.analysis.export import render_for_user, upscale_nearest, write_video
+    from .core.analysis.export import upscale_nearest, write_video
+    from .core.models import render_for_user
     from .core.analysis.latents import seeded_latents
     from .core.models import load_generator
 
@@ -610,9 +623,9 @@ def _class_path(G, loaded, args, seeded_latents):
 
 
 def _latent_path(G, loaded, args, seeded_latents):
-    from .core.analysis.export import render_for_user
+    from .core.models import render_for_user
     from .core.analysis.latents import interpolation_path
-    from .core.style_space import interpolate_w, map_to_w, render_w
+    from .core.families.stylegan2.style_space import interpolate_w, map_to_w, render_w
     keys = seeded_latents(_parse_seeds(args.seeds), G.latent_size, _z_truncation(loaded, args.truncation))
     if args.space == "w":       # lerp between the keyframes' w
         path = interpolate_w(map_to_w(G, keys, 1.0 if args.truncation is None else args.truncation),
@@ -667,8 +680,10 @@ def cmd_gui(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    from .core.config import (ADA_SIGNALS, ADA_TARGETS, ARCHS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
-                              PRECISIONS, PRESETS)
+    from .core.config import (ADA_SIGNALS, ADA_TARGETS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
+                              PRECISIONS)
+    from .core.families import FAMILIES
+    from .core.presets import PRESETS
     from .core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS
     from .core.analysis.metrics import MIN_IMAGES
     from . import __version__
@@ -683,8 +698,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", metavar="DIR", help="folder of images (searched recursively)")
     src.add_argument("--demo", action="store_true", help="the built-in colour emoji set")
     t.add_argument("--out", required=True, metavar="RUN", help="new run folder")
-    t.add_argument("--arch", choices=ARCHS, help="progressive (default: grows 4x4 → target) or stylegan2 "
-                   "(fixed resolution; same image budget by default)")
+    t.add_argument("--arch", choices=tuple(FAMILIES), help="progressive (default: grows 4x4 → target), stylegan2 "
+                   "or classic (the survey's GANs; see --recipe), both at a fixed resolution with the same image "
+                   "budget by default")
     t.add_argument("--resolution", type=resolution_type, help="target resolution, a power of two (4..1024)")
     t.add_argument("--phase-kimg", type=POSITIVE, help="kimg of each stabilize and each fade phase")
     t.add_argument("--max-kimg", type=POSITIVE, help="stop (with a checkpoint) after this many kimg in total")
@@ -696,6 +712,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--r1-gamma", type=NON_NEGATIVE, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
     t.add_argument("--preset", choices=sorted(PRESETS),
                    help="laptop (default without a GPU) or paper (default with one)")
+    papers = {name: paper for fam in FAMILIES.values() for name, paper in fam.papers.items()}
+    t.add_argument("--recipe", choices=list(papers), metavar="NAME",
+                   help="a paper's model and settings (--arch classic): " +
+                        ", ".join(f"{name} ({p.title}, {p.citation})" for name, p in papers.items()))
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=DEVICES)
     t.add_argument("--precision", choices=PRECISIONS,

@@ -94,9 +94,9 @@ def poison_generator_loss(monkeypatch, from_call: int):
     real = losses.generator_loss
     calls = {"n": 0}
 
-    def poisoned(kind, fake):
+    def poisoned(kind, fake, **relativistic):
         calls["n"] += 1
-        out = real(kind, fake)
+        out = real(kind, fake, **relativistic)
         return out * float("nan") if calls["n"] >= from_call else out
     monkeypatch.setattr(losses, "generator_loss", poisoned)
     return real

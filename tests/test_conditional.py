@@ -70,7 +70,7 @@ def test_one_sub_folder_trains_unconditionally_and_on_refuses(tmp_path):
 def test_labels_route_to_the_chosen_class(tmp_path, family, kimg):
     """After a short CPU run on red squares and blue circles, class red draws red-dominant images
     and class blue blue-dominant ones (the mean R − B over 64 samples)."""
-    from pgstudio.core.config import preset_config
+    from pgstudio.core.presets import preset_config
     data = colour_classes(tmp_path / "colours")
     cfg = preset_config("laptop", arch=family, data=str(data), resolution=8, latent_size=16, fmap_base=64,
                         fmap_max=16, stabilize_kimg=kimg / 3, fade_kimg=kimg / 3, batch={4: 16, 8: 16},

@@ -15,6 +15,7 @@ from tests.conftest import tiny_config
 from tests.test_fid import _StandIn
 from tests.test_gui import click
 from tests.test_gui_hardening import first_checkpoint_selected
+from pgstudio.core.validation import config_messages
 
 
 @pytest.fixture
@@ -73,9 +74,9 @@ def test_an_old_run_without_the_key_computes_ms_swd(shapes_folder, tmp_path):
 
 def test_without_the_extra_fid_is_refused_with_the_install_command(monkeypatch, shapes_folder):
     monkeypatch.setattr(inception, "available", lambda: False)
-    problems = tiny_config(shapes_folder, metric_kimg=1.0, metric_kind="fid").validate()
+    problems = config_messages(tiny_config(shapes_folder, metric_kimg=1.0, metric_kind="fid"))
     assert any("pip install -e '.[fid]'" in p for p in problems)
-    assert not tiny_config(shapes_folder, metric_kimg=0.0, metric_kind="fid").validate()   # off: no need
+    assert not config_messages(tiny_config(shapes_folder, metric_kimg=0.0, metric_kind="fid"))   # off: no need
 
 
 def test_resuming_a_fid_run_without_the_extra_is_refused_before_training(fid_run, monkeypatch, capsys):

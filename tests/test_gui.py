@@ -10,7 +10,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
-from pgstudio.core.training.precision import resolve_precision
+from pgstudio.core.families import family
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.training.trainer import Trainer
 from pgstudio.gui.main_window import MainWindow
@@ -75,7 +75,7 @@ def test_demo_training_pause_resume_stop(qtbot, window, tmp_path, arch):
     qtbot.waitUntil(lambda: len(page.history.samples) >= 3, timeout=60000)
     assert not np.array_equal(first_grid, page.samples.view.array())   # the grid changed
     assert "×" in w.status_labels["resolution"].text() and "img/s" in w.status_labels["speed"].text()
-    assert w.status_labels["device"].text() == f"cpu · {resolve_precision('auto', torch.device('cpu'), arch)}"
+    assert w.status_labels["device"].text() == f"cpu · {family(arch).resolve_precision('auto', torch.device('cpu'))}"
 
     click(qtbot, page.pause_button)
     qtbot.waitUntil(lambda: "paused" in page.state_label.text(), timeout=10000)

@@ -26,6 +26,7 @@ from pgstudio.core.storage.runlock import RunLock, RunLockedError
 from pgstudio.core.config import STALL_FRACTION
 from pgstudio.core.training.trainer import Trainer
 from tests.conftest import draw_shapes, tiny_config
+from pgstudio.core.validation import config_messages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -423,9 +424,9 @@ def test_bad_numbers_are_refused_before_anything_is_written(argv, flag, run_copy
 
 def test_config_refuses_non_finite_numbers_anywhere():
     from pgstudio.core.config import TrainConfig
-    assert TrainConfig(demo=True).validate() == []
-    problems = TrainConfig(demo=True, max_kimg=float("nan"), ema_halflife_kimg=float("inf"),
-                           batch={4: 16}, lr={8: float("nan")}).validate()
+    assert config_messages(TrainConfig(demo=True)) == []
+    problems = config_messages(TrainConfig(demo=True, max_kimg=float("nan"), ema_halflife_kimg=float("inf"),
+                           batch={4: 16}, lr={8: float("nan")}))
     assert any("ema_halflife_kimg, lr[8], max_kimg must be finite" in p for p in problems)
 
 

@@ -5,12 +5,14 @@ import torch
 import torch.nn.functional as F
 
 from pgstudio.core.networks import layers
-from pgstudio.core.config import TrainConfig, preset_config
+from pgstudio.core.config import TrainConfig
+from pgstudio.core.presets import preset_config
 from pgstudio.core.families.progressive.discriminator import ProgressiveDiscriminator
 from pgstudio.core.families.progressive.generator import ProgressiveGenerator
 from pgstudio.core.networks.layers import (ConvDownsample2d, EqualConv2d, EqualLinear, MinibatchStddev, PixelNorm,
                                   UpsampleConv2d, downsample2x, feature_maps, leaky_relu, upsample2x)
 from pgstudio.core.models import build_discriminator
+from pgstudio.core.validation import config_messages
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -173,7 +175,7 @@ def test_discriminator_downsample_forms(fused_min_pixels):
     legacy_cfg = TrainConfig.from_dict({k: v for k, v in preset_config("laptop").to_dict().items() if k != "d_downsample"})
     assert legacy_cfg.d_downsample == "after-activation"
     assert TrainConfig.from_json(preset_config("laptop").to_json()).d_downsample == "fused"
-    assert TrainConfig(d_downsample="sideways").validate()
+    assert config_messages(TrainConfig(d_downsample="sideways"))
     fused, legacy = build_discriminator(preset_config("laptop"), 3), build_discriminator(legacy_cfg, 3)
     legacy.load_state_dict(fused.state_dict())                  # same parameter names and shapes
     block, x = fused.blocks["5"], torch.randn(2, 16, 32, 32)

@@ -6,12 +6,21 @@ import torch
 
 from pgstudio.core.training import precision
 from pgstudio.core.config import TrainConfig
-from pgstudio.core.training.precision import describe_precision, resolve_precision
+from pgstudio.core.families import family
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator
 from pgstudio.core.training.trainer import Trainer
+from pgstudio.core.validation import config_messages
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+
+
+def resolve_precision(name, device, arch=None):
+    return family(arch).resolve_precision(name, device)
+
+
+def describe_precision(resolved, device, arch=None):
+    return family(arch).describe_precision(resolved, device)
 
 
 @pytest.mark.parametrize("native", [False, True])
@@ -54,11 +63,11 @@ def test_native_bf16_probe_agrees_with_the_cpus_own_flags():
 
 
 def test_config_rules_and_older_configs(tiny_cfg):
-    assert TrainConfig().precision == "auto" and tiny_cfg.validate() == []
-    assert any("precision must be one of" in p for p in tiny_cfg.replace(precision="fp16").validate())
+    assert TrainConfig().precision == "auto" and config_messages(tiny_cfg) == []
+    assert any("precision must be one of" in p for p in config_messages(tiny_cfg.replace(precision="fp16")))
     sg2 = tiny_cfg.replace(arch="stylegan2", loss="logistic")
-    assert sg2.validate() == [] and sg2.replace(precision="fp32").validate() == []
-    assert any("per block" in p for p in sg2.replace(precision="bf16").validate())
+    assert config_messages(sg2) == [] and config_messages(sg2.replace(precision="fp32")) == []
+    assert any("per block" in p for p in config_messages(sg2.replace(precision="bf16")))
     legacy = tiny_cfg.replace(precision="auto").to_dict()
     del legacy["precision"]                       # a run folder from before the setting
     assert TrainConfig.from_dict(legacy).precision == "auto"

@@ -6,6 +6,7 @@ import torch
 from pgstudio.core.config import TrainConfig
 from pgstudio.core.networks.layers import downsample2x, upsample2x
 from pgstudio.core.training.schedule import phases, preview, schedule_at, schedule_length_kimg, total_kimg
+from pgstudio.core.validation import config_messages
 
 
 def cfg(**kw):
@@ -63,8 +64,8 @@ def test_total_kimg_and_preview():
 
 
 def test_validation_messages():
-    assert cfg().validate() == []
-    problems = cfg(resolution=48, loss="x", stabilize_kimg=0, batch={4: 0}).validate()
+    assert config_messages(cfg()) == []
+    problems = config_messages(cfg(resolution=48, loss="x", stabilize_kimg=0, batch={4: 0}))
     assert len(problems) == 4
     assert any("power of two" in p for p in problems)
 

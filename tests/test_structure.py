@@ -2,16 +2,19 @@
 implementation per operation, and the documented Python API at its documented paths."""
 import json
 import math
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
-from pgstudio.core.families import FAMILIES, Architecture, family, family_of
+from pgstudio.core.families import Architecture, family, family_of, read_architecture
 from pgstudio.core.storage.checkpoint import load_checkpoint
 from pgstudio.core.storage.records import SchedulePosition, TickRecord
 from pgstudio.core.storage.runfolder import RunFolder, RunFolderError
 from tests.numerics_fixture import FIXTURES
+from pgstudio.core.validation import config_messages, config_problems
 
 OLD_CHECKPOINTS = {case: next((FIXTURES / case / "run" / "checkpoints").glob("ckpt-*.pt"))
                    for case in ("progressive-logistic", "stylegan2")}
@@ -22,34 +25,33 @@ def test_the_architecture_record_serialises_to_the_old_dict(case):
     """Checkpoints load with weights_only=True and exports are JSON: the record must write what
     the code before it wrote, key for key and in order."""
     old = load_checkpoint(OLD_CHECKPOINTS[case])["architecture"]
-    record = Architecture.from_dict(old)
+    record = read_architecture(old)
     assert list(record.to_dict().items()) == list(old.items())
     assert record.family == family_of(old).name == case.split("-")[0]
 
 
 def test_an_architecture_from_before_the_family_key_is_progressive():
     old = {"resolution": 16, "image_channels": 3, "latent_size": 8, "fmap_base": 32, "fmap_max": 8}
-    assert Architecture.from_dict(old).family == "progressive"
-    sg2 = Architecture.from_dict({**old, "arch": "stylegan2"})        # its keys missing: its defaults
+    assert read_architecture(old).family == "progressive"
+    sg2 = read_architecture({**old, "arch": "stylegan2"})        # its keys missing: its defaults
     assert (sg2.mapping_layers, sg2.demodulate) == (8, True)
     with pytest.raises(ValueError, match="power of two"):
         Architecture("progressive", 12, 3, 8, 32, 8)
     with pytest.raises(ValueError, match="unknown architecture"):
-        Architecture.from_dict({**old, "arch": "biggan"})
+        read_architecture({**old, "arch": "biggan"})
 
 
 def test_each_family_builds_networks_that_load_its_old_weights():
     for case, path in OLD_CHECKPOINTS.items():
         state = load_checkpoint(path)
         fam = family_of(state["architecture"])
-        G = fam.build_generator(Architecture.from_dict(state["architecture"]))
+        G = fam.build_generator(read_architecture(state["architecture"]))
         G.load_state_dict(state["generator_ema"])       # strict: every key and shape matches
         assert G.architecture() == state["architecture"]
 
 
 def test_the_registry_drives_the_settings_the_cli_and_the_presets():
-    from pgstudio.core.config import ARCHS, preset_values
-    assert ARCHS == tuple(FAMILIES)
+    from pgstudio.core.presets import preset_values
     assert preset_values("laptop", "stylegan2")["loss"] == "logistic"
     assert preset_values("paper", "stylegan2")["batch"][256] == 32 and preset_values("paper")["batch"][256] == 8
     assert not family("stylegan2").grows and family("progressive").grows
@@ -59,9 +61,9 @@ def test_the_registry_drives_the_settings_the_cli_and_the_presets():
 
 
 def test_a_family_validates_its_own_settings(tiny_cfg):
-    problems = tiny_cfg.replace(arch="stylegan2", loss="wgan-gp", style_mixing=2.0).validate()
+    problems = config_messages(tiny_cfg.replace(arch="stylegan2", loss="wgan-gp", style_mixing=2.0))
     assert any("WGAN-GP" in p for p in problems) and any("style mixing" in p for p in problems)
-    assert not tiny_cfg.replace(style_mixing=2.0).validate()     # progressive reads no such setting
+    assert not config_messages(tiny_cfg.replace(style_mixing=2.0))     # progressive reads no such setting
 
 
 def test_the_tick_record_reads_old_lines_and_writes_them_unchanged():
@@ -124,18 +126,26 @@ def test_branch_and_resume_from_a_checkpoint_are_core_operations(tmp_path, capsy
     assert main(["branch", str(ckpt), "--name", "other"]) == 2     # refused in one line
 
 
-def test_the_documented_api_keeps_its_paths():
-    """README: load_generator from core.models, seeded_latents from core.latents, render and
-    save_png from core.export, the w-space tools from core.style_space."""
-    from pgstudio.core.export import render, save_png                       # noqa: F401
-    from pgstudio.core.latents import seeded_latents
-    from pgstudio.core.models import load_generator
-    from pgstudio.core.style_space import layer_range, map_to_w, render_w, style_mixing_grid  # noqa: F401
-    loaded = load_generator(FIXTURES / "stylegan2" / "run")
-    z = seeded_latents([1, 2], loaded.generator.latent_size)
-    images = render_w(loaded.generator, map_to_w(loaded.generator, z, 0.7))
-    assert images.shape == (2, 8, 8, 3) and images.dtype.name == "uint8"
-    assert loaded.family.latent_space == "w" and loaded.arch == "stylegan2"
+def readme_python_blocks(after_heading: str) -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index(after_heading):]
+    section = section[:section.index("\n### ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_the_readmes_python_runs_as_written(tmp_path, monkeypatch):
+    """The README's notebook code, executed: its import paths, names and calls (the generator
+    paths pointed at the fixtures; the progressive block saves its PNG in a scratch folder)."""
+    blocks = readme_python_blocks("### Using an exported generator from Python")
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(blocks[0].replace('"exported/"', repr(str(FIXTURES / "progressive-logistic" / "run"))), scope)
+    assert scope["images"].shape[0] == 3 and scope["images"].dtype.name == "uint8"
+    assert (tmp_path / "seed1.png").exists()
+    exec(blocks[1].replace('"runs/sg2"', repr(str(FIXTURES / "stylegan2" / "run"))), scope)
+    assert scope["grid"].dtype.name == "uint8" and scope["images"].shape[0] == 2
+    assert scope["G"].architecture()["arch"] == "stylegan2"
 
 
 def test_only_rank_zero_writes(tmp_path, tiny_cfg, monkeypatch):
@@ -157,10 +167,10 @@ def test_only_rank_zero_writes(tmp_path, tiny_cfg, monkeypatch):
 
 
 def test_config_problems_name_their_setting(tiny_cfg):
-    problems = tiny_cfg.replace(fade_kimg=0.0, tick_kimg=0.0, lr={8: -1.0}).problems()
+    problems = config_problems(tiny_cfg.replace(fade_kimg=0.0, tick_kimg=0.0, lr={8: -1.0}))
     assert {p.field for p in problems} == {"fade_kimg", "tick_kimg", "lr"}
-    assert tiny_cfg.replace(fade_kimg=0.0).validate() == ["phase lengths (kimg) must be positive"]
-    sg2 = {p.field for p in tiny_cfg.replace(arch="stylegan2", loss="wgan-gp", pl_interval=0).problems()}
+    assert config_messages(tiny_cfg.replace(fade_kimg=0.0)) == ["phase lengths (kimg) must be positive"]
+    sg2 = {p.field for p in config_problems(tiny_cfg.replace(arch="stylegan2", loss="wgan-gp", pl_interval=0))}
     assert sg2 == {"loss", "pl_interval"}
 
 

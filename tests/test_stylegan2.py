@@ -8,6 +8,7 @@ from pgstudio.core.networks.fir import downsample_fir, upsample_fir
 from pgstudio.core.families.stylegan2.discriminator import StyleGAN2Discriminator
 from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator
 from pgstudio.core.families.stylegan2.layers import ModulatedConv2d
+from pgstudio.core.validation import config_messages
 
 TAPS = np.array([1.0, 3.0, 3.0, 1.0])
 
@@ -211,12 +212,12 @@ def test_stylegan2_resume_equals_uninterrupted(tmp_path, tiny_cfg):
 
 
 def test_stylegan2_config_rules(tiny_cfg):
-    from pgstudio.core.config import preset_config
+    from pgstudio.core.presets import preset_config
     from pgstudio.core.training.schedule import phases, total_kimg
-    assert any("WGAN-GP" in p for p in tiny_cfg.replace(arch="stylegan2", loss="wgan-gp").validate())
-    assert any("compile" in p for p in tiny_cfg.replace(arch="stylegan2", loss="logistic", compile=True).validate())
+    assert any("WGAN-GP" in p for p in config_messages(tiny_cfg.replace(arch="stylegan2", loss="wgan-gp")))
+    assert any("compile" in p for p in config_messages(tiny_cfg.replace(arch="stylegan2", loss="logistic", compile=True)))
     cfg = preset_config("laptop", arch="stylegan2", demo=True)
-    assert cfg.loss == "logistic" and cfg.validate() == []
+    assert cfg.loss == "logistic" and config_messages(cfg) == []
     assert [(p.resolution, p.kind) for p in phases(cfg)] == [(32, "stabilize")]
     # the same image budget as the progressive schedule at that resolution
     assert total_kimg(cfg) == total_kimg(preset_config("laptop", demo=True))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pgstudio.cli import main
-from pgstudio.core.config import preset_config
+from pgstudio.core.presets import preset_config
 from pgstudio.core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS, choose_augment
 from pgstudio.core.training.schedule import phases, schedule_at, total_kimg
 from pgstudio.core.training.trainer import Trainer

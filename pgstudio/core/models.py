@@ -5,10 +5,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .config import TrainConfig
-from .families import Architecture, Family, family, family_of_generator
+from .families import Architecture, Family, family, family_of_generator, read_architecture
 from .storage.checkpoint import GENERATOR_KEYS, CheckpointError, first_loadable, load_checkpoint
 from .storage.records import SchedulePosition
 from .storage.runfolder import RunFolder
@@ -19,7 +20,7 @@ Generator = torch.nn.Module      # a generator of any family (see families/)
 def build_generator(architecture: dict | Architecture) -> Generator:
     """Either family from the ``architecture`` dict that checkpoints and exports carry."""
     if not isinstance(architecture, Architecture):
-        architecture = Architecture.from_dict(architecture)
+        architecture = read_architecture(architecture)
     return family(architecture.family).build_generator(architecture)
 
 
@@ -151,3 +152,11 @@ def load_generator_and_state(path: str | os.PathLike,
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedGenerator:
     """From a checkpoint file, a run folder (newest checkpoint) or a generator export folder."""
     return load_generator_and_state(path, device)[0]
+
+
+def render_for_user(G, z: torch.Tensor, level: int, alpha: float, psi: float | None = None,
+                    noise_mode: str = "const", labels: torch.Tensor | None = None) -> np.ndarray:
+    """What the CLI shows for latents: the progressive family's z are used as given (truncated
+    when drawn); StyleGAN2 maps them to w and pulls w toward the mean by ψ. A conditional
+    generator's labels cycle through its classes when None."""
+    return family_of_generator(G).render_latents(G, z, level, alpha, psi, noise_mode, labels)

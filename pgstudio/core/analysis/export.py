@@ -36,15 +36,6 @@ def export_generator(loaded, out_dir: str | os.PathLike) -> Path:
     return out
 
 
-def render_for_user(G, z: torch.Tensor, level: int, alpha: float, psi: float | None = None,
-                    noise_mode: str = "const", labels: torch.Tensor | None = None) -> np.ndarray:
-    """What the CLI shows for latents: the progressive family's z are used as given (truncated
-    when drawn); StyleGAN2 maps them to w and pulls w toward the mean by ψ. A conditional
-    generator's labels cycle through its classes when None."""
-    from ..families import family_of_generator
-    return family_of_generator(G).render_latents(G, z, level, alpha, psi, noise_mode, labels)
-
-
 def takes_noise(G) -> bool:
     """Whether a generator draws per-pixel noise (StyleGAN2), which a caller may choose."""
     import inspect

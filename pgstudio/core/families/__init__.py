@@ -1,16 +1,21 @@
 """The registry of model families: a family's name → the object that says what differs.
 
-Adding a family is a new package beside progressive/ and stylegan2/ (its networks, its recipe,
+Adding a family is a new package beside progressive/, stylegan2/ and classic/ (its networks, its recipe,
 a Family subclass) and one line in FAMILIES. Only this package compares family names.
 """
 from __future__ import annotations
 
+from dataclasses import fields
+
+from ..config import DEFAULT_ARCH
 from .base import Architecture, Family
+from .classic import CLASSIC
 from .progressive import PROGRESSIVE
 from .stylegan2 import STYLEGAN2
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (PROGRESSIVE, STYLEGAN2)}
-DEFAULT = PROGRESSIVE.name          # a config or a record that names no family means this one
+FAMILIES: dict[str, Family] = {f.name: f for f in (PROGRESSIVE, STYLEGAN2, CLASSIC)}
+DEFAULT = DEFAULT_ARCH              # a config or a record that names no family means this one
+assert DEFAULT in FAMILIES
 
 
 def family(name: str | None) -> Family:
@@ -18,6 +23,20 @@ def family(name: str | None) -> Family:
         return FAMILIES[name or DEFAULT]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(FAMILIES)}") from None
+
+
+def family_with_paper(name: str) -> Family | None:
+    """The family whose own presets include the paper ``name`` (None: no family's)."""
+    return next((f for f in FAMILIES.values() if name in f.papers), None)
+
+
+def read_architecture(record: dict) -> Architecture:
+    """A checkpoint's or an export's architecture dict; keys it lacks mean what the code that
+    wrote it did (its family's defaults; no "arch": the progressive family)."""
+    fam = family(record.get("arch"))
+    values = {**fam.architecture_defaults, **{k: v for k, v in record.items() if k != "arch"}}
+    known = {f.name for f in fields(Architecture)}
+    return Architecture(family=fam.name, **{k: v for k, v in values.items() if k in known})
 
 
 def family_of(architecture: dict) -> Family:
@@ -34,4 +53,4 @@ def uses_w_space(G) -> bool:
     return family_of_generator(G).latent_space == "w"
 
 
-__all__ = ["Architecture", "Family", "FAMILIES", "DEFAULT", "family", "family_of", "family_of_generator", "uses_w_space"]
+__all__ = ["Architecture", "Family", "FAMILIES", "DEFAULT", "family", "read_architecture", "family_of", "family_of_generator", "uses_w_space"]

@@ -16,7 +16,7 @@ import torch
 
 from ..networks.layers import check_resolution, width_at
 
-if TYPE_CHECKING:                 # the config imports the registry; the families only read configs
+if TYPE_CHECKING:                 # a family only reads configs and builds recipes when asked
     from ..config import TrainConfig
     from ..training.recipe import Recipe
 
@@ -42,6 +42,9 @@ class Architecture:
     mapping_layers: int | None = None     # StyleGAN2
     demodulate: bool | None = None        # StyleGAN2
     resample: str | None = None           # progressive: "nearest" (the paper) or "fir" upsampling
+    g_arch: str | None = None             # classic: mlp, dcgan or resnet
+    g_spectral: bool | None = None        # classic: spectral normalisation in G
+    attention_res: int | None = None      # classic: self-attention at this resolution (0: none)
     # a class-conditional generator's classes, in label order (None: unconditional, as every
     # record written before conditional training is)
     class_names: tuple[str, ...] | None = None
@@ -74,14 +77,6 @@ class Architecture:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "Architecture":
-        """A checkpoint's or an export's dict; keys it lacks mean what the code that wrote it did."""
-        from . import family                 # the registry knows each family's defaults
-        fam = family(d.get("arch", "progressive"))
-        values = {**fam.architecture_defaults, **{k: v for k, v in d.items() if k != "arch"}}
-        known = {f.name for f in fields(cls)}
-        return cls(family=fam.name, **{k: v for k, v in values.items() if k in known})
 
 
 class Family(ABC):
@@ -98,6 +93,11 @@ class Family(ABC):
     architecture_defaults: dict = {}
     # what a preset changes when it trains this family, per preset name ("*": any other)
     preset_overrides: dict[str, dict] = {}
+    # presets named after papers, this family's own (name → an object with title, citation, note)
+    papers: dict = {}
+    # the losses it trains with (training/losses.py): WGAN's weight clipping is for networks that
+    # store their weights at their true scale, not the equalised layers of the growing families
+    losses: tuple[str, ...] = ("wgan-gp", "logistic", "hinge", "minimax", "lsgan", "rpgan")
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"

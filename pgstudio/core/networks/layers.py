@@ -186,27 +186,3 @@ def check_resolution(resolution: int) -> None:
 def width_at(level: int, fmap_base: int, fmap_max: int) -> int:
     """Feature maps of the blocks working at 2^level pixels: the width rule of both families."""
     return feature_maps(level - 1, fmap_base, fmap_max)
-
-
-class FinalBlock(nn.Module):
-    """4x4 head of both families' discriminators: minibatch stddev, 3x3 conv, dense, dense → one
-    score; a conditional D adds its class projection on the last features (conditioning.py;
-    ``label_layers``: the label-mapping network StyleGAN2's D puts before it)."""
-
-    def __init__(self, channels: int, group_size: int, classes: int = 0, label_layers: int = 0):
-        super().__init__()
-        self.mbstd = MinibatchStddev(group_size)
-        self.conv = EqualConv2d(channels + 1, channels, 3)
-        self.dense = EqualLinear(channels * 16, channels)
-        self.out = EqualLinear(channels, 1, gain=1.0)
-        if classes:
-            from .conditioning import Projection      # conditioning builds on these layers
-            self.projection = Projection(classes, channels, label_layers)
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        x = leaky_relu(self.conv(self.mbstd(x)))
-        x = leaky_relu(self.dense(x.flatten(1)))
-        score = self.out(x).squeeze(1)
-        if labels is not None:
-            score = score + self.projection(x, labels)
-        return score

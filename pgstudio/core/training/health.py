@@ -24,6 +24,10 @@ class NonFiniteTraining(Exception):
     """A loss, a weight or an optimizer moment went NaN/inf: training stops, nothing of it is saved."""
 
 
+# the running mean of the squared gradient, by optimizer: Adam's and RMSprop's (WGAN)
+SECOND_MOMENTS = ("exp_avg_sq", "square_avg")
+
+
 class FiniteWatch:
     """One fused max-abs norm over the watched tensors a step (inf or NaN exactly when an element
     is, and never an overflow otherwise), split into one flag per group."""
@@ -47,7 +51,7 @@ class FiniteWatch:
                     self._tensors += [p.detach() for p in net.parameters()]
                 for state in opt.state.values():
                     self._tensors += [v for k, v in state.items() if isinstance(v, torch.Tensor) and (
-                        k == "exp_avg_sq" if self.moments_only else k != "step")]
+                        k in SECOND_MOMENTS if self.moments_only else k != "step")]
                 self._spans.append((start, len(self._tensors)))
             self._key = key
         return self._tensors

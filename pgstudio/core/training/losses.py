@@ -4,6 +4,16 @@
   paper's ε-drift term that keeps D's output near zero.
 - ``logistic``: non-saturating logistic loss with R1 on reals (γ), lazily every N steps.
 - ``hinge``: hinge loss, with the same lazy R1 when γ > 0.
+- ``minimax``: Goodfellow et al.'s game as written: D's logistic loss, G minimising
+  log(1 − D(G(z))), which saturates when D wins (the paper's own reason for the alternative,
+  the non-saturating G loss of ``logistic``).
+- ``lsgan``: least squares (Mao et al. 2017, the 0-1-1 coding): D pulls reals to 1 and fakes to
+  0, G pulls fakes to 1.
+- ``wgan``: the Wasserstein critic loss with the critic's weights clipped to [−c, c] after
+  every step (Arjovsky et al. 2017; the clipping is the recipe's).
+- ``rpgan``: the relativistic pairing loss, f(D(fake) − D(real)) with f = softplus, for D and
+  the reverse for G, with zero-centred penalties on reals (R1) and fakes (R2) of weight γ each
+  (Huang et al. 2024, "R3GAN").
 - StyleGAN2 adds the path-length regulariser on G (lazy too).
 """
 from __future__ import annotations
@@ -21,19 +31,37 @@ def discriminator_loss(kind: str, real: Scores, fake: Scores, drift: float = 0.0
     real, fake = real.float(), fake.float()
     if kind == "wgan-gp":
         return fake.mean() - real.mean() + drift * real.pow(2).mean()
-    if kind == "logistic":
-        return F.softplus(fake).mean() + F.softplus(-real).mean()
     if kind == "hinge":
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    if kind in ("logistic", "minimax"):      # −log σ(real) − log(1 − σ(fake))
+        return F.softplus(fake).mean() + F.softplus(-real).mean()
+    if kind == "lsgan":
+        return 0.5 * (real - 1.0).pow(2).mean() + 0.5 * fake.pow(2).mean()
+    if kind == "wgan":
+        return fake.mean() - real.mean()
+    if kind == "rpgan":
+        return F.softplus(fake - real).mean()
     raise ValueError(f"unknown loss {kind!r}")
 
 
-def generator_loss(kind: str, fake: Scores) -> torch.Tensor:
+# losses whose scores only mean something paired: G's loss reads D's scores on reals too
+RELATIVISTIC = ("rpgan",)
+
+
+def generator_loss(kind: str, fake: Scores, real: Scores | None = None) -> torch.Tensor:
     fake = fake.float()
     if kind == "logistic":
         return F.softplus(-fake).mean()
-    if kind in ("wgan-gp", "hinge"):
+    if kind == "minimax":                    # log(1 − σ(fake)) = −softplus(fake)
+        return -F.softplus(fake).mean()
+    if kind in ("wgan-gp", "hinge", "wgan"):
         return -fake.mean()
+    if kind == "lsgan":
+        return 0.5 * (fake - 1.0).pow(2).mean()
+    if kind == "rpgan":
+        if real is None:
+            raise ValueError("the relativistic loss needs D's scores on reals for G's step")
+        return F.softplus(real.float() - fake).mean()
     raise ValueError(f"unknown loss {kind!r}")
 
 

@@ -21,6 +21,7 @@ from .heldout import changed_folder_note, settle_heldout
 from .class_choice import match_classes, settle
 from .distributed import DistContext
 from .transfer import Origin, check_origin, describe, read_origin
+from ..validation import config_messages
 
 
 @dataclass
@@ -45,7 +46,7 @@ def open_new(run_dir: str | os.PathLike, cfg: TrainConfig, dataset: ImageDataset
     """A new run folder for ``cfg``. ``augment="auto"`` is settled here, by the data set's size
     (the config written says what was chosen and why); a ``start_from`` is read and checked
     against the networks ``cfg`` builds before anything is written."""
-    problems = cfg.validate()
+    problems = config_messages(cfg)
     if problems:
         raise ValueError("; ".join(problems))
     if dataset is None:
@@ -115,7 +116,7 @@ def open_resume(run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None
     if lr_scale is not None:
         changes["lr_scale"] = cfg.lr_scale * lr_scale
     cfg = cfg.replace(**changes)
-    problems = cfg.validate() if changes else []
+    problems = config_messages(cfg) if changes else []
     if not problems and cfg.metric_kind == "fid" and cfg.metric_kimg > 0:
         from ..analysis import inception     # before training, not at the first metric tick
         if not inception.available():

@@ -15,7 +15,7 @@ import numpy as np
 from ..storage.checkpoint import atomic_torch_save
 from ..storage.runfolder import RunFolder
 from .events import CheckpointEvent, GeneratorSnapshotEvent, LogEvent, MetricEvent, SamplesEvent, frozen_array
-from .schedule import SchedulePoint
+from .schedule_point import SchedulePoint
 
 
 class RunOutputs:

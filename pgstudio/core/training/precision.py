@@ -39,13 +39,3 @@ def describe_autocast_precision(resolved: str, device: torch.device) -> str:
         return "bf16 autocast on a CPU without native bf16: expect steps about 10x slower than fp32"
     return "bf16 autocast, penalties in fp32"
 
-
-def resolve_precision(name: str, device: torch.device, arch: str | None = None) -> str:
-    """What the family ``arch`` trains in for the setting ``name`` on ``device``."""
-    from ..families import family
-    return family(arch).resolve_precision(name, device)
-
-
-def describe_precision(resolved: str, device: torch.device, arch: str | None = None) -> str:
-    from ..families import family
-    return family(arch).describe_precision(resolved, device)

@@ -13,13 +13,14 @@ micro-batches, and the run stays on one trajectory either way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
 from . import augment as aug
 from . import losses
 from .labels import ClassDraws
-from .schedule import SchedulePoint
+from .schedule_point import SchedulePoint
 from .tick_stats import TickStats
 
 
@@ -60,7 +61,28 @@ class Recipe:
     # "folded": added to that minibatch's gradients, one step per minibatch, no correction;
     # "folded-corrected": folded but corrected all the same (runs from before the key; k > 1 only)
     def uses_r1(self) -> bool:
-        return self.cfg.loss in ("logistic", "hinge") and self.cfg.r1_gamma > 0
+        """R1 (and R2 on fakes with the relativistic loss) with a positive γ, for every loss but the
+        Wasserstein ones (WGAN-GP has its own penalty; WGAN clips)."""
+        return self.cfg.loss not in ("wgan-gp", "wgan") and self.cfg.r1_gamma > 0
+
+    def uses_r2(self) -> bool:
+        """R3GAN's zero-centred penalty on fakes beside R1, same γ (the relativistic loss)."""
+        return self.uses_r1() and self.cfg.loss in losses.RELATIVISTIC
+
+    # --- the balance of D's and G's steps, and what follows D's
+    def trains_g(self, step: int) -> bool:
+        """G takes its step on every n_critic-th step, after n_critic − 1 steps of D alone (the
+        WGAN papers' critic iterations; 1: every step)."""
+        n = getattr(self.cfg, "n_critic", 1)
+        return step % n == n - 1
+
+    def after_d_step(self, D: torch.nn.Module) -> None:
+        """After D's optimizer step(s): WGAN clips every critic weight to [−c, c] (Arjovsky et
+        al., Algorithm 1: all of D's parameters, biases and normalisation scales included)."""
+        if self.cfg.loss == "wgan":
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-self.cfg.wgan_clip, self.cfg.wgan_clip)
 
     def regularizes_in_own_steps(self) -> bool:
         return self.cfg.lazy_regularization == "steps"
@@ -149,8 +171,8 @@ class Recipe:
         real_scores, fake_scores = [], []   # for an adaptive p: handed over once every micro-batch has run, so
         for i, (r, zd, e) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts), eps_parts)):
             labels = self.labels(draws, "d", i, parts)
-            def critic(x, i=i, labels=labels):   # eager (the penalties need a double backward); the gradient
-                return self.D(self.augmented(x, draws, "real", i, parts), level, pt.alpha, **labels)   # is taken
+            def critic(x, i=i, labels=labels, which="real"):   # eager (the penalties need a double backward);
+                return self.D(self.augmented(x, draws, which, i, parts), level, pt.alpha, **labels)   # the gradient
             with torch.no_grad(), autocast:                                # through the augmentation
                 fakes = self.G_fast(zd, level, alpha_in, **self.generator_inputs(draws, "d", i, parts), **labels)
             with autocast:
@@ -165,6 +187,8 @@ class Recipe:
                 pen = cfg.gp_lambda * losses.gradient_penalty(critic, r, fakes, eps=e)
             elif draws.with_r1 and not self.regularizes_in_own_steps():
                 pen = self._r1(critic, r)
+                if self.uses_r2():
+                    pen = pen + self._r1(partial(critic, which="fake_d"), fakes)
             ((loss + pen) / parts).backward()
             loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
         if self.strength is not None:
@@ -172,18 +196,24 @@ class Recipe:
         return loss_sum / parts, pen_sum / parts
 
     def _r1(self, critic, reals: torch.Tensor) -> torch.Tensor:
-        """γ/2 · E‖∇D(x)‖² on reals, times the interval: the term stands for k minibatches' worth."""
+        """γ/2 · E‖∇D(x)‖² on reals (R1; on fakes it is R2), times the interval: the term stands
+        for k minibatches' worth."""
         return (self.cfg.r1_gamma / 2) * losses.r1_penalty(critic, reals) * self.cfg.r1_interval
 
     def d_regularize(self, draws: StepDraws, pt: SchedulePoint, parts: int) -> torch.Tensor:
         """R1 as its own pass (the official Dreg phase): on the step's reals, augmented as D's
         main pass saw them, gradients accumulated over ``parts`` micro-batches; returns its mean."""
         pen_sum = torch.zeros((), device=self.device)
-        for i, r in enumerate(draws.reals.chunk(parts)):
+        for i, (r, zd) in enumerate(zip(draws.reals.chunk(parts), draws.z_d.chunk(parts))):
             labels = self.labels(draws, "d", i, parts)
-            def critic(x, i=i, labels=labels):
-                return self.D(self.augmented(x, draws, "real", i, parts), pt.level, pt.alpha, **labels)
+            def critic(x, i=i, labels=labels, which="real"):
+                return self.D(self.augmented(x, draws, which, i, parts), pt.level, pt.alpha, **labels)
             pen = self._r1(critic, r)
+            if self.uses_r2():          # R2 on the step's fakes, made again (G unchanged since)
+                with torch.no_grad(), self.autocast():
+                    fakes = self.G_fast(zd, pt.level, self.alpha_input(pt),
+                                        **self.generator_inputs(draws, "d", i, parts), **labels)
+                pen = pen + self._r1(partial(critic, which="fake_d"), fakes)
             (pen / parts).backward()
             pen_sum = pen_sum + pen.detach()
         return pen_sum / parts
@@ -215,7 +245,11 @@ class Recipe:
             with autocast:
                 fakes = self.G_fast(zg, level, alpha_in, **self.generator_inputs(draws, "g", i, parts), **labels)
                 scores = self.D_fast(self.augmented(fakes, draws, "fake_g", i, parts), level, alpha_in, **labels)
-                loss = losses.generator_loss(self.cfg.loss, scores)
+                real_scores = None
+                if self.cfg.loss in losses.RELATIVISTIC:     # paired with D's scores on the step's reals
+                    reals = self.augmented(draws.reals.chunk(parts)[i], draws, "real", i, parts)
+                    real_scores = self.D_fast(reals, level, alpha_in, **self.labels(draws, "d", i, parts))
+                loss = losses.generator_loss(self.cfg.loss, scores, real=real_scores)
             (loss / parts).backward()
             loss_sum = loss_sum + loss.detach()
         return loss_sum / parts

@@ -8,7 +8,7 @@ import torch
 from ..data.dataset import ImageDataset
 from . import heldout
 from .labels import ClassDraws
-from .schedule import SchedulePoint
+from .schedule_point import SchedulePoint
 
 
 class RealSampler:

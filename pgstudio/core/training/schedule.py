@@ -13,33 +13,10 @@ in a fade entered half-way).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ..config import TrainConfig
 from ..families import family
-
-
-@dataclass(frozen=True)
-class Phase:
-    index: int
-    level: int            # log2(resolution)
-    resolution: int
-    kind: str             # "stabilize" or "fade"
-    start_kimg: float
-    end_kimg: float       # math.inf for the last phase
-
-
-@dataclass(frozen=True)
-class SchedulePoint:
-    kimg: float
-    level: int
-    resolution: int
-    alpha: float          # 1 outside fades
-    phase: str
-    phase_index: int
-    batch: int
-    lr: float
-    lod: float            # official level of detail: 0 = full resolution, fractional in fades
+from .schedule_point import Phase, SchedulePoint
 
 
 def phases(cfg: TrainConfig) -> list[Phase]:

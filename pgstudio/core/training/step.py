@@ -20,7 +20,7 @@ from . import losses
 from .health import LOSS_D, LOSS_G, NonFiniteMonitor
 from .recipe import Recipe
 from .sampler import RealSampler
-from .schedule import SchedulePoint
+from .schedule_point import SchedulePoint
 from .tick_stats import TickStats
 
 
@@ -45,12 +45,11 @@ class Networks:
         return cls(G, D, copy.deepcopy(G).eval().requires_grad_(False))
 
     def make_optimizers(self, cfg, recipe: Recipe, device: torch.device) -> None:
-        extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
         betas = (cfg.beta1, cfg.beta2)
         lr_g, betas_g = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.g_adam_ratio())
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr_g, betas=betas_g, eps=1e-8, **extra)
-        lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default, betas, recipe.d_adam_ratio())
-        self.opt_d = torch.optim.Adam(self.trainable_d(), lr=lr_d, betas=betas_d, eps=1e-8, **extra)
+        self.opt_g = make_optimizer(cfg, self.G.parameters(), lr_g, betas_g, device)
+        lr_d, betas_d = losses.lazy_adam_hyperparameters(cfg.lr_default * cfg.d_lr_mult, betas, recipe.d_adam_ratio())
+        self.opt_d = make_optimizer(cfg, self.trainable_d(), lr_d, betas_d, device)
 
     def freeze_discriminator(self, modules) -> None:
         """Keep these modules of D as they are: out of D's optimizer, never taking gradients."""
@@ -71,6 +70,19 @@ class Networks:
 
     def watched(self) -> list[tuple[str, torch.nn.Module, torch.optim.Optimizer]]:
         return [("discriminator", self.D, self.opt_d), ("generator", self.G, self.opt_g)]
+
+
+def make_optimizer(cfg, params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Optimizer:
+    """Adam (β from the config); RMSprop as WGAN trains (its paper: momentum-based optimizers made
+    the clipped critic unstable; PyTorch's smoothing 0.99, as its reference code); or SGD with
+    momentum, as GAN 2014 and cGAN did."""
+    extra = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    kind = getattr(cfg, "optimizer", "adam")
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-8, foreach=True)
+    if kind == "sgd":            # GAN 2014 and cGAN: plain SGD with momentum (β1 holds it)
+        return torch.optim.SGD(params, lr=lr, momentum=betas[0], foreach=True)
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, **extra)
 
 
 def compiled_view(net: torch.nn.Module, compile: bool) -> torch.nn.Module:
@@ -104,7 +116,7 @@ class TrainingStep:
 
     def run(self, pt: SchedulePoint, step: int, d_steps: int) -> None:
         cfg, nets, recipe = self.cfg, self.nets, self.recipe
-        lr_d, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), recipe.d_adam_ratio())
+        lr_d, _ = losses.lazy_adam_hyperparameters(pt.lr * cfg.d_lr_mult, (cfg.beta1, cfg.beta2), recipe.d_adam_ratio())
         lr_g, _ = losses.lazy_adam_hyperparameters(pt.lr, (cfg.beta1, cfg.beta2), recipe.g_adam_ratio())
         for group in nets.opt_g.param_groups:
             group["lr"] = lr_g
@@ -122,7 +134,11 @@ class TrainingStep:
         if own_steps and draws.with_r1:         # the official Dreg phase: R1's own step
             penalty = self._with_memory_retry(pt, lambda parts: recipe.d_regularize(draws, pt, parts), nets.opt_d)
             self._optimizer_step(nets.D, nets.opt_d)
+        recipe.after_d_step(nets.D)
         nets.discriminator_learns(False)
+        if not recipe.trains_g(step):           # n_critic: D alone this step
+            self._report(step, loss_d.detach(), penalty.detach(), None, None)
+            return
         loss_g = self._with_memory_retry(pt, lambda parts: recipe.g_main(draws, pt, parts), nets.opt_g)
         if own_steps:                           # G's main step, then the regulariser's own (Greg)
             self._optimizer_step(nets.G, nets.opt_g)
@@ -150,10 +166,13 @@ class TrainingStep:
     def _report(self, step: int, loss_d, penalty, loss_g, regularizer) -> None:
         """Statistics stay on the device until the tick."""
         self.stats.report("loss_d", loss_d)
-        self.stats.report("loss_g", loss_g)
         self.stats.report("penalty", penalty)
         at = self.monitor.step_tensor(step)
         self.monitor.watch(LOSS_D, loss_d + penalty, at)
+        if loss_g is None:               # a D-only step (n_critic)
+            self.monitor.watch_state(at)
+            return
+        self.stats.report("loss_g", loss_g)
         if regularizer is not None:      # the recipe reported it under its own name
             loss_g = loss_g + regularizer.detach()
         self.monitor.watch(LOSS_G, loss_g, at)

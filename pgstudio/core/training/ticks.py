@@ -29,12 +29,12 @@ class TickReporter:
         if problem:
             raise NonFiniteTraining(f"{problem}; training stopped{t.advice()}")
         changed = self.stalls.changed()
-        means = t.stats.means(t.dist)
+        means = t.stats.means(t.dist)      # no loss_g in a tick of D-only steps (n_critic): G's last
         img_s = tick_images / tick_seconds if tick_seconds > 0 else 0.0
         tick = TickRecord(
             kimg=round(t.images_seen / 1000.0, 3), step=t.step, wall_s=round(t.clock.wall_s, 3),
             resolution=pt.resolution, alpha=round(pt.alpha, 4), phase=pt.phase, batch=pt.batch,
-            micro_batches=t.accum.get(pt.resolution, 1), lr=pt.lr, loss_d=means["loss_d"], loss_g=means["loss_g"],
+            micro_batches=t.accum.get(pt.resolution, 1), lr=pt.lr, loss_d=means["loss_d"], loss_g=means.get("loss_g", t.last_stats.get("loss_g", 0.0)),
             penalty=means["penalty"], img_per_s=round(img_s, 2),
             sec_per_kimg=round(1000.0 / img_s, 3) if img_s else None, device=t.device.type,
             precision=t.precision, ram_mb=_ram_mb(), weights_changed={k: round(v, 4) for k, v in changed.items()},

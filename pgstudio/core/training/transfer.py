@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import TrainConfig
-from ..families import Architecture, family
+from ..families import family, read_architecture
 from ..models import load_newest_checkpoint, read_export, unusable_export
 from ..storage.checkpoint import CheckpointError
 from ..storage.records import SchedulePosition
@@ -72,7 +72,7 @@ def read_origin(path: str | os.PathLike) -> Origin:
 def _read_export(folder: Path) -> Origin:
     meta, weights = read_export(folder)
     try:
-        architecture = Architecture.from_dict(meta["architecture"]).to_dict()
+        architecture = read_architecture(meta["architecture"]).to_dict()
         position = SchedulePosition.of_export(meta)
     except Exception as exc:
         raise unusable_export(folder, exc) from None
@@ -82,7 +82,7 @@ def _read_export(folder: Path) -> Origin:
 def matching_settings(origin: Origin) -> dict:
     """The settings that rebuild the origin's networks (the family's architecture record): what
     the CLI and the run form take from it unless told otherwise."""
-    arch = Architecture.from_dict(origin.architecture)
+    arch = read_architecture(origin.architecture)
     values = {"arch": arch.family, "resolution": arch.resolution, "latent_size": arch.latent_size,
               "fmap_base": arch.fmap_base, "fmap_max": arch.fmap_max,
               "channels": "gray" if arch.image_channels == 1 else "rgb"}
@@ -95,7 +95,7 @@ def architecture_differences(origin: Origin, cfg: TrainConfig, image_channels: i
     """What differs between the origin's networks and the ones ``cfg`` builds, one line each
     ("resolution: the trained model has 32, this run 64"); empty when they match."""
     mine = family(cfg.arch).architecture(cfg, image_channels).to_dict(complete=True)
-    theirs = Architecture.from_dict(origin.architecture).to_dict(complete=True)
+    theirs = read_architecture(origin.architecture).to_dict(complete=True)
     if "class_names" not in theirs:     # an unconditional model starts a conditional run: its label
         mine.pop("class_names", None)   # layers start fresh (load_into), everything else loads
     names = {"arch": "model family", "image_channels": "image channels", "latent_size": "latent size",

@@ -25,7 +25,7 @@ from ...core.data.images import make_grid
 from ...core.analysis.latents import interpolation_path, seeded_latents
 from ...core.families import family_of_generator, uses_w_space
 from ...core.models import build_generator, load_generator
-from ...core.style_space import (compute_w_directions, interpolate_w, layer_range, map_to_w, render_w,
+from ...core.families.stylegan2.style_space import (compute_w_directions, interpolate_w, layer_range, map_to_w, render_w,
                                 style_mixing_grid)
 from ..common.grid_view import GridView
 from ..common.render_worker import RenderWorker

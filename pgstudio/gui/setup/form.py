@@ -13,7 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.formatting import format_duration
-from ...core.config import ADA_TARGETS, LOSSES, PRECISIONS, TrainConfig, preset_values
+from ...core.config import ADA_TARGETS, LOSSES, PRECISIONS, TrainConfig
+from ...core.presets import preset_values
 from ...core.families import FAMILIES, family
 from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
@@ -26,6 +27,7 @@ from ..common.studio import Studio
 from ..common.studio_state import StartRequest
 from ..common.widgets import named
 from ..common.file_dialogs import existing_directory, open_file_name
+from ...core.validation import config_problems
 
 INVALID_STYLE = "border: 1px solid #d0342c; background: #fff0ef;"
 LAST_SETTINGS = "form/last_started"          # QSettings key: the settings of the last run started
@@ -617,7 +619,7 @@ class SetupForm(QWidget):
             cfg = cfg.replace(freeze_d=self.freeze_d.value())
         problems += self._origin_problems(cfg)
         widget_of = self.widget_for_setting()
-        for problem in cfg.problems():
+        for problem in config_problems(cfg):
             if problem.field == "data":
                 continue                          # reported below, with the import state
             problems.append((widget_of.get(problem.field), problem.message))

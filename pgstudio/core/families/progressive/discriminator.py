@@ -9,7 +9,8 @@ from torch import nn
 from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
 from ...networks.conditioning import labels_for
 from ...networks.fir import downsample_fir
-from ...networks.layers import (ConvDownsample2d, EqualConv2d, FinalBlock, check_resolution, downsample2x, fade_blend,
+from ...networks.d_head import FinalBlock
+from ...networks.layers import (ConvDownsample2d, EqualConv2d, check_resolution, downsample2x, fade_blend,
                                 leaky_relu, width_at)
 
 

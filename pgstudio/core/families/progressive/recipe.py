@@ -6,7 +6,7 @@ import torch
 from ...networks.layers import downsample2x, fade_blend
 from ...training.recipe import Recipe
 from .generator import upsample
-from ...training.schedule import SchedulePoint
+from ...training.schedule_point import SchedulePoint
 
 
 class ProgressiveRecipe(Recipe):

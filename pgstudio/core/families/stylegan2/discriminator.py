@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from ...networks.fir import downsample_fir
-from ...networks.layers import EqualConv2d, FinalBlock, check_resolution, leaky_relu, width_at
+from ...networks.d_head import FinalBlock
+from ...networks.layers import EqualConv2d, check_resolution, leaky_relu, width_at
 from ...networks.conditioning import labels_for
 from .generator import bf16_region
 

@@ -6,7 +6,7 @@ import torch
 
 from ...training import losses
 from ...training.recipe import Recipe, StepDraws
-from ...training.schedule import SchedulePoint
+from ...training.schedule_point import SchedulePoint
 
 
 class StyleGAN2Recipe(Recipe):

@@ -13,12 +13,6 @@ from ...analysis.latents import interpolation_path
 LAYER_BANDS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1 << 20)}
 
 
-def is_stylegan(G) -> bool:
-    """Whether G is explored in w (its family says so)."""
-    from .. import uses_w_space
-    return uses_w_space(G)
-
-
 def _device(G) -> torch.device:
     return next(G.parameters()).device
 

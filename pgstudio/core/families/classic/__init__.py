@@ -1,0 +1,81 @@
+"""The classic family: the survey's models before progressive growing — GAN (2014), DCGAN,
+WGAN, WGAN-GP, LSGAN, cGAN, SNGAN, SAGAN, and R3GAN as the modern epilogue — at a fixed
+resolution, built from the blocks they differ by (blocks.py) and trained with their papers'
+settings (presets.py); trained in z space."""
+from __future__ import annotations
+
+from ..base import Architecture, Family
+from .blocks import ARCHS, CONDITIONINGS, D_NORMS
+from .presets import PAPERS, paper_values
+
+
+class ClassicFamily(Family):
+    name = "classic"
+    title = "Classic GANs"
+    description = "the survey: GAN to SAGAN, fixed resolution"
+    grows = False
+    latent_space = "z"
+    own_settings = ("g_arch", "d_arch", "d_norm", "g_spectral", "attention_res", "conditioning")
+    architecture_defaults = {"g_arch": "dcgan", "g_spectral": False, "attention_res": 0}
+    # the shared presets train DCGAN; the survey's papers are this family's own presets
+    preset_overrides = {"*": paper_values("dcgan")}
+    papers = PAPERS
+    losses = ("wgan-gp", "logistic", "hinge", "minimax", "lsgan", "wgan", "rpgan")
+
+    def preset_values(self, preset: str) -> dict:
+        return paper_values(preset) if preset in PAPERS else super().preset_values(preset)
+
+    def build_generator(self, architecture: Architecture):
+        from .generator import ClassicGenerator
+        return ClassicGenerator(resolution=architecture.resolution, image_channels=architecture.image_channels,
+                                latent_size=architecture.latent_size, fmap_base=architecture.fmap_base,
+                                fmap_max=architecture.fmap_max, g_arch=architecture.g_arch or "dcgan",
+                                g_spectral=bool(architecture.g_spectral), attention_res=int(architecture.attention_res or 0),
+                                class_names=architecture.class_names)
+
+    def build_discriminator(self, cfg, image_channels: int):
+        from .discriminator import ClassicDiscriminator
+        return ClassicDiscriminator(resolution=cfg.resolution, image_channels=image_channels, fmap_base=cfg.fmap_base,
+                                    fmap_max=cfg.fmap_max, d_arch=cfg.d_arch, norm=cfg.d_norm,
+                                    attention_res=cfg.attention_res,
+                                    classes=len(getattr(cfg, "class_names", None) or ()),
+                                    conditioning=cfg.conditioning)
+
+    def discriminator_top_blocks(self, D, count: int) -> list:
+        """FreezeD keeps D's first ``count`` layers or blocks (those nearest the image)."""
+        return list(D.body)[:count]
+
+    def config_problems(self, cfg) -> list:
+        from ...config import ConfigProblem
+        problems = []
+        for name, allowed in (("g_arch", ARCHS), ("d_arch", ARCHS), ("d_norm", D_NORMS),
+                              ("conditioning", CONDITIONINGS)):
+            if getattr(cfg, name) not in allowed:
+                problems.append(ConfigProblem(name, f"{name} must be one of {', '.join(allowed)} "
+                                                    f"(got {getattr(cfg, name)!r})"))
+        if cfg.resolution < 8 or cfg.resolution > 256:
+            problems.append(ConfigProblem("resolution", "the classic family trains at 8x8 to 256x256"))
+        a = cfg.attention_res
+        if a and (a & (a - 1) or not 8 <= a < cfg.resolution):
+            problems.append(ConfigProblem("attention_res", f"self-attention goes at a power of two from 8 up to "
+                                                           f"half the resolution ({cfg.resolution // 2}), or 0 for none"))
+        if a and "mlp" in (cfg.g_arch, cfg.d_arch):
+            problems.append(ConfigProblem("attention_res", "the fully connected networks have no feature maps to "
+                                                           "attend over: set self-attention to 0"))
+        penalised = cfg.loss == "wgan-gp" or (cfg.r1_gamma > 0 and cfg.loss != "wgan")
+        if penalised and cfg.d_norm == "batch":
+            problems.append(ConfigProblem("d_norm", "a gradient penalty is per sample, which batch norm in D mixes "
+                                                    "across the batch: use layer or spectral norm, or none"))
+        if cfg.compile:
+            problems.append(ConfigProblem("compile", "--compile is for the progressive family"))
+        return problems
+
+    def recipe(self, cfg, **parts):
+        from .recipe import ClassicRecipe
+        return ClassicRecipe(cfg, **parts)
+
+    def status_line(self, stats: dict) -> str:
+        return "fixed resolution"
+
+
+CLASSIC = ClassicFamily()
