@@ -42,8 +42,8 @@ class ClassicFamily(Family):
                                     conditioning=cfg.conditioning)
 
     def discriminator_top_blocks(self, D, count: int) -> list:
-        """FreezeD keeps D's first ``count`` layers or blocks (those nearest the image)."""
-        return list(D.body)[:count]
+        """FreezeD keeps D's first ``count`` layers or blocks with weights (those nearest the image)."""
+        return [m for m in D.body if any(True for _ in m.parameters())][:count]
 
     def config_problems(self, cfg) -> list:
         from ...config import ConfigProblem
