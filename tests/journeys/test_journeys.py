@@ -176,7 +176,7 @@ def inside_vertical_scroll(widget: QWidget) -> bool:
     return False
 
 
-@pytest.mark.parametrize("arch", ["progressive", "stylegan2"])
+@pytest.mark.parametrize("arch", ["progressive", "stylegan2", "classic"])
 def test_every_pages_controls_lie_inside_the_window_at_1280x720(qtbot, window, progressive_run, arch):
     """At 1280×720 nothing named is cut off at the right, nor below the bottom outside a page
     that scrolls; the form's rows keep their labels beside their fields."""

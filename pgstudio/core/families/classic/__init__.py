@@ -12,7 +12,7 @@ from .presets import PAPERS, paper_values
 class ClassicFamily(Family):
     name = "classic"
     title = "Classic GANs"
-    description = "the survey: GAN to SAGAN, fixed resolution"
+    description = "the survey, GAN to SAGAN"
     grows = False
     latent_space = "z"
     own_settings = ("g_arch", "d_arch", "d_norm", "g_spectral", "attention_res", "conditioning")
