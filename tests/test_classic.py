@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.families import family, family_with_paper

@@ -89,6 +89,9 @@ class Family(ABC):
     latent_space: str = "z"               # the explorer's space: "z" or "w"
     # settings of TrainConfig only this family reads (the run form shows their rows for it)
     own_settings: tuple[str, ...] = ()
+    # shared settings its presets set that the run form shows for it (the survey's optimizer,
+    # betas, D steps per G step, ...: the other families' presets keep them fixed)
+    shown_settings: tuple[str, ...] = ()
     # values of the family's own architecture keys for records that lack them
     architecture_defaults: dict = {}
     # what a preset changes when it trains this family, per preset name ("*": any other)

@@ -13,6 +13,14 @@ import math
 from dataclasses import dataclass, field, fields
 
 
+# curves a family's ticks may carry beside the shared ones (family_stats), with what to call them
+MODEL_CURVES = {
+    "d_real": "D(reals), mean score",
+    "d_fake": "D(fakes), mean score",
+    "w_distance": "critic's Wasserstein estimate",
+}
+
+
 @dataclass(frozen=True)
 class TickRecord:
     kimg: float

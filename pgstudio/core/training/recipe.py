@@ -193,7 +193,11 @@ class Recipe:
             loss_sum, pen_sum = loss_sum + loss.detach(), pen_sum + pen.detach()
         if self.strength is not None:
             self.strength.observe(torch.cat(real_scores), torch.cat(fake_scores))
+        self.observe_scores(torch.cat(real_scores), torch.cat(fake_scores))
         return loss_sum / parts, pen_sum / parts
+
+    def observe_scores(self, real: torch.Tensor, fake: torch.Tensor) -> None:
+        """D's scores on the step's reals and fakes, for a family that plots them (none by default)."""
 
     def _r1(self, critic, reals: torch.Tensor) -> torch.Tensor:
         """γ/2 · E‖∇D(x)‖² on reals (R1; on fakes it is R2), times the interval: the term stands

@@ -26,6 +26,7 @@ from ..common.settings import app_settings, recall_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.studio_state import StartRequest
 from ..common.widgets import named
+from .model_rows import ModelSettingsRows
 from ..common.file_dialogs import existing_directory, open_file_name
 from ...core.validation import config_problems
 
@@ -94,11 +95,14 @@ class SetupForm(QWidget):
         self.studio.changed.connect(self._studio_changed)
 
         self.preset = named(QComboBox(), "preset")
-        self.preset.addItem("laptop CPU", "laptop")
-        self.preset.addItem("paper (GPU)", "paper")
         self.arch = named(QComboBox(), "arch")
         for fam in FAMILIES.values():
             self.arch.addItem(f"{fam.title} ({fam.description})", fam.name)
+        self._fill_presets(self.arch.currentData())
+        self.paper_note = named(QLabel(), "paper_note")      # a paper preset: what it keeps of the paper
+        self.paper_note.setWordWrap(True)
+        self.paper_note.setStyleSheet("color: #555")
+        self.model_rows = ModelSettingsRows()
         self.mapping_layers = _spin(1, 16, 8, name="mapping_layers")
         self.style_mixing = _spin(0, 1, 0.9, 0.05, 2, "style_mixing")
         self.pl_weight = _spin(0, 100, 2, 0.5, 2, "pl_weight")
@@ -225,6 +229,9 @@ class SetupForm(QWidget):
         for row, label in zip(self.family_rows, ("mapping layers / mixing p", "path-length weight",
                                                  "G upsampling")):
             form.addRow(label, row)
+        for label, row, settings in self.model_rows.rows:          # the survey's networks and balance
+            form.addRow(label, row)
+            self.family_rows[row] = settings
         self.form = form
         self.phase_pair = self._row(self.stabilize, self.fade)
         form.addRow("kimg per stabilize / fade", self.phase_pair)
@@ -289,6 +296,7 @@ class SetupForm(QWidget):
         self.preset_note.setStyleSheet("color: #555")
         self.preset_note.setVisible(False)
         form.insertRow(2, "", self.preset_note)
+        form.insertRow(3, "", self.paper_note)
         self._applied: tuple[str, str] = ("laptop", self.arch.currentData())    # (preset, arch) last applied
         self.apply_preset("laptop")
         self.preset.currentIndexChanged.connect(self._preset_chosen)
@@ -312,6 +320,10 @@ class SetupForm(QWidget):
         for w in (self.loss, self.device, self.precision, self.augment, self.metric_kind):
             w.currentIndexChanged.connect(self._changed)
         self.ada_signal.currentIndexChanged.connect(self._signal_chosen)
+        for w in self.model_rows.widgets().values():
+            signal = (w.currentIndexChanged if isinstance(w, QComboBox) else w.toggled if isinstance(w, QCheckBox)
+                      else w.valueChanged)
+            signal.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
         self.from_run_button.clicked.connect(self._settings_from_run)
         self._add_tooltips()
@@ -327,9 +339,11 @@ class SetupForm(QWidget):
         """What each field means, where it does not say so itself (fields that set their own keep it)."""
         tips = {
             self.arch: "the model family: Progressive GAN grows from 4x4 to the target; StyleGAN2 trains at "
-                       "the target resolution from the start",
+                       "the target resolution from the start; Classic GANs are the survey's models before them "
+                       "(GAN, DCGAN, WGAN, WGAN-GP, LSGAN, cGAN, SNGAN, SAGAN, and R3GAN)",
             self.preset: "laptop CPU: small widths and short phases (minutes); paper: the paper's widths and "
-                         "schedule (for a GPU). Changing it refills the fields below",
+                         "schedule (for a GPU); Classic GANs add one preset per paper, with its settings. "
+                         "Changing it refills the fields below",
             self.latent: "size of the latent vector z the generator draws from",
             self.fmap_base: "feature maps at a level are fmap base / 2^level, at most fmap max: the networks' width",
             self.fmap_max: "the widest layer's feature maps",
@@ -417,6 +431,7 @@ class SetupForm(QWidget):
                 self.demodulate.setChecked(bool(values["demodulate"]))
             if values.get("resample"):
                 self.resample.setCurrentIndex(max(0, self.resample.findData(values["resample"])))
+            self.model_rows.apply(values)              # a classic model's networks (g_arch, ...)
         self._changed()
 
     def _origin_problems(self, cfg: TrainConfig) -> list[tuple[QWidget | None, str]]:
@@ -498,6 +513,19 @@ class SetupForm(QWidget):
                     widget.setText(self._preset_value(p, key, target))
         self._table_target = target
 
+    def _fill_presets(self, arch: str) -> None:
+        """The presets the family offers: laptop and paper, then its papers' (title, authors, year)."""
+        fam = family(arch)
+        current = self.preset.currentData()
+        with QSignalBlocker(self.preset):
+            self.preset.clear()
+            self.preset.addItem("laptop CPU", "laptop")
+            self.preset.addItem("paper (GPU)", "paper")
+            for name, paper in fam.papers.items():
+                self.preset.addItem(f"{paper.title} ({paper.citation})", name)
+                self.preset.setItemData(self.preset.count() - 1, paper.note, Qt.ToolTipRole)
+            self.preset.setCurrentIndex(max(0, self.preset.findData(current)))
+
     def _preset_chosen(self) -> None:
         """Another preset: its values, all of them (that is what choosing a preset asks for)."""
         self.preset_note.setVisible(False)
@@ -508,6 +536,7 @@ class SetupForm(QWidget):
         every field a preset fills); values the preset sets differently for the new family change, and
         the note names them."""
         old_preset, old_arch = self._applied
+        self._fill_presets(self.arch.currentData())        # a paper the new family lacks: laptop
         new_arch, preset = self.arch.currentData(), self.preset.currentData()
         before = preset_values(old_preset, old_arch)
         fields = self._preset_fields()
@@ -537,7 +566,13 @@ class SetupForm(QWidget):
         fam = family(arch)
         p = preset_values(name, arch)
         for row, settings in self.family_rows.items():
-            self.form.setRowVisible(row, any(s in fam.own_settings for s in settings))
+            self.form.setRowVisible(row, any(s in fam.own_settings + fam.shown_settings for s in settings))
+        paper = fam.papers.get(name)
+        self.paper_note.setText(f"{paper.title}, {paper.citation}: {paper.note}." if paper else "")
+        self.form.setRowVisible(self.paper_note, paper is not None)
+        blockers = [QSignalBlocker(w) for w in self.model_rows.widgets().values()]
+        self.model_rows.apply(p)
+        del blockers
         fade_tip = (f"{fam.title} does not grow: the run lasts the image budget of the progressive schedule "
                     "at this resolution, or 'stop after'" if not fam.grows else
                     "thousand images per stabilize phase (a resolution trained alone) and per fade phase "
@@ -594,7 +629,8 @@ class SetupForm(QWidget):
         batch, lr_table = tables["batch"], tables["lr"]
         source, demo = data.source, data.demo
         preset = preset_values(self.preset.currentData(), self.arch.currentData())
-        cfg = TrainConfig(
+        fam = family(self.arch.currentData())
+        fields = dict(
             arch=self.arch.currentData(), mapping_layers=self.mapping_layers.value(),
             style_mixing=self.style_mixing.value(), pl_weight=self.pl_weight.value(),
             demodulate=self.demodulate.isChecked(), resample=self.resample.currentData(),
@@ -611,7 +647,13 @@ class SetupForm(QWidget):
             tick_kimg=self.tick.value(), sample_kimg=self.sample.value(), checkpoint_kimg=self.checkpoint.value(),
             metric_kimg=self.metric_kimg.value(), metric_n=self.metric_n.value(),
             metric_kind=self.metric_kind.currentData(), device=self.device.currentText(),
-            precision=self.precision.currentText(), preset=self.preset.currentData(), r1_gamma=preset.get("r1_gamma", 1.0))
+            precision=self.precision.currentText(), preset=self.preset.currentData())
+        # the rows this family shows edit their settings; what the preset sets and no visible field
+        # edits (a paper's R1 interval, R1's γ for a family without its row) comes from the preset
+        shown = fam.own_settings + fam.shown_settings
+        rows = {k: v for k, v in self.model_rows.values().items() if k in shown}
+        unseen = {k: v for k, v in preset.items() if k in TrainConfig.__dataclass_fields__}
+        cfg = TrainConfig(**{**unseen, "r1_gamma": preset.get("r1_gamma", 1.0), **rows, **fields})
         if self._origin is not None:
             from ...core.training.transfer import configured
             cfg = configured(cfg, self._origin, self.freeze_d.value())
@@ -654,7 +696,8 @@ class SetupForm(QWidget):
                 "compile": self.compile, "precision": self.precision, "device": self.device,
                 "augment": self.augment, "augment_p": self.augment_p, "ada_target": self.ada_target,
                 "ada_signal": self.ada_signal, "ada_heldout": self.ada_signal,
-                "freeze_d": self.freeze_d, "start_from": self.start_from, "classes": self.use_classes}
+                "freeze_d": self.freeze_d, "start_from": self.start_from, "classes": self.use_classes,
+                **self.model_rows.widgets()}
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()
@@ -775,11 +818,15 @@ class SetupForm(QWidget):
     def apply_settings(self, cfg: TrainConfig) -> None:
         """Every field from ``cfg`` (the data set stays the Dataset page's, the model to start from
         this form's): the last run's settings at launch, or an opened run's on request."""
-        for combo, value in ((self.preset, cfg.preset), (self.arch, cfg.arch)):
-            index = combo.findData(value)
-            if index >= 0:
-                with QSignalBlocker(combo):
-                    combo.setCurrentIndex(index)
+        index = self.arch.findData(cfg.arch)
+        if index >= 0:
+            with QSignalBlocker(self.arch):
+                self.arch.setCurrentIndex(index)
+        self._fill_presets(self.arch.currentData())
+        index = self.preset.findData(cfg.preset)
+        if index >= 0:
+            with QSignalBlocker(self.preset):
+                self.preset.setCurrentIndex(index)
         self.apply_preset(self.preset.currentData() or "laptop")     # the family's rows and labels
         widgets = [self.latent, self.fmap_base, self.fmap_max, self.stabilize, self.fade, self.max_kimg,
                    self.batch_default, self.lr, self.ema, self.seed, self.tick, self.sample, self.checkpoint,
@@ -816,6 +863,8 @@ class SetupForm(QWidget):
         self.metric_kind.setCurrentIndex(max(0, self.metric_kind.findData(cfg.metric_kind)))
         if cfg.class_names is not None or cfg.classes == "off":   # an opened run's choice, for this data set
             self.use_classes.setChecked(bool(cfg.class_names))
+        blockers += [QSignalBlocker(w) for w in self.model_rows.widgets().values()]
+        self.model_rows.apply(cfg)
         for blocker in blockers:
             blocker.unblock()
         self._changed()

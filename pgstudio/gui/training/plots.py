@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ...core.analysis.inception_metrics import FID_RELIABLE
+from ...core.storage.records import MODEL_CURVES
 from .run_history import RunHistory, smooth
 from ..common.widgets import named
 
@@ -129,6 +130,16 @@ class TrainingPlots(QWidget):
         self.curve_pl = self.reg_plot.plot(pen=pg.mkPen((188, 189, 34), width=2), name="path-length penalty")
         self.curve_pl_mean = self.reg_plot.plot(pen=pg.mkPen((140, 86, 75), width=2, style=Qt.DashLine),
                                                 name="path-length mean")
+        # the classic family does not grow either: its second row shows D's scores on reals and
+        # fakes (and a Wasserstein critic's estimate of the distance), as its papers plot them
+        self.model_plot = pg.PlotItem()
+        self.model_plot.setLabel("left", "D scores")
+        self.model_plot.addLegend(offset=(-10, 5))
+        self.model_plot.showGrid(y=True, alpha=0.2)
+        colours = {"d_real": (31, 119, 180), "d_fake": (214, 39, 40), "w_distance": (44, 160, 44)}
+        self.model_curves = {name: self.model_plot.plot(pen=pg.mkPen(colours.get(name, (90, 90, 90)), width=2),
+                                                        name=label)
+                             for name, label in MODEL_CURVES.items()}
         self.second_row = "alpha"
         # a run that augments what D sees gets a row for p and ADA's overfitting signal r_t
         self.aug_plot = pg.PlotItem()
@@ -332,7 +343,7 @@ class TrainingPlots(QWidget):
                   self.curve_res, self.curve_speed, self.swd_points, self.curve_r1, self.curve_pl,
                   self.curve_pl_mean, self.curve_aug_p, self.curve_aug_rt, self.curve_aug_rv, self.curve_aug_target,
                   self.curve_fid, self.curve_fid_floor,
-                  self.curve_kid, self.curve_kid_floor):
+                  self.curve_kid, self.curve_kid_floor, *self.model_curves.values()):
             c.setData([], [])
         self._show_second_row("alpha")
         self._arrange_rows(False, False)
@@ -361,7 +372,7 @@ class TrainingPlots(QWidget):
                         ("augment_p", self.curve_aug_p), ("augment_rt", self.curve_aug_rt),
                         ("augment_rv", self.curve_aug_rv), ("augment_target", self.curve_aug_target),
                         ("fid", self.curve_fid), ("fid_floor", self.curve_fid_floor), ("kid", self.curve_kid),
-                        ("kid_floor", self.curve_kid_floor)):
+                        ("kid_floor", self.curve_kid_floor), *self.model_curves.items()):
             x, y = c.getData()
             out[name] = (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
         return out
@@ -382,7 +393,14 @@ class TrainingPlots(QWidget):
         self.curve_g_raw.setData(x, g)
         self.curve_d.setData(x, smooth(d, w))
         self.curve_g.setData(x, smooth(g, w))
-        self._show_second_row("regularisers" if history.shows_regularisers else "alpha")
+        self._show_second_row("regularisers" if history.shows_regularisers else
+                              "model" if history.shows_model_stats else "alpha")
+        if history.shows_model_stats:
+            for name, curve in self.model_curves.items():
+                values = np.asarray(history.model_stats.get(name, []), float)
+                have = ~np.isnan(values)
+                curve.setData(x[have], smooth(values[have], w))
+                self._legend_lists(self.model_plot, curve, MODEL_CURVES[name], bool(have.any()))
         if history.shows_regularisers:
             pl = np.asarray(history.pl_penalty)
             have = ~np.isnan(pl)
@@ -444,12 +462,12 @@ class TrainingPlots(QWidget):
         return True
 
     def _show_second_row(self, which: str) -> None:
-        """Swap the α/resolution track and the regulariser plot in the middle row."""
+        """Put the α/resolution track, the regulariser plot or the model's own plot in the middle row."""
         if which == self.second_row:
             return
-        old, new = (self.alpha_plot, self.reg_plot) if which == "regularisers" else (self.reg_plot, self.alpha_plot)
-        self.canvas.removeItem(old)
-        self.canvas.addItem(new, row=1, col=0)
+        plots = {"alpha": self.alpha_plot, "regularisers": self.reg_plot, "model": self.model_plot}
+        self.canvas.removeItem(plots[self.second_row])
+        self.canvas.addItem(plots[which], row=1, col=0)
         self.res_axis.right.setVisible(which == "alpha")    # it lives in the scene, not the layout
         self.second_row = which
 

@@ -6,12 +6,13 @@ the same history can be rebuilt and tested anywhere.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...core.config import ADVISED_LR_SCALE, STALL_FRACTION
-from ...core.storage.records import TickRecord
+from ...core.storage.records import MODEL_CURVES, TickRecord
 
 
 @dataclass
@@ -42,6 +43,7 @@ class RunHistory:
     augment_rv: list = field(default_factory=list)     # ADA's r_v (runs that hold images out for it)
     augment_target: list = field(default_factory=list)  # the adaptive signal's target
     ada_signal: str | None = None                    # an adaptive run's signal (config), when known
+    model_stats: dict = field(default_factory=dict)   # a family's own curves (records.MODEL_CURVES); NaN where absent
     swd_kimg: list = field(default_factory=list)
     swd_mean: list = field(default_factory=list)
     swd_wall: list = field(default_factory=list)
@@ -76,6 +78,8 @@ class RunHistory:
         self.pl_penalty.append(tick.number("pl_penalty"))
         self.pl_mean.append(tick.number("pl_mean"))
         self.augment_p.append(tick.number("augment_p"))
+        for name in MODEL_CURVES:
+            self.model_stats.setdefault(name, [math.nan] * (len(self.kimg) - 1)).append(tick.number(name))
         self.augment_rt.append(tick.number("augment_rt"))
         self.augment_rv.append(tick.number("augment_rv"))
         self.augment_target.append(tick.number("augment_target"))
@@ -153,6 +157,11 @@ class RunHistory:
     def shows_regularisers(self) -> bool:
         """Whether the ticks carry a family's regulariser curves (StyleGAN2's path length)."""
         return bool(self.pl_mean) and not np.isnan(self.pl_mean[-1])
+
+    @property
+    def shows_model_stats(self) -> bool:
+        """Whether the newest tick carries a family's own curves (the classic family's D scores)."""
+        return any(values and not np.isnan(values[-1]) for values in self.model_stats.values())
 
     @property
     def follows_rv(self) -> bool:

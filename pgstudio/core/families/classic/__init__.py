@@ -16,6 +16,7 @@ class ClassicFamily(Family):
     grows = False
     latent_space = "z"
     own_settings = ("g_arch", "d_arch", "d_norm", "g_spectral", "attention_res", "conditioning")
+    shown_settings = ("optimizer", "beta1", "beta2", "n_critic", "d_lr_mult", "r1_gamma", "gp_lambda", "wgan_clip")
     architecture_defaults = {"g_arch": "dcgan", "g_spectral": False, "attention_res": 0}
     # the shared presets train DCGAN; the survey's papers are this family's own presets
     preset_overrides = {"*": paper_values("dcgan")}
@@ -75,7 +76,13 @@ class ClassicFamily(Family):
         return ClassicRecipe(cfg, **parts)
 
     def status_line(self, stats: dict) -> str:
-        return "fixed resolution"
+        """No growing: D's mean scores instead, or a Wasserstein critic's estimate of the distance."""
+        w, real, fake = stats.get("w_distance"), stats.get("d_real"), stats.get("d_fake")
+        if w is not None:
+            return f"{self.title} · W estimate {w:.3f}"
+        if real is not None and fake is not None:
+            return f"{self.title} · D real {real:.2f} · fake {fake:.2f}"
+        return self.title
 
 
 CLASSIC = ClassicFamily()

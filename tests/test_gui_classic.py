@@ -1,0 +1,115 @@
+"""The classic family in the studio: the run form offers the survey's papers and fills their
+settings; a run trains in the window with its own plot; an opened run shows on every page."""
+import numpy as np
+import pytest
+
+from pgstudio.core.families import family
+from pgstudio.core.storage.runfolder import RunFolder
+from pgstudio.core.training.trainer import Trainer
+from tests.conftest import tiny_config
+from tests.journeys.test_journeys import checkpoint_rows, go_to_page, open_through_recent_menu
+from tests.test_gui import choose_demo_tiny, click
+
+
+def choose(combo, data):
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)
+
+
+def test_the_form_offers_each_paper_and_fills_its_settings(qtbot, window):
+    f = window.setup_form
+    assert [f.preset.itemData(i) for i in range(f.preset.count())] == ["laptop", "paper"]
+    assert not f.model_rows.n_critic.isVisible()
+    choose(f.arch, "classic")
+    papers = list(family("classic").papers)
+    assert [f.preset.itemData(i) for i in range(f.preset.count())] == ["laptop", "paper"] + papers
+    assert f.preset.itemText(2 + papers.index("wgan")) == "WGAN (Arjovsky et al. 2017)"
+    assert f.model_rows.g_arch.isVisible() and f.model_rows.n_critic.isVisible()
+    choose(f.preset, "wgan")
+    rows = f.model_rows
+    assert rows.optimizer.currentData() == "rmsprop" and rows.n_critic.value() == 5
+    assert rows.wgan_clip.value() == pytest.approx(0.01) and f.loss.currentText() == "wgan"
+    assert f.lr.value() == pytest.approx(5e-5)
+    assert f.paper_note.isVisible() and "Arjovsky et al. 2017" in f.paper_note.text() and "clipped" in f.paper_note.text()
+    cfg, _ = f.build()
+    assert (cfg.arch, cfg.loss, cfg.optimizer, cfg.n_critic, cfg.wgan_clip) == ("classic", "wgan", "rmsprop", 5, 0.01)
+    # every value stays editable: a field typed over reaches the config
+    rows.n_critic.clear()
+    qtbot.keyClicks(rows.n_critic, "3")
+    choose(rows.d_norm, "layer")
+    cfg, _ = f.build()
+    assert cfg.n_critic == 3 and cfg.d_norm == "layer" and cfg.preset == "wgan"
+    choose(f.preset, "sagan")
+    cfg, _ = f.build()
+    assert (cfg.lr_default, cfg.d_lr_mult, cfg.beta1, cfg.beta2, cfg.g_spectral) == (1e-4, 4.0, 0.0, 0.9, True)
+    assert rows.g_spectral.isChecked() and rows.attention_res.value() == 16
+    # a problem of the family's own settings outlines its field
+    rows.attention_res.setValue(64)
+    assert "self-attention" in f.problems.text() and rows.attention_res.styleSheet()
+    # back to a family without papers: the preset returns to laptop and the survey's rows go
+    choose(f.arch, "progressive")
+    assert f.preset.currentData() == "laptop" and f.preset.count() == 2
+    assert not rows.g_arch.isVisible() and not f.paper_note.isVisible()
+    cfg, _ = f.build()
+    assert (cfg.optimizer, cfg.n_critic, cfg.beta1, cfg.beta2) == ("adam", 1, 0.0, 0.99)   # not SAGAN's
+
+
+def test_a_wgan_run_trains_in_the_window_with_its_critic_estimate(qtbot, window, tmp_path):
+    w = window
+    choose_demo_tiny(qtbot, w, tmp_path / "run", arch="classic")
+    f = w.setup_form
+    choose(f.preset, "wgan")
+    f.latent.setValue(16)
+    f.fmap_base.setValue(64)
+    f.fmap_max.setValue(16)
+    f.batch_default.setValue(16)
+    f.tick.setValue(0.064)
+    f.sample.setValue(0.128)
+    f.max_kimg.setValue(0.384)
+    f.device.setCurrentText("cpu")
+    assert f.start_button.isEnabled(), f.problems.text()
+    click(qtbot, f.start_button)
+    page = w.training_page
+    qtbot.waitUntil(lambda: len(page.history.kimg) >= 3 and page.samples.view.array() is not None, timeout=60000)
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=60000)
+    assert page.plots.second_row == "model"
+    data = page.plots.curve_data()
+    assert len(data["w_distance"][0]) >= 3 and len(data["d_real"][0]) >= 3
+    assert np.allclose(data["w_distance"][1][:1], data["d_real"][1][:1] - data["d_fake"][1][:1], atol=1e-6)
+    assert w.status_labels["phase"].text().startswith("Classic GANs · W estimate")
+    cfg = RunFolder(tmp_path / "run").read_config()
+    assert (cfg.arch, cfg.loss, cfg.n_critic, cfg.optimizer) == ("classic", "wgan", 5, "rmsprop")
+
+
+@pytest.fixture(scope="module")
+def classic_run(tmp_path_factory, shapes_folder):
+    """A conditional SNGAN-style run (two class folders, projection D) at 8x8, three checkpoints
+    each with the trainer's MS-SWD."""
+    out = tmp_path_factory.mktemp("journey") / "run-classic"
+    cfg = tiny_config(shapes_folder, arch="classic", g_arch="resnet", d_arch="resnet", d_norm="spectral",
+                      loss="hinge", n_critic=2, beta1=0.0, beta2=0.9, lr_default=2e-4, classes="on", r1_gamma=0.0,
+                      max_kimg=0.384, checkpoint_kimg=0.128, metric_kimg=0.128, metric_n=16)
+    assert Trainer.new(out, cfg).run().reason == "max_kimg"
+    return out
+
+
+def test_an_opened_classic_run_shows_on_every_page(qtbot, window, classic_run):
+    w = window
+    open_through_recent_menu(qtbot, w, classic_run)
+    rows = checkpoint_rows(w.checkpoints_page)
+    assert len(rows) == len(RunFolder(classic_run).checkpoints()) >= 3
+    for row in rows:
+        assert row["status"] == "ok" and row["kimg"] and row["D loss"] and row["MS-SWD"], row
+        assert row["thumbnail"] is not None and row["res"] == "8", row
+    assert w.training_page.plots.second_row == "model"
+    assert len(w.training_page.plots.curve_data()["d_fake"][0]) >= 3
+    for index in (0, 1, 2, 3, 4):
+        go_to_page(qtbot, w, index)
+    explorer = w.explorer_page
+    qtbot.waitUntil(lambda: explorer.view.array() is not None, timeout=20000)
+    assert explorer.source_label.text().startswith(f"{classic_run.name}/ckpt-")
+    first = explorer.view.array().copy()
+    assert explorer.class_choice.count() == 2                   # a conditional generator: its classes
+    explorer.class_choice.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: not np.array_equal(explorer.view.array(), first), timeout=20000)
