@@ -12,7 +12,7 @@ from .networks.layers import resolution_problem
 # before the families existed trained it); the families and their names live in families/
 DEFAULT_ARCH = "progressive"
 # training/losses.py; "logistic" is the non-saturating loss, "minimax" Goodfellow's game as written
-LOSSES = ("wgan-gp", "logistic", "hinge", "minimax", "lsgan", "wgan", "rpgan")
+LOSSES = ("wgan-gp", "logistic", "hinge", "minimax", "lsgan", "wgan", "rpgan", "ebgan", "began")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")         # rmsprop: WGAN; sgd (momentum beta1): GAN 2014, cGAN
 MODES = ("crop", "pad", "stretch")
 CHANNELS = ("auto", "gray", "rgb")
@@ -123,6 +123,17 @@ class TrainConfig:
     g_spectral: bool = False          # spectral normalisation in G too (SAGAN)
     attention_res: int = 0            # self-attention at this resolution in G and D (0: none)
     conditioning: str = "projection"  # a conditional D: projection, or cGAN's concatenation
+    # InfoGAN: latent codes beside z — categorical ones (their sizes) and continuous ones (uniform
+    # in [-1, 1]) — a Q head on D's trunk, and the mutual-information bound's weights
+    info_categorical: list[int] = field(default_factory=list)
+    info_continuous: int = 0
+    info_lambda: float = 1.0
+    info_lambda_continuous: float = 0.1
+    # EBGAN's margin m and pulling-away weight; BEGAN's diversity ratio γ and k's gain λ_k
+    ebgan_margin: float = 1.0
+    ebgan_pt_weight: float = 0.1
+    began_gamma: float = 0.5
+    began_lambda_k: float = 0.001
     # loss
     loss: str = "logistic"
     gp_lambda: float = 10.0

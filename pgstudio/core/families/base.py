@@ -45,6 +45,8 @@ class Architecture:
     g_arch: str | None = None             # classic: mlp, dcgan or resnet
     g_spectral: bool | None = None        # classic: spectral normalisation in G
     attention_res: int | None = None      # classic: self-attention at this resolution (0: none)
+    info_categorical: tuple[int, ...] | None = None   # classic: InfoGAN's categorical codes' sizes
+    info_continuous: int | None = None    # classic: InfoGAN's continuous codes
     # a class-conditional generator's classes, in label order (None: unconditional, as every
     # record written before conditional training is)
     class_names: tuple[str, ...] | None = None
@@ -53,6 +55,8 @@ class Architecture:
         check_resolution(self.resolution)
         if self.class_names is not None:
             object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
+        if self.info_categorical is not None:
+            object.__setattr__(self, "info_categorical", tuple(int(k) for k in self.info_categorical))
 
     @property
     def classes(self) -> int:

@@ -18,6 +18,10 @@ MODEL_CURVES = {
     "d_real": "D(reals), mean score",
     "d_fake": "D(fakes), mean score",
     "w_distance": "critic's Wasserstein estimate",
+    "k_t": "BEGAN k_t",
+    "m_global": "BEGAN M_global",
+    "mi_bound": "InfoGAN MI bound (nats)",
+    "pulling_away": "EBGAN pulling-away term",
 }
 
 

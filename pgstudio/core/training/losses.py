@@ -14,6 +14,8 @@
 - ``rpgan``: the relativistic pairing loss, f(D(fake) − D(real)) with f = softplus, for D and
   the reverse for G, with zero-centred penalties on reals (R1) and fakes (R2) of weight γ each
   (Huang et al. 2024, "R3GAN").
+- ``ebgan`` and ``began``: D is an autoencoder and its "score" an energy, the reconstruction
+  error; their losses (below) need the recipe's state (BEGAN's k_t) and are applied there.
 - StyleGAN2 adds the path-length regulariser on G (lazy too).
 """
 from __future__ import annotations
@@ -42,6 +44,38 @@ def discriminator_loss(kind: str, real: Scores, fake: Scores, drift: float = 0.0
     if kind == "rpgan":
         return F.softplus(fake - real).mean()
     raise ValueError(f"unknown loss {kind!r}")
+
+
+def ebgan_discriminator_loss(real_energy: Scores, fake_energy: Scores, margin: float) -> torch.Tensor:
+    """Zhao et al. 2017: D(x) + [m − D(G(z))]⁺ — low energy on reals, fakes pushed up to the margin."""
+    return real_energy.float().mean() + F.relu(margin - fake_energy.float()).mean()
+
+
+def pulling_away(embeddings: torch.Tensor) -> torch.Tensor:
+    """EBGAN's pulling-away term: the mean squared cosine similarity of every pair of different
+    samples' encodings, 1/(N(N−1)) Σ_{i≠j} (S_iᵀS_j / ‖S_i‖‖S_j‖)²; 0 for an orthogonal batch."""
+    s = F.normalize(embeddings.float().flatten(1), dim=1)
+    n = s.shape[0]
+    if n < 2:
+        return s.new_zeros(())
+    cos2 = (s @ s.T).pow(2)
+    return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
+
+
+def began_discriminator_loss(real_energy: Scores, fake_energy: Scores, k: float) -> torch.Tensor:
+    """Berthelot et al. 2017: L(x) − k_t · L(G(z))."""
+    return real_energy.float().mean() - k * fake_energy.float().mean()
+
+
+def began_k_update(k: float, real_energy: float, fake_energy: float, gamma: float, lambda_k: float) -> float:
+    """k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1): the proportional control that keeps
+    E[L(G(z))] = γ E[L(x)]."""
+    return min(1.0, max(0.0, k + lambda_k * (gamma * real_energy - fake_energy)))
+
+
+def began_convergence(real_energy: float, fake_energy: float, gamma: float) -> float:
+    """BEGAN's convergence measure M_global = L(x) + |γ L(x) − L(G(z))|."""
+    return real_energy + abs(gamma * real_energy - fake_energy)
 
 
 # losses whose scores only mean something paired: G's loss reads D's scores on reals too

@@ -62,8 +62,9 @@ class Recipe:
     # "folded-corrected": folded but corrected all the same (runs from before the key; k > 1 only)
     def uses_r1(self) -> bool:
         """R1 (and R2 on fakes with the relativistic loss) with a positive γ, for every loss but the
-        Wasserstein ones (WGAN-GP has its own penalty; WGAN clips)."""
-        return self.cfg.loss not in ("wgan-gp", "wgan") and self.cfg.r1_gamma > 0
+        Wasserstein ones (WGAN-GP has its own penalty; WGAN clips) and the energies of an
+        autoencoder D (EBGAN, BEGAN), whose papers regularise otherwise."""
+        return self.cfg.loss not in ("wgan-gp", "wgan", "ebgan", "began") and self.cfg.r1_gamma > 0
 
     def uses_r2(self) -> bool:
         """R3GAN's zero-centred penalty on fakes beside R1, same γ (the relativistic loss)."""
@@ -178,10 +179,12 @@ class Recipe:
             with autocast:
                 scores_real = self.D_fast(self.augmented(r, draws, "real", i, parts), level, alpha_in, **labels)
                 scores_fake = self.D_fast(self.augmented(fakes, draws, "fake_d", i, parts), level, alpha_in, **labels)
+                extra = self.d_extra_loss(draws, i, parts)    # read from D's pass on the fakes, just made
             real_scores.append(scores_real.detach())     # a pass retried after an OOM counts once
             fake_scores.append(scores_fake.detach())
-            loss = losses.discriminator_loss(cfg.loss, scores_real, scores_fake,
-                                             cfg.drift if cfg.loss == "wgan-gp" else 0.0)
+            loss = self.d_loss(scores_real, scores_fake)
+            if extra is not None:
+                loss = loss + extra
             pen = torch.zeros((), device=self.device)
             if e is not None:
                 pen = cfg.gp_lambda * losses.gradient_penalty(critic, r, fakes, eps=e)
@@ -195,6 +198,22 @@ class Recipe:
             self.strength.observe(torch.cat(real_scores), torch.cat(fake_scores))
         self.observe_scores(torch.cat(real_scores), torch.cat(fake_scores))
         return loss_sum / parts, pen_sum / parts
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """D's loss for its scores on reals and fakes (the config's loss; a family may own others)."""
+        return losses.discriminator_loss(self.cfg.loss, real, fake, self.cfg.drift if self.cfg.loss == "wgan-gp" else 0.0)
+
+    def g_loss(self, fake: torch.Tensor, real: torch.Tensor | None) -> torch.Tensor:
+        """G's loss for D's scores on its fakes (and on the step's reals for a relativistic loss)."""
+        return losses.generator_loss(self.cfg.loss, fake, real=real)
+
+    def d_extra_loss(self, draws: StepDraws, i: int, parts: int) -> torch.Tensor | None:
+        """A term of D's loss read from its pass on micro-batch i's fakes (InfoGAN's Q); none by default."""
+        return None
+
+    def g_extra_loss(self, draws: StepDraws, i: int, parts: int) -> torch.Tensor | None:
+        """A term of G's loss read from D's pass on its fakes (InfoGAN's, EBGAN's pulling-away); none by default."""
+        return None
 
     def observe_scores(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         """D's scores on the step's reals and fakes, for a family that plots them (none by default)."""
@@ -249,11 +268,14 @@ class Recipe:
             with autocast:
                 fakes = self.G_fast(zg, level, alpha_in, **self.generator_inputs(draws, "g", i, parts), **labels)
                 scores = self.D_fast(self.augmented(fakes, draws, "fake_g", i, parts), level, alpha_in, **labels)
+                extra = self.g_extra_loss(draws, i, parts)    # read from D's pass on the fakes, just made
                 real_scores = None
                 if self.cfg.loss in losses.RELATIVISTIC:     # paired with D's scores on the step's reals
                     reals = self.augmented(draws.reals.chunk(parts)[i], draws, "real", i, parts)
                     real_scores = self.D_fast(reals, level, alpha_in, **self.labels(draws, "d", i, parts))
-                loss = losses.generator_loss(self.cfg.loss, scores, real=real_scores)
+                loss = self.g_loss(scores, real_scores)
+                if extra is not None:
+                    loss = loss + extra
             (loss / parts).backward()
             loss_sum = loss_sum + loss.detach()
         return loss_sum / parts

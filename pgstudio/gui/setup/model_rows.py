@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
 
 from ...core.config import OPTIMIZERS
-from ...core.families.classic.blocks import ARCHS, CONDITIONINGS, D_NORMS
+from ...core.families.classic.blocks import ARCHS, CONDITIONINGS, D_ARCHS, D_NORMS
 from ..common.widgets import named
 
 
@@ -43,8 +43,9 @@ class ModelSettingsRows:
         self.g_arch = _combo("g_arch", ARCHS)
         self.g_arch.setToolTip("G: mlp (GAN 2014's fully connected net), dcgan (transposed 4x4 convolutions, "
                                "batch norm, ReLU), resnet (SNGAN/SAGAN's residual blocks)")
-        self.d_arch = _combo("d_arch", ARCHS)
-        self.d_arch.setToolTip("D: mlp, dcgan (stride-2 4x4 convolutions, LeakyReLU 0.2) or resnet")
+        self.d_arch = _combo("d_arch", D_ARCHS)
+        self.d_arch.setToolTip("D: mlp, dcgan (stride-2 4x4 convolutions, LeakyReLU 0.2), resnet, or the autoencoder "
+                               "of EBGAN and BEGAN (its score is the reconstruction error)")
         self.d_norm = _combo("d_norm", D_NORMS)
         self.d_norm.setToolTip("D's normalisation: batch (DCGAN), layer (WGAN-GP's, for a gradient penalty), "
                                "spectral (SNGAN: every layer's largest singular value held at 1) or none")

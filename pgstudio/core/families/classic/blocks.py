@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 ARCHS = ("mlp", "dcgan", "resnet")
+D_ARCHS = ARCHS + ("autoencoder",)             # EBGAN, BEGAN
 D_NORMS = ("none", "batch", "layer", "spectral")
 CONDITIONINGS = ("projection", "concat")
 

@@ -1,7 +1,9 @@
 """The survey's discriminators at a fixed resolution: a fully connected one (GAN 2014), DCGAN's
 stride-2 4x4 convolutions with LeakyReLU 0.2, SNGAN's residual blocks; normalised by none, batch,
 layer or spectral normalisation; SAGAN's self-attention; conditioned by projection (Miyato &
-Koyama 2018) or by cGAN's concatenation of the label as constant input channels."""
+Koyama 2018) or by cGAN's concatenation of the label as constant input channels; InfoGAN's Q head
+on the trunk's features; and the autoencoder of EBGAN and BEGAN, whose "score" is an energy: the
+reconstruction's mean squared (EBGAN) or absolute (BEGAN) error per image."""
 from __future__ import annotations
 
 import math
@@ -19,10 +21,11 @@ from .blocks import (ResBlockDown, SelfAttention, attach_spectral_norm, dcgan_in
 class ClassicDiscriminator(nn.Module):
     def __init__(self, resolution: int = 32, image_channels: int = 3, fmap_base: int = 2048, fmap_max: int = 256,
                  d_arch: str = "dcgan", norm: str = "batch", attention_res: int = 0, classes: int = 0,
-                 conditioning: str = "projection"):
+                 conditioning: str = "projection", info_outputs: int = 0, energy: str | None = None):
         super().__init__()
         check_resolution(resolution)
-        self.resolution, self.classes, self.d_arch = resolution, classes, d_arch
+        self.resolution, self.classes, self.d_arch, self.energy = resolution, classes, d_arch, energy
+        self.last_features: torch.Tensor | None = None     # the trunk's features of the last pass (Q, PT)
         self.concat_labels = bool(classes) and conditioning == "concat"
         self.max_level = int(math.log2(resolution))
         channels_in = image_channels + (classes if self.concat_labels else 0)
@@ -65,8 +68,31 @@ class ClassicDiscriminator(nn.Module):
             features = nf(4)
             self.out = nn.Linear(features, 1)
             xavier_init(self)
+        elif d_arch == "autoencoder":        # EBGAN/BEGAN: encoder to a code, decoder back to the image
+            if energy not in ("mse", "l1"):
+                raise ValueError("an autoencoder discriminator scores by an energy: mse (EBGAN) or l1 (BEGAN)")
+            block_norm = "none" if norm == "spectral" else norm
+            layers, res = [nn.Conv2d(channels_in, nf(resolution // 2), 4, 2, 1), nn.ELU()], resolution // 2
+            while res > 4:
+                layers += [nn.Conv2d(nf(res), nf(res // 2), 4, 2, 1), feature_norm(block_norm, nf(res // 2)), nn.ELU()]
+                res //= 2
+            self.body = nn.Sequential(*layers)
+            features = nf(4)
+            self.encode = nn.Linear(16 * nf(4), features)          # the embedding (EBGAN's S)
+            self.decode = nn.Linear(features, 16 * nf(4))
+            up, res = [], 4
+            while res < resolution:
+                up += [nn.Upsample(scale_factor=2.0, mode="nearest"), nn.Conv2d(nf(res), nf(2 * res), 3, padding=1),
+                       nn.ELU()]
+                res *= 2
+            self.decoder = nn.Sequential(*up, nn.Conv2d(nf(resolution), image_channels, 3, padding=1))
+            self.out = None
+            dcgan_init(self)
         else:
             raise ValueError(f"unknown discriminator architecture {d_arch!r}")
+        # InfoGAN: Q shares the trunk; a dense layer of its own, then each code's outputs
+        self.q_head = nn.Sequential(nn.Linear(features if d_arch != "dcgan" else 16 * features, 128),
+                                    nn.LeakyReLU(0.2), nn.Linear(128, info_outputs)) if info_outputs else None
         self.projection = nn.Embedding(classes, features) if classes and not self.concat_labels else None
         if self.projection is not None:
             nn.init.xavier_uniform_(self.projection.weight)
@@ -74,6 +100,10 @@ class ClassicDiscriminator(nn.Module):
             attach_spectral_norm(self)
             if self.projection is not None:
                 self.projection = torch.nn.utils.parametrizations.spectral_norm(self.projection)
+
+    def q(self) -> torch.Tensor:
+        """InfoGAN's Q on the features of the last pass (the fakes just scored)."""
+        return self.q_head(self.last_features)
 
     def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -87,13 +117,22 @@ class ClassicDiscriminator(nn.Module):
         if self.d_arch == "dcgan":
             score = self.out(h).flatten(1).squeeze(1)
             pooled = h.sum(dim=(2, 3))
+            self.last_features = h.flatten(1)
         elif self.d_arch == "resnet":
             pooled = F.relu(h).sum(dim=(2, 3))          # global sum pooling
             score = self.out(pooled).squeeze(1)
+            self.last_features = pooled
+        elif self.d_arch == "autoencoder":
+            pooled = self.encode(h.flatten(1))
+            self.last_features = pooled
+            decoded = self.decoder(F.elu(self.decode(pooled)).view(h.shape[0], -1, 4, 4))
+            error = decoded - image
+            score = (error.pow(2) if self.energy == "mse" else error.abs()).flatten(1).mean(dim=1)
         else:
             pooled = h
             score = self.out(h).squeeze(1)
-        if self.projection is not None:
+            self.last_features = h
+        if self.projection is not None and self.d_arch != "autoencoder":
             weights = class_rows(labels, self.classes, pooled.dtype) @ self.projection.weight
             score = score + (weights * pooled).sum(dim=1)
         return score

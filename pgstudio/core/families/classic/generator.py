@@ -12,13 +12,15 @@ from torch import nn
 from ...networks.conditioning import class_rows, labels_for
 from ...networks.layers import check_resolution
 from ..base import Architecture
+from .codes import LatentCodes
 from .blocks import ResBlockUp, SelfAttention, attach_spectral_norm, dcgan_init, width, xavier_init
 
 
 class ClassicGenerator(nn.Module):
     def __init__(self, resolution: int = 32, image_channels: int = 3, latent_size: int = 100,
                  fmap_base: int = 2048, fmap_max: int = 256, g_arch: str = "dcgan", g_spectral: bool = False,
-                 attention_res: int = 0, class_names: tuple[str, ...] | None = None):
+                 attention_res: int = 0, class_names: tuple[str, ...] | None = None,
+                 info_categorical: tuple[int, ...] = (), info_continuous: int = 0):
         super().__init__()
         check_resolution(resolution)
         if resolution < 8:
@@ -29,7 +31,8 @@ class ClassicGenerator(nn.Module):
         self.fmap_base, self.fmap_max = fmap_base, fmap_max
         self.g_arch, self.g_spectral, self.attention_res = g_arch, g_spectral, attention_res
         self.max_level = int(math.log2(resolution))
-        inputs = latent_size + self.classes
+        self.codes = LatentCodes(latent_size, info_categorical, info_continuous)     # InfoGAN's (none: width 0)
+        inputs = latent_size + self.classes + self.codes.width
 
         def nf(res: int) -> int:
             return width(res, fmap_base, fmap_max)
@@ -69,14 +72,22 @@ class ClassicGenerator(nn.Module):
     def architecture(self) -> dict:
         return Architecture("classic", self.resolution, self.image_channels, self.latent_size, self.fmap_base,
                             self.fmap_max, class_names=self.class_names, g_arch=self.g_arch,
-                            g_spectral=self.g_spectral, attention_res=self.attention_res).to_dict()
+                            g_spectral=self.g_spectral, attention_res=self.attention_res,
+                            info_categorical=self.codes.categorical, info_continuous=self.codes.continuous).to_dict()
 
     def forward(self, z: torch.Tensor, level: int | None = None, alpha: float = 1.0,
-                labels: torch.Tensor | None = None) -> torch.Tensor:
+                labels: torch.Tensor | None = None, codes: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [-1, 1] at full resolution (level and α are accepted and ignored); a
-        conditional generator's labels (indices or class-weight rows) default to cycling its classes."""
+        conditional generator's labels (indices or class-weight rows) default to cycling its classes;
+        an InfoGAN generator's code rows (codes.py) default to those z stands for."""
         labels = labels_for(self, labels, z.shape[0], z.device)
         x = z if labels is None else torch.cat([z, class_rows(labels, self.classes, z.dtype)], dim=1)
+        if self.codes:
+            if codes is None:
+                codes = self.codes.rows(*self.codes.of_latents(z))
+            x = torch.cat([x, codes.to(x.dtype)], dim=1)
+        elif codes is not None:
+            raise ValueError("this generator has no InfoGAN codes")
         if self.g_arch == "mlp":
             x = self.body(x).view(-1, self.image_channels, self.resolution, self.resolution)
         elif self.g_arch == "dcgan":

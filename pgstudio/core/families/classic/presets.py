@@ -17,6 +17,7 @@ class Paper:
 
 # Nothing here averages G's weights unless its paper did (EMA came with later models).
 COMMON = dict(g_spectral=False, attention_res=0, conditioning="projection", n_critic=1, r1_gamma=0.0,
+              info_categorical=[], info_continuous=0,
               ema_halflife_kimg=0.0, optimizer="adam", d_lr_mult=1.0, lazy_regularization="steps",
               fmap_base=2048, fmap_max=256, lr={}, batch={}, classes="auto", augment="off")
 
@@ -33,6 +34,13 @@ PAPERS: dict[str, Paper] = {
                    "lr 2e-4, β1 0.5, batch 128, z of 100",
                    dict(g_arch="dcgan", d_arch="dcgan", d_norm="batch", loss="logistic", lr_default=2e-4,
                         beta1=0.5, beta2=0.999, batch_default=128, latent_size=100)),
+    "infogan": Paper("InfoGAN", "Chen et al. 2016",
+                     "DCGAN networks with one 10-way categorical code and two continuous codes beside a z of 62, "
+                     "Q as a dense layer on D's trunk, λ 1 for the categorical code and 0.1 for the continuous "
+                     "ones; Adam with G lr 1e-3 and D lr 2e-4, β1 0.5, batch 128 (the paper's MNIST settings)",
+                     dict(g_arch="dcgan", d_arch="dcgan", d_norm="batch", loss="logistic", info_categorical=[10],
+                          info_continuous=2, info_lambda=1.0, info_lambda_continuous=0.1, lr_default=1e-3,
+                          d_lr_mult=0.2, beta1=0.5, beta2=0.999, batch_default=128, latent_size=62)),
     "wgan": Paper("WGAN", "Arjovsky et al. 2017",
                   "DCGAN networks; the critic's weights clipped to [-0.01, 0.01], 5 critic steps per G step, "
                   "RMSprop lr 5e-5, batch 64 (the paper's 100 critic steps during G's first 25 steps and "
@@ -49,6 +57,21 @@ PAPERS: dict[str, Paper] = {
                    "DCGAN networks with the least-squares loss (0-1-1 coding); Adam lr 2e-4, β1 0.5, batch 64",
                    dict(g_arch="dcgan", d_arch="dcgan", d_norm="batch", loss="lsgan", lr_default=2e-4, beta1=0.5,
                         beta2=0.999, batch_default=64, latent_size=100)),
+    "ebgan": Paper("EBGAN", "Zhao et al. 2017",
+                   "DCGAN generator; D an autoencoder with batch norm whose energy is the per-pixel mean squared "
+                   "reconstruction error, margin 1 (on images in [-1, 1]) and the pulling-away term with weight "
+                   "0.1; Adam lr 1e-3, β1 0.5, batch 64",
+                   dict(g_arch="dcgan", d_arch="autoencoder", d_norm="batch", loss="ebgan", ebgan_margin=1.0,
+                        ebgan_pt_weight=0.1, conditioning="concat", classes="off", lr_default=1e-3, beta1=0.5,
+                        beta2=0.999, batch_default=64, latent_size=100)),
+    "began": Paper("BEGAN", "Berthelot et al. 2017",
+                   "DCGAN generator (the paper's G is its decoder's shape, ELU and nearest upsampling); D an ELU "
+                   "autoencoder without normalisation scoring the mean absolute reconstruction error, k_t from "
+                   "0 with λ_k 0.001 and γ 0.5; Adam lr 1e-4, β1 0.5, batch 16, z of 64 (the paper's learning-rate "
+                   "decay is left out)",
+                   dict(g_arch="dcgan", d_arch="autoencoder", d_norm="none", loss="began", began_gamma=0.5,
+                        began_lambda_k=0.001, conditioning="concat", classes="off", lr_default=1e-4, beta1=0.5,
+                        beta2=0.999, batch_default=16, latent_size=64)),
     "cgan": Paper("cGAN", "Mirza & Osindero 2014",
                   "fully connected networks with the label's one-hot row concatenated to z and to D's input; "
                   "SGD with momentum 0.5 and lr 0.1 (without the paper's decay and momentum schedule), "
