@@ -44,6 +44,21 @@ def test_the_form_offers_each_paper_and_fills_its_settings(qtbot, window):
     cfg, _ = f.build()
     assert (cfg.lr_default, cfg.d_lr_mult, cfg.beta1, cfg.beta2, cfg.g_spectral) == (1e-4, 4.0, 0.0, 0.9, True)
     assert rows.g_spectral.isChecked() and rows.attention_res.value() == 16
+    # a model's own rows come with it: InfoGAN's codes, EBGAN's margin, BEGAN's control
+    choose(f.preset, "infogan")
+    assert rows.info_categorical.isVisible() and rows.info_categorical.text() == "10"
+    assert rows.info_continuous.value() == 2 and not rows.ebgan_margin.isVisible()
+    rows.info_categorical.clear()
+    qtbot.keyClicks(rows.info_categorical, "10 3")
+    cfg, _ = f.build()
+    assert cfg.info_categorical == [10, 3] and cfg.d_lr_mult == pytest.approx(0.2)
+    choose(f.preset, "began")
+    assert rows.began_gamma.isVisible() and not rows.info_categorical.isVisible()
+    cfg, _ = f.build()
+    assert (cfg.loss, cfg.d_arch, cfg.began_gamma, cfg.info_categorical) == ("began", "autoencoder", 0.5, [])
+    f.loss.setCurrentText("logistic")           # a loss that cannot read an autoencoder's energies
+    assert "autoencoder" in f.problems.text() and rows.d_arch.styleSheet()
+    choose(f.preset, "sagan")
     # a problem of the family's own settings outlines its field
     rows.attention_res.setValue(64)
     assert "self-attention" in f.problems.text() and rows.attention_res.styleSheet()

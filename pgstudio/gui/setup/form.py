@@ -232,6 +232,9 @@ class SetupForm(QWidget):
         for label, row, settings in self.model_rows.rows:          # the survey's networks and balance
             form.addRow(label, row)
             self.family_rows[row] = settings
+        for label, row, settings, _ in self.model_rows.conditional_rows:     # InfoGAN's, EBGAN's, BEGAN's
+            form.addRow(label, row)
+            self.family_rows[row] = settings
         self.form = form
         self.phase_pair = self._row(self.stabilize, self.fade)
         form.addRow("kimg per stabilize / fade", self.phase_pair)
@@ -322,7 +325,7 @@ class SetupForm(QWidget):
         self.ada_signal.currentIndexChanged.connect(self._signal_chosen)
         for w in self.model_rows.widgets().values():
             signal = (w.currentIndexChanged if isinstance(w, QComboBox) else w.toggled if isinstance(w, QCheckBox)
-                      else w.valueChanged)
+                      else w.textChanged if isinstance(w, QLineEdit) else w.valueChanged)
             signal.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
         self.from_run_button.clicked.connect(self._settings_from_run)
@@ -701,6 +704,10 @@ class SetupForm(QWidget):
 
     def _changed(self, *args) -> None:
         cfg, problems = self.build()
+        shown = family(self.arch.currentData())
+        values = {**self.model_rows.values(), "loss": self.loss.currentText(), "preset": self.preset.currentData()}
+        for _, row, settings, wanted in self.model_rows.conditional_rows:     # a model's own rows: with it
+            self.form.setRowVisible(row, settings[0] in shown.own_settings and wanted(values))
         bad = {id(w) for w, _ in problems if w is not None}
         for w in {id(w): w for w in [*self.widget_for_setting().values(), self.out_dir]}.values():
             w.setStyleSheet(INVALID_STYLE if id(w) in bad else "")

@@ -4,7 +4,7 @@ training balance its papers set (optimizer and betas, D steps per G step, D's le
 multiplier, penalty weights, WGAN's clip). Each row is shown for a family that reads it."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLineEdit, QSpinBox, QWidget
 
 from ...core.config import OPTIMIZERS
 from ...core.families.classic.blocks import ARCHS, CONDITIONINGS, D_ARCHS, D_NORMS
@@ -81,6 +81,40 @@ class ModelSettingsRows:
         self.wgan_clip = _double("wgan_clip", 0.0001, 10.0, 0.005, 4)
         self.wgan_clip.setPrefix("clip ")
         self.wgan_clip.setToolTip("the wgan loss clips every critic weight to [−c, c] after each step")
+        self.info_categorical = named(QLineEdit(), "info_categorical")
+        self.info_categorical.setPlaceholderText("none")
+        self.info_categorical.setToolTip("InfoGAN: the categorical codes' sizes, e.g. 10 or 10 4 (empty: none)")
+        self.info_continuous = named(QSpinBox(), "info_continuous")
+        self.info_continuous.setRange(0, 16)
+        self.info_continuous.setSuffix(" continuous")
+        self.info_continuous.setToolTip("InfoGAN: continuous codes, uniform in [-1, 1]")
+        self.info_lambda = _double("info_lambda", 0.0, 100.0, 0.1, 2)
+        self.info_lambda.setPrefix("λ ")
+        self.info_lambda.setToolTip("InfoGAN: weight of the categorical codes' information term (the paper's 1)")
+        self.info_lambda_continuous = _double("info_lambda_continuous", 0.0, 100.0, 0.05, 2)
+        self.info_lambda_continuous.setPrefix("λc ")
+        self.info_lambda_continuous.setToolTip("InfoGAN: weight of the continuous codes' term (the paper's 0.1)")
+        self.ebgan_margin = _double("ebgan_margin", 0.001, 100.0, 0.1, 3)
+        self.ebgan_margin.setPrefix("margin ")
+        self.ebgan_margin.setToolTip("EBGAN: fakes' energy is pushed up to this margin (per-pixel MSE of images in [-1, 1])")
+        self.ebgan_pt_weight = _double("ebgan_pt_weight", 0.0, 10.0, 0.05, 3)
+        self.ebgan_pt_weight.setPrefix("PT ")
+        self.ebgan_pt_weight.setToolTip("EBGAN: weight of the pulling-away term on G's fakes' encodings")
+        self.began_gamma = _double("began_gamma", 0.01, 1.0, 0.05, 2)
+        self.began_gamma.setPrefix("γ ")
+        self.began_gamma.setToolTip("BEGAN: diversity ratio, the target of E[L(G(z))] / E[L(x)]")
+        self.began_lambda_k = _double("began_lambda_k", 0.0, 1.0, 0.001, 4)
+        self.began_lambda_k.setPrefix("λk ")
+        self.began_lambda_k.setToolTip("BEGAN: k_t's gain")
+        # rows shown only where their model trains: (label, row, settings, shown for these values)
+        self.conditional_rows = [
+            ("InfoGAN codes", _row(self.info_categorical, self.info_continuous, self.info_lambda,
+                                   self.info_lambda_continuous), ("info_categorical",),
+             lambda v: bool(v["info_categorical"]) or v["info_continuous"] > 0 or v["preset"] == "infogan"),
+            ("EBGAN margin / PT", _row(self.ebgan_margin, self.ebgan_pt_weight), ("ebgan_margin",),
+             lambda v: v["loss"] == "ebgan"),
+            ("BEGAN γ / λk", _row(self.began_gamma, self.began_lambda_k), ("began_gamma",),
+             lambda v: v["loss"] == "began")]
         self.rows = [("G / D network", _row(self.g_arch, self.d_arch), ("g_arch", "d_arch")),
                      ("D norm / G", _row(self.d_norm, self.g_spectral), ("d_norm", "g_spectral")),
                      ("attention / labels", _row(self.attention_res, self.conditioning),
@@ -103,7 +137,19 @@ class ModelSettingsRows:
                 "optimizer": combo(self.optimizer), "beta1": value(self.beta1), "beta2": value(self.beta2),
                 "n_critic": value(self.n_critic), "d_lr_mult": value(self.d_lr_mult),
                 "r1_gamma": value(self.r1_gamma), "gp_lambda": value(self.gp_lambda),
-                "wgan_clip": value(self.wgan_clip)}
+                "wgan_clip": value(self.wgan_clip),
+                "info_categorical": (self._categorical, self._set_categorical),
+                "info_continuous": value(self.info_continuous), "info_lambda": value(self.info_lambda),
+                "info_lambda_continuous": value(self.info_lambda_continuous),
+                "ebgan_margin": value(self.ebgan_margin), "ebgan_pt_weight": value(self.ebgan_pt_weight),
+                "began_gamma": value(self.began_gamma), "began_lambda_k": value(self.began_lambda_k)}
+
+    def _categorical(self) -> list[int]:
+        """The sizes typed; a word that is not a whole number reads as 0 (refused with a message)."""
+        return [int(w) if w.strip().isdigit() else 0 for w in self.info_categorical.text().replace(",", " ").split()]
+
+    def _set_categorical(self, sizes) -> None:
+        self.info_categorical.setText(" ".join(str(int(k)) for k in sizes))
 
     def values(self) -> dict:
         return {name: read() for name, (read, _) in self._editors().items()}
@@ -120,4 +166,8 @@ class ModelSettingsRows:
         return {"g_arch": self.g_arch, "d_arch": self.d_arch, "d_norm": self.d_norm, "g_spectral": self.g_spectral,
                 "attention_res": self.attention_res, "conditioning": self.conditioning, "optimizer": self.optimizer,
                 "beta1": self.beta1, "beta2": self.beta2, "n_critic": self.n_critic, "d_lr_mult": self.d_lr_mult,
-                "r1_gamma": self.r1_gamma, "gp_lambda": self.gp_lambda, "wgan_clip": self.wgan_clip}
+                "r1_gamma": self.r1_gamma, "gp_lambda": self.gp_lambda, "wgan_clip": self.wgan_clip,
+                "info_categorical": self.info_categorical, "info_continuous": self.info_continuous,
+                "info_lambda": self.info_lambda, "info_lambda_continuous": self.info_lambda_continuous,
+                "ebgan_margin": self.ebgan_margin, "ebgan_pt_weight": self.ebgan_pt_weight,
+                "began_gamma": self.began_gamma, "began_lambda_k": self.began_lambda_k}
