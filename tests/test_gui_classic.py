@@ -1,6 +1,7 @@
 """The classic family in the studio: the run form offers the survey's papers and fills their
 settings; a run trains in the window with its own plot; an opened run shows on every page."""
 import numpy as np
+from PySide6.QtCore import QPoint, Qt
 import pytest
 
 from pgstudio.core.families import family
@@ -128,3 +129,43 @@ def test_an_opened_classic_run_shows_on_every_page(qtbot, window, classic_run):
     assert explorer.class_choice.count() == 2                   # a conditional generator: its classes
     explorer.class_choice.setCurrentIndex(1)
     qtbot.waitUntil(lambda: not np.array_equal(explorer.view.array(), first), timeout=20000)
+
+
+@pytest.fixture(scope="module")
+def infogan_run(tmp_path_factory, shapes_folder):
+    """A tiny InfoGAN at 8x8 (a 3-way categorical and one continuous code), one checkpoint."""
+    out = tmp_path_factory.mktemp("journey") / "run-infogan"
+    cfg = tiny_config(shapes_folder, arch="classic", g_arch="mlp", d_arch="mlp", d_norm="none", loss="logistic",
+                      info_categorical=[3], info_continuous=1, classes="off", r1_gamma=0.0, beta1=0.5, beta2=0.999,
+                      max_kimg=0.256, checkpoint_kimg=0.256)
+    assert Trainer.new(out, cfg).run().reason == "max_kimg"
+    return out
+
+
+def test_the_explorer_gives_infogans_codes_their_own_controls(qtbot, window, infogan_run, tmp_path, monkeypatch):
+    w = window
+    with qtbot.waitSignal(w.checkpoints_page.listed, timeout=30000):
+        w.open_run(str(infogan_run))
+    go_to_page(qtbot, w, 2)                                         # the Explorer
+    explorer = w.explorer_page
+    qtbot.waitUntil(lambda: explorer.view.array() is not None, timeout=20000)
+    box = explorer.codes_box
+    assert box.isVisible() and len(box.categorical) == 1 and len(box.continuous) == 1
+    assert box.categorical[0].count() == 3 and not box.categorical[0].isEnabled()
+    with qtbot.waitSignal(explorer.image_rendered, timeout=20000):      # on the box's indicator
+        qtbot.mouseClick(box.set_by_hand, Qt.LeftButton, pos=QPoint(6, box.set_by_hand.height() // 2))
+    assert box.set_by_hand.isChecked() and box.categorical[0].isEnabled()
+    first = explorer.view.array().copy()
+    assert "codes 0 +0.00" in explorer.caption.text()
+    with qtbot.waitSignal(explorer.image_rendered, timeout=20000):
+        box.categorical[0].setCurrentIndex(2)
+    assert not np.array_equal(explorer.view.array(), first)        # the category changes the image
+    box.continuous[0].setFocus()
+    with qtbot.waitSignal(explorer.image_rendered, timeout=20000):
+        qtbot.keyClick(box.continuous[0], Qt.Key_PageUp)
+    assert box.provenance() == {"categorical": [2], "continuous": [pytest.approx(box.continuous[0].value() / 100)]}
+    assert explorer.provenance()["codes"]["categorical"] == [2]
+    with qtbot.waitSignal(explorer.image_rendered, timeout=20000):
+        qtbot.mouseClick(box.across_button, Qt.LeftButton)
+    assert "every category" in explorer.caption.text()
+    assert explorer.view.array().shape[1] > 3 * 8                   # three cells side by side

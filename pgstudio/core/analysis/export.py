@@ -43,9 +43,11 @@ def takes_noise(G) -> bool:
 
 
 def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64,
-           labels: torch.Tensor | None = None, noise_seed: int | None = None) -> np.ndarray:
+           labels: torch.Tensor | None = None, noise_seed: int | None = None,
+           codes: torch.Tensor | None = None) -> np.ndarray:
     """Latents → uint8 NHWC images, in batches, without gradients (a conditional generator's
-    labels: class indices or class-weight rows, cycled through its classes when None).
+    labels: class indices or class-weight rows, cycled through its classes when None; an
+    InfoGAN generator's code rows, one per latent, those z stands for when None).
 
     ``noise_seed``: a generator with noise inputs draws fresh noise for every sample from a
     generator seeded so (as the official metrics do: one fixed map shared by every sample removes
@@ -59,6 +61,8 @@ def render(G, z: torch.Tensor, level: int, alpha: float, batch: int = 64,
 
     def call(i: int):
         kwargs = dict(extra) if labels is None else {**extra, "labels": labels[i:i + batch]}
+        if codes is not None:
+            kwargs["codes"] = codes[i:i + batch].to(device)
         return to_uint8(G(z[i:i + batch].to(device), level, alpha, **kwargs))
     with torch.no_grad():
         return np.concatenate([call(i) for i in range(0, z.shape[0], batch)])

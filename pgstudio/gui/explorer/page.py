@@ -31,6 +31,7 @@ from ..common.grid_view import GridView
 from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
 from ..common.widgets import exported, named, vertical_scroll
+from .codes_box import CodesBox
 from .projected import Projected, ProjectedLatents, key_names, keyframe_latents, truncate_w
 from .projection_dialog import ProjectionDialog
 from ..common.file_dialogs import existing_directory, open_file_name, save_file_name
@@ -248,6 +249,8 @@ class ExplorerPage(QWidget):
         b.addWidget(self.blend_to, 1, 1)
         b.addWidget(self.blend, 1, 2)
         controls.addWidget(self.class_box)
+        self.codes_box = CodesBox()                 # an InfoGAN generator's codes
+        controls.addWidget(self.codes_box)
         self.mixing_box = QGroupBox("Style mixing (StyleGAN2)")
         b = QGridLayout(self.mixing_box)
         b.addWidget(QLabel("row seeds"), 0, 0)
@@ -336,6 +339,8 @@ class ExplorerPage(QWidget):
         self.blend_to.currentIndexChanged.connect(self._render_selected)
         self.blend.valueChanged.connect(self._render_selected)
         self.all_classes_button.clicked.connect(self._render_all_classes)
+        self.codes_box.changed.connect(self._class_changed)
+        self.codes_box.across_requested.connect(self._render_all_categories)
         self.class_box.setVisible(False)
         self._show_family(False)
         self._update_enabled()
@@ -453,6 +458,7 @@ class ExplorerPage(QWidget):
         self.source_label.setText(f"{source_name(source.label)} · {family} · {place} · {source.kimg:.1f} kimg")
         self.source_label.setToolTip(source.path or source.label)
         self._show_classes(getattr(new, "class_names", None))
+        self.codes_box.set_generator(new)
         self._update_enabled()
         self._render_grid()
         if self.view_mixing is not None and self.stylegan and same_arch:
@@ -573,6 +579,19 @@ class ExplorerPage(QWidget):
         """ψ for the latents themselves: the progressive family truncates z, StyleGAN2 truncates w."""
         return None if self.stylegan else self.psi_value()
 
+    def _render_all_categories(self) -> None:
+        """The selected seed in every category of the InfoGAN generator's first categorical code."""
+        if self.source is None or not self.codes_box.has_categories():
+            return
+        codes = self.codes_box.rows_across()
+        z = self.current_latent().expand(len(codes), -1).contiguous()
+        src, labels = self.source, self.class_labels(len(codes))
+        cols = min(len(codes), 10)
+        names = [f"category {c}" for c in range(len(codes))]
+        self.worker.submit("categories", lambda: (make_grid(render(src.generator, z, src.level, src.alpha,
+                                                                   labels=labels, codes=codes),
+                                                            cols=cols, pad=2, pad_value=255), names, cols))
+
     def w_psi(self) -> float:
         return self.psi_value() if (self.stylegan and self.psi_value() is not None) else 1.0
 
@@ -584,7 +603,8 @@ class ExplorerPage(QWidget):
         if labels is None:
             labels = self.class_labels(len(z), blended=with_directions)
         if not self.stylegan:
-            return lambda: render(src.generator, z, src.level, src.alpha, labels=labels)
+            codes = self.codes_box.rows(len(z))         # InfoGAN: as set by hand, else each latent's own
+            return lambda: render(src.generator, z, src.level, src.alpha, labels=labels, codes=codes)
         psi, noise = self.w_psi(), self.noise_mode.currentData()
         dirs, offsets = (self.directions, self.offsets()) if with_directions else (None, [])
 
@@ -650,6 +670,9 @@ class ExplorerPage(QWidget):
             if self.class_box.isVisible():
                 what += f" · {self.class_choice.currentText()}" + (
                     f" → {self.blend_to.currentText()} {self.blend.value()}%" if self.blend.value() else "")
+            chosen = self.codes_box.chosen()
+            if chosen is not None:           # InfoGAN's codes set by hand
+                what += " · codes " + " ".join([*map(str, chosen[0]), *(f"{v:+.2f}" for v in chosen[1])])
             self.caption.setText(f"{what}{psi}{noise} · rendered in {self.last_render_ms:.0f} ms")
             self.image_rendered.emit()
         elif kind == "mixing":
@@ -672,6 +695,14 @@ class ExplorerPage(QWidget):
             self.view.set_cell_labels(names, cols)
             self.view_mixing = None
             self.caption.setText(f"seed {self.seed.value()} in every class: {', '.join(names)}")
+            self.image_rendered.emit()
+        elif kind == "categories":
+            grid, names, cols = result
+            self.play_timer.stop()
+            self.view.set_array(grid)
+            self.view.set_cell_labels(names, cols)
+            self.view_mixing = None
+            self.caption.setText(f"seed {self.seed.value()} in every category of the first InfoGAN code")
             self.image_rendered.emit()
         elif kind == "grid":
             self.seed_grid.set_array(result)
@@ -870,6 +901,9 @@ class ExplorerPage(QWidget):
             if self.blend.value():
                 p["class_blend"] = {"toward": names[max(0, self.blend_to.currentIndex())],
                                     "weight": self.blend.value() / 100}
+        codes = self.codes_box.provenance()
+        if codes is not None:                # the InfoGAN codes set by hand
+            p["codes"] = codes
         if self.directions is not None and any(self.offsets()):
             p["direction_offsets"] = {n: o for n, o in zip(self.directions.names, self.offsets()) if o}
         return p
