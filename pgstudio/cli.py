@@ -164,8 +164,9 @@ class ProgressPrinter:
         self.bar.close()
 
 
-def _drive(trainer, printer) -> int:
-    """Run a trainer in this thread; the first Ctrl-C stops at a safe point with a checkpoint."""
+def _run_stopping_on_ctrl_c(trainer, printer):
+    """Run a trainer in this thread; the first Ctrl-C stops at a safe point with a checkpoint,
+    a second aborts (KeyboardInterrupt). Returns its RunResult."""
     def on_sigint(signum, frame):
         if trainer.control.stop_requested:
             raise KeyboardInterrupt
@@ -179,6 +180,12 @@ def _drive(trainer, printer) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         printer.close()
+    return result
+
+
+def _drive(trainer, printer) -> int:
+    """Run a trainer (see above); its error on stderr, or its folder; the exit code."""
+    result = _run_stopping_on_ctrl_c(trainer, printer)
     if result.reason == "error":
         print(f"pgstudio: error: {result.error}", file=sys.stderr)
         return 1
@@ -288,6 +295,68 @@ def cmd_train(args) -> int:
     if warning:                  # said before the first step, where a wrong folder is still cheap to stop
         printer.write(f"pgstudio: warning: {warning} Ctrl-C stops the run.", file=sys.stderr)
     return _drive(trainer, printer)
+
+
+def cmd_queue(args) -> int:
+    """Build a queue (presets × seeds on one data set) or continue one, and train it run by run."""
+    from .core.training.run_queue import QueueError, RunQueue, plan
+    creating = any(getattr(args, k) is not None for k in ("data", "recipes", "seeds", "resolution", "max_kimg",
+                                                          "arch", "metric_kimg")) or args.demo
+    try:
+        if RunQueue.exists(args.queue):
+            if creating:
+                raise UserError(f"{args.queue} already holds a queue: run `pgstudio queue {args.queue}` to continue "
+                                "it, or build a new one in another folder")
+            queue = RunQueue(args.queue)
+        elif args.list:
+            raise UserError(f"{args.queue}: no queue here")
+        else:
+            if not (args.data or args.demo):
+                raise UserError("a new queue needs its data: --data DIR or --demo")
+            from .core.presets import preset_config
+            base = {"demo": bool(args.demo), "data": str(Path(args.data).expanduser().resolve()) if args.data else None}
+            for name in ("arch", "resolution", "max_kimg", "device", "metric_kimg"):
+                if getattr(args, name) is not None:
+                    base[name] = getattr(args, name)
+            recipes = [r.strip() for r in (args.recipes or "").split(",") if r.strip()]
+            seeds = [int(s) for s in (args.seeds or "").split(",") if s.strip()] or None
+            cfg = preset_config("laptop", **base)
+            runs = plan(cfg, recipes or None, seeds)
+            from .core.validation import config_messages
+            for run in runs:
+                problems = config_messages(run.train_config())
+                if problems:
+                    raise UserError(f"{run.name}: " + "; ".join(problems))
+            queue = RunQueue.create(args.queue, runs)
+    except (QueueError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    print(queue.describe())
+    if args.list:
+        return 0
+
+    def announce(run, index: int) -> None:
+        print(f"[{index + 1}/{len(queue.runs)}] {run.name} ({run.state}) → {queue.run_folder(run)}", flush=True)
+    try:
+        counts = queue.train(on_run=announce, drive=_queue_driver(args.quiet))
+    except KeyboardInterrupt:
+        print(queue.describe())
+        return 130
+    print(queue.describe())
+    return 1 if counts.get("failed") else 0
+
+
+def _queue_driver(quiet: bool):
+    """One queued run in this thread, with the CLI's progress bar and Ctrl-C handling."""
+    from .core.training.schedule import total_kimg
+
+    def drive(trainer):
+        printer = ProgressPrinter(trainer.images_seen / 1000, total_kimg(trainer.cfg), quiet)
+        trainer.on_event = printer
+        result = _run_stopping_on_ctrl_c(trainer, printer)
+        if result.reason == "error":
+            print(f"pgstudio: error: {result.error}", file=sys.stderr)
+        return result
+    return drive
 
 
 def cmd_resume(args) -> int:
@@ -770,6 +839,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar (notes and errors are still printed)")
     r.add_argument("--gpus", type=number(int, 1), help="resume on N processes/GPUs (any number works)")
     r.set_defaults(func=cmd_resume)
+
+    q = sub.add_parser("queue", help="train several runs one after another (presets × seeds on one data set)")
+    q.add_argument("queue", metavar="QUEUE", help="the queue's folder: each run gets a folder inside it")
+    qsrc = q.add_mutually_exclusive_group()
+    qsrc.add_argument("--data", metavar="DIR", help="folder of images (a new queue)")
+    qsrc.add_argument("--demo", action="store_true", help="the built-in colour emoji set (a new queue)")
+    q.add_argument("--recipes", metavar="A,B,…", help="presets to queue, e.g. dcgan,wgan-gp,sngan (a paper's "
+                   "preset trains its family; laptop and paper the --arch family)")
+    q.add_argument("--seeds", metavar="S,…", help="seeds to queue each preset with, e.g. 0,1,2")
+    q.add_argument("--arch", choices=tuple(FAMILIES), help="the family of laptop/paper presets (default progressive)")
+    q.add_argument("--resolution", type=resolution_type)
+    q.add_argument("--max-kimg", type=POSITIVE, help="every run's image budget")
+    q.add_argument("--metric-kimg", type=NON_NEGATIVE, help="MS-SWD every N kimg in every run (0: off)")
+    q.add_argument("--device", choices=DEVICES)
+    q.add_argument("--list", action="store_true", help="show the queue and its runs' states, train nothing")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=cmd_queue)
 
     b = sub.add_parser("branch", help="a new run folder that starts from one of a run's checkpoints")
     b.add_argument("checkpoint", metavar="CKPT")
