@@ -2,6 +2,7 @@
 settings; a run trains in the window with its own plot; an opened run shows on every page."""
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 import pytest
 
 from pgstudio.core.families import family
@@ -169,3 +170,40 @@ def test_the_explorer_gives_infogans_codes_their_own_controls(qtbot, window, inf
         qtbot.mouseClick(box.across_button, Qt.LeftButton)
     assert "every category" in explorer.caption.text()
     assert explorer.view.array().shape[1] > 3 * 8                   # three cells side by side
+
+
+def test_three_presets_queued_on_one_folder_train_in_turn_and_overlay_on_the_runs_page(qtbot, window, tmp_path):
+    from pgstudio.core.training.run_queue import RunQueue
+    w = window
+    choose_demo_tiny(qtbot, w, tmp_path / "queue", arch="classic")
+    f = w.setup_form
+    choose(f.preset, "lsgan")
+    for spin, value in ((f.latent, 16), (f.fmap_base, 64), (f.fmap_max, 16), (f.batch_default, 16),
+                        (f.tick, 0.032), (f.sample, 0.064), (f.max_kimg, 0.096)):
+        spin.setValue(value)
+    f.device.setCurrentText("cpu")
+    click(qtbot, f.queue_button)
+    dialog = f.queue_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    items = {dialog.presets.item(i).data(Qt.UserRole): dialog.presets.item(i) for i in range(dialog.presets.count())}
+    assert items["lsgan"].checkState() == Qt.Checked and "as the form shows it" in items["lsgan"].text()
+    for name in ("dcgan", "wgan-gp"):
+        items[name].setCheckState(Qt.Checked)
+    dialog.seeds.setText("0")
+    assert dialog.ok.text() == "Queue 3 runs"
+    click(qtbot, dialog.ok)
+    page = w.training_page
+    qtbot.waitUntil(lambda: page.queue is None and not page.is_training(), timeout=180000)
+    queue = RunQueue(tmp_path / "queue")
+    assert [(r.name, r.state) for r in queue.runs] == [("dcgan", "done"), ("wgan-gp", "done"), ("lsgan", "done")]
+    assert RunFolder(tmp_path / "queue" / "lsgan").read_config().latent_size == 16        # the form's edits
+    assert RunFolder(tmp_path / "queue" / "wgan-gp").read_config().n_critic == 5        # its paper's
+    assert "finished: 3 done" in page.log.toPlainText()
+    w.activateWindow()                                              # the dialog is gone: the window again
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    go_to_page(qtbot, w, 4)                                         # the Runs page lists the queue
+    runs = w.runs_page
+    qtbot.waitUntil(lambda: runs.table.rowCount() == 3, timeout=10000)
+    runs.table.selectAll()
+    qtbot.waitUntil(lambda: len(runs.plotted_names()) == 3, timeout=10000)
+    assert sorted(runs.plotted_names()) == ["dcgan", "lsgan", "wgan-gp"]

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.runs_page.status.connect(self.show_message)
         self.training_page.checkpoint_written.connect(self._checkpoint_written)
         self.training_page.snapshot_ready.connect(self.explorer_page.take_snapshot)
+        self.training_page.queue_started.connect(self.runs_page.set_folder)     # the queue's runs, listed
         self.explorer_page.follow_live.toggled.connect(self._follow_live)
         self.explorer_page.status.connect(self.show_message)
         self.checkpoints_page.status.connect(self.show_message)

@@ -47,11 +47,12 @@ class QueuedRun:
 
 def plan(base: TrainConfig, presets: list[str] | None = None, seeds: list[int] | None = None) -> list[QueuedRun]:
     """Runs for each preset (its own settings, with ``base``'s data, resolution, budget, device and
-    reporting) and each seed; no presets: ``base`` itself over the seeds."""
+    reporting; ``base``'s own preset: ``base`` as it is) and each seed; no presets: ``base`` over
+    the seeds."""
     seeds = list(seeds) if seeds else [base.seed]
     runs = []
     for preset in presets or [None]:
-        if preset is None:
+        if preset is None or preset == base.preset:      # the settings as given, edits and all
             cfg, stem = base, base.preset
         else:
             owner = family_with_paper(preset)        # a paper's preset trains its family

@@ -32,10 +32,12 @@ class DataChoice:
 
 @dataclass(frozen=True)
 class StartRequest:
-    """A new run the setup form built: its settings, its data and its folder."""
+    """A new run the setup form built: its settings, its data and its folder (with ``queue``: the
+    folder of a run queue the form created, trained run after run)."""
     cfg: object
     dataset: object
     out_dir: str
+    queue: bool = False
 
 
 class StudioState:

@@ -27,6 +27,7 @@ from ..common.studio import Studio
 from ..common.studio_state import StartRequest
 from ..common.widgets import named
 from .model_rows import ModelSettingsRows
+from .queue_dialog import QueueDialog
 from ..common.file_dialogs import existing_directory, open_file_name
 from ...core.validation import config_problems
 
@@ -280,12 +281,18 @@ class SetupForm(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c0392b")
         self.start_button = named(QPushButton("Start training"), "setup_start")
+        self.queue_button = named(QPushButton("Queue runs…"), "setup_queue")
+        self.queue_button.setToolTip("train several presets or seeds one after another on this data set, each in a "
+                                     "folder of its own inside the output folder (the Runs page overlays them)")
 
         box = QGroupBox("Run setup")
         bl = QVBoxLayout(box)
         bl.addLayout(form)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.start_button)       # on top: never below the fold on a small screen
+        starts = QHBoxLayout()                   # on top: never below the fold on a small screen
+        starts.addWidget(self.start_button, 1)
+        starts.addWidget(self.queue_button)
+        layout.addLayout(starts)
         layout.addWidget(self.problems)
         layout.addWidget(box)
         self.schedule_caption = named(QLabel(), "schedule_caption")
@@ -328,6 +335,7 @@ class SetupForm(QWidget):
                       else w.textChanged if isinstance(w, QLineEdit) else w.valueChanged)
             signal.connect(self._changed)
         self.start_button.clicked.connect(self.submit)
+        self.queue_button.clicked.connect(self.ask_queue)
         self.from_run_button.clicked.connect(self._settings_from_run)
         self._add_tooltips()
         last = app_settings().value(LAST_SETTINGS, "")
@@ -721,6 +729,7 @@ class SetupForm(QWidget):
         self.origin_note.setText(self._describe_origin(cfg))
         self.origin_note.setVisible(bool(self.origin_note.text()))
         self.start_button.setEnabled(not problems and not self.studio.state.training)
+        self.queue_button.setEnabled(not problems and not self.studio.state.training)
         self.start_button.setToolTip("" if not problems else problems[0][1])
         self._draw_schedule(cfg)
         self.changed.emit()
@@ -907,6 +916,37 @@ class SetupForm(QWidget):
             box.open()
             return
         self._start(cfg)
+
+    def ask_queue(self) -> None:
+        """"Queue runs…": choose presets and seeds; the queue goes into the output folder."""
+        cfg, problems = self.build()
+        if problems:
+            self.start_refused.emit("Cannot queue yet:\n" + "\n".join(m for _, m in problems))
+            return
+        self.queue_dialog = QueueDialog(cfg.arch, cfg.preset, self.out_dir.text().strip(), self)
+        self.queue_dialog.setWindowModality(Qt.WindowModal)
+        self.queue_dialog.accepted.connect(self._queue_chosen)
+        self.queue_dialog.finished.connect(self.queue_dialog.deleteLater)    # gone: the window is active again
+        self.queue_dialog.open()
+
+    def _queue_chosen(self) -> None:
+        from ...core.training.run_queue import QueueError, RunQueue, plan
+        dialog, self.queue_dialog = self.queue_dialog, None
+        cfg, problems = self.build()
+        if problems or dialog is None:
+            return
+        try:
+            runs = plan(cfg, dialog.chosen_presets(), dialog.chosen_seeds())
+            bad = [(r.name, m) for r in runs for m in config_problems(r.train_config())]
+            if bad:
+                raise QueueError("; ".join(f"{name}: {p.message}" for name, p in bad))
+            RunQueue.create(self.out_dir.text().strip(), runs)
+        except (QueueError, ValueError, OSError) as exc:
+            self.start_refused.emit(f"Cannot queue these runs:\n{exc}")
+            return
+        app_settings().setValue(LAST_SETTINGS, cfg.to_json())
+        self.studio.state.request_start(StartRequest(cfg, self.studio.state.data.dataset, self.out_dir.text().strip(),
+                                                     queue=True))
 
     def _few_images_answer(self, button) -> None:
         cfg, self._pending_start = self._pending_start, None

@@ -24,6 +24,7 @@ from ...core.training.schedule import estimate_seconds, total_kimg
 from ..common.grid_view import png_bytes
 from ..common.mailbox import EventMailbox
 from .plots import TrainingPlots
+from .queue_driver import QueueDriver
 from .run_history import RunHistory
 from .sample_browser import SampleBrowser
 from ..common.workers import TrainingWorker, start_in_thread
@@ -44,6 +45,7 @@ class TrainingPage(QWidget):
     ticked = Signal(dict)
     checkpoint_written = Signal(str)
     snapshot_ready = Signal(object)
+    queue_started = Signal(str)                    # a run queue's folder (the Runs page lists its runs)
 
     def __init__(self, studio: Studio | None = None, parent=None):
         super().__init__(parent)
@@ -65,6 +67,7 @@ class TrainingPage(QWidget):
         self._total_kimg = 0.0
         self.want_snapshots = False               # the explorer follows the live generator
         self.paused_kimg: float | None = None     # where the running trainer paused, as it reported
+        self.queue: QueueDriver | None = None     # a run queue this window trains, run after run
 
         self.start_button = named(QPushButton("Start"), "start")
         self.pause_button = named(QPushButton("Pause"), "pause")
@@ -159,8 +162,11 @@ class TrainingPage(QWidget):
         can_resume = ended in ("stopped", "failed", "completed")
         completed = ended == "completed"
         self.start_button.setText("Continue" if completed else "Resume" if can_resume else "Start")
+        queued = self.queue is not None and not training and self.queue.has_next()
+        if queued:
+            self.start_button.setText("Continue queue")
         self.start_button.setEnabled(not training and not self.following and
-                                     (can_resume or self.run is None))
+                                     (can_resume or self.run is None or queued))
         if completed and not self.more_kimg.isVisible() and self.cfg is not None:
             self.more_kimg.setValue(self.cfg.stabilize_kimg)     # one more stabilize phase by default
         self.more_kimg.setVisible(completed)
@@ -214,8 +220,11 @@ class TrainingPage(QWidget):
 
     # -------------------------------------------------------------- training in this window
     def start_or_resume(self) -> None:
-        """Start: resume (or continue) the open run, or ask the setup form for a new one."""
-        if self.run is not None and self.run.checkpoints() and not self.is_training():
+        """Start: the queue's next run, resume (or continue) the open run, or ask the setup form
+        for a new one."""
+        if self.queue is not None and not self.is_training() and self.queue.has_next():
+            self._start_queued()
+        elif self.run is not None and self.run.checkpoints() and not self.is_training():
             if self.ended_state()[0] == "completed":
                 self.continue_run(self.more_kimg.value())
             else:
@@ -226,8 +235,49 @@ class TrainingPage(QWidget):
     def _studio_changed(self, what: str) -> None:
         if what == "start_requested":
             request = self.studio.state.take_start_request()
-            if request is not None:
+            if request is not None and request.queue:
+                self.start_queue(request.out_dir, request.dataset)
+            elif request is not None:
                 self.start_new(request.cfg, request.dataset, request.out_dir)
+
+    # -------------------------------------------------------------- a run queue
+    def start_queue(self, folder: str, dataset=None) -> None:
+        """Train the queue in ``folder`` run after run (core/training/run_queue.py)."""
+        from ...core.storage.runlock import RunLockedError
+        from ...core.training.run_queue import QueueError
+        if self.is_training():
+            return
+        self._close_queue()
+        try:
+            self.queue = QueueDriver(folder, dataset)
+        except (QueueError, RunLockedError, OSError) as exc:
+            self.error_occurred.emit(f"cannot train the queue: {exc}")
+            return
+        self.queue_started.emit(str(self.queue.folder))
+        self._start_queued()
+
+    def _start_queued(self) -> None:
+        """The queue's next run (a new one, or one that stopped, resumed); the queue's end said."""
+        if self.queue is None or self.is_training():
+            return
+        nxt = self.queue.next()
+        if nxt is None:
+            self.append_log(f"queue {self.queue.folder} finished: {self.queue.summary()}")
+            self._close_queue()
+            self._update_buttons()
+            return
+        run, folder, resumes = nxt
+        if resumes:
+            self.run = RunFolder(folder)
+            self.resume_current()
+        else:
+            self.start_new(run.train_config(), self.queue.dataset, str(folder))
+        self.append_log(f"queue {self.queue.position()}: {run.name}" + (" (resumed)" if resumes else ""))
+
+    def _close_queue(self) -> None:
+        if self.queue is not None:
+            self.queue.close()
+            self.queue = None
 
     def continue_run(self, more_kimg: float) -> None:
         """Train a completed run for ``more_kimg`` beyond its newest checkpoint (its end moves)."""
@@ -313,6 +363,12 @@ class TrainingPage(QWidget):
         self._update_buttons()
         self.studio.state.set_training(False)
         self.training_state_changed.emit(False)
+        if self.queue is not None:
+            if self.queue.ended(result):
+                QTimer.singleShot(0, self._start_queued)      # after this slot: the thread is released
+            else:
+                self.append_log(f"queue stopped ({self.queue.summary()}): Start continues it")
+                self._update_buttons()
 
     def toggle_pause(self) -> None:
         if not self.worker:
@@ -338,9 +394,11 @@ class TrainingPage(QWidget):
             self.worker.control.request_checkpoint()
 
     def shutdown(self, timeout_s: float = 120.0) -> bool:
-        """Stop at a safe point, let the trainer write its checkpoint, and wait for the thread."""
+        """Stop at a safe point, let the trainer write its checkpoint, and wait for the thread (a
+        queue's run is marked stopped: the queue continues from it later)."""
         self.stop_following()
         if not self.is_training():
+            self._close_queue()
             return True
         self.stop()
         loop = QEventLoop()
@@ -350,7 +408,10 @@ class TrainingPage(QWidget):
         if self.is_training():
             loop.exec()
         self.training_state_changed.disconnect(quit_when_stopped)
-        return not self.is_training()
+        stopped = not self.is_training()
+        if stopped:
+            self._close_queue()
+        return stopped
 
     # -------------------------------------------------------------- live updates (GUI thread, ≤ 30 Hz)
     def _drain(self) -> None:
