@@ -351,3 +351,31 @@ def test_began_moves_k_by_its_rule_and_resumes_with_it(tmp_path, shapes_folder):
     assert float(resumed.recipe.k) == float(t.recipe.k)
     ticks = [r for r in RunFolder(tmp_path / "run").read_metrics()[0] if r["kind"] == "tick"]
     assert all(0 <= r["k_t"] <= 1 and r["m_global"] > 0 for r in ticks)
+
+
+# --- the commands work for the survey's generators as for the other families
+def test_generate_swd_export_interpolate_and_project_an_infogan_run(tmp_path, shapes_folder):
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from pgstudio.cli import main
+    from pgstudio.core.models import load_generator
+    run = tmp_path / "run"
+    cfg = classic_cfg(shapes_folder, "infogan", resolution=8, info_categorical=[3], info_continuous=1, max_kimg=0.064,
+                      checkpoint_kimg=0.064, batch_default=16, latent_size=16)
+    assert Trainer.new(run, cfg).run().reason == "max_kimg"
+    assert main(["generate", str(run), "--n", "4", "--grid", "--out", str(tmp_path / "g.png")]) == 0
+    assert np.asarray(Image.open(tmp_path / "g.png")).shape[2] == 3
+    assert main(["swd", str(run), "--data", str(shapes_folder), "--n", "32", "--json"]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "exp")]) == 0
+    meta = json.loads((tmp_path / "exp" / "generator.json").read_text())
+    assert meta["arch"] == "classic" and meta["architecture"]["info_categorical"] == [3]
+    a, b = load_generator(run).generator, load_generator(tmp_path / "exp").generator
+    z = torch.randn(5, 16)
+    assert torch.equal(a(z), b(z))                    # the fixed map from z travels with the weights
+    assert main(["interpolate", str(run), "--seeds", "1,2", "--frames", "3", "--out", str(tmp_path / "i.gif")]) == 0
+    image = next(shapes_folder.rglob("*.png"))
+    assert main(["project", str(run), str(image), "--out", str(tmp_path / "p"), "--steps", "5", "--quiet"]) == 0
+    projected = json.loads((tmp_path / "p" / "latent.json").read_text())
+    assert projected["space"] == "z" and "D features" in projected["loss_kind"]

@@ -147,6 +147,8 @@ def test_the_explorer_gives_infogans_codes_their_own_controls(qtbot, window, inf
     w = window
     with qtbot.waitSignal(w.checkpoints_page.listed, timeout=30000):
         w.open_run(str(infogan_run))
+    data = w.training_page.plots.curve_data()                      # InfoGAN's own curve
+    assert w.training_page.plots.second_row == "model" and len(data["mi_bound"][0]) >= 2
     go_to_page(qtbot, w, 2)                                         # the Explorer
     explorer = w.explorer_page
     qtbot.waitUntil(lambda: explorer.view.array() is not None, timeout=20000)

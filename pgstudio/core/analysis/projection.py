@@ -98,12 +98,12 @@ def pixel_loss(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 class DiscriminatorFeatures:
-    """D's activation after every block it runs (forward hooks on ``D.blocks``)."""
+    """D's activation after every block it runs (forward hooks on the blocks its family names)."""
 
-    def __init__(self, D, level: int, alpha: float, labels):
+    def __init__(self, D, level: int, alpha: float, labels, blocks):
         self.D, self.level, self.alpha, self.labels = D, level, alpha, labels
         self._captured: list[torch.Tensor] = []
-        for block in D.blocks.values():
+        for block in blocks:
             block.register_forward_hook(lambda module, inputs, output: self._captured.append(output))
 
     def __call__(self, images: torch.Tensor) -> list[torch.Tensor]:
@@ -171,8 +171,10 @@ class Projection:
         self.labels = None if chosen is None else class_rows(chosen, self.G.classes)   # [1, classes]
         self.features = None
         if discriminator is not None:
+            from ..families import family_of_generator
             D = copy.deepcopy(discriminator).to(self.device).eval().requires_grad_(False)
-            self.features = DiscriminatorFeatures(D, level, alpha, self.labels)
+            blocks = family_of_generator(generator).discriminator_feature_blocks(D)
+            self.features = DiscriminatorFeatures(D, level, alpha, self.labels, blocks)
         self.inception = None
         if use_inception:
             from . import inception

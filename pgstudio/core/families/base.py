@@ -137,6 +137,10 @@ class Family(ABC):
             modules.append(D.from_rgb)
         return modules
 
+    def discriminator_feature_blocks(self, D: torch.nn.Module) -> list[torch.nn.Module]:
+        """The blocks whose outputs projection compares (D's features of an image)."""
+        return list(D.blocks.values())
+
     # --- training
     def config_problems(self, cfg: "TrainConfig") -> list:
         """ConfigProblems of the settings only this family reads."""

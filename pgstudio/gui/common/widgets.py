@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QHBoxLayout, QScrollArea, QWidget
 
 VALUE_WIDGETS = (QComboBox, QAbstractSpinBox, QAbstractSlider)
 
@@ -27,6 +27,16 @@ def vertical_scroll(content: QWidget) -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     area.setMinimumWidth(content.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width() + 4)
     return area
+
+
+def row_of(*widgets) -> QWidget:
+    """The widgets side by side in one borderless row (a form row with several fields)."""
+    w = QWidget()
+    row = QHBoxLayout(w)
+    row.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        row.addWidget(widget)
+    return w
 
 
 def named(widget: QWidget, object_name: str) -> QWidget:

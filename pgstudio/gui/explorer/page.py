@@ -688,21 +688,14 @@ class ExplorerPage(QWidget):
             rows, cols, (lo, hi) = spec["rows"], spec["columns"], spec["layers"]
             self.caption.setText(f"style mixing: rows {rows} with layers {lo}–{hi - 1} from columns {cols}")
             self.mixing_rendered.emit()
-        elif kind == "classes":
+        elif kind in ("classes", "categories"):      # one seed in every class, or every InfoGAN category
             grid, names, cols = result
             self.play_timer.stop()
             self.view.set_array(grid)
             self.view.set_cell_labels(names, cols)
             self.view_mixing = None
-            self.caption.setText(f"seed {self.seed.value()} in every class: {', '.join(names)}")
-            self.image_rendered.emit()
-        elif kind == "categories":
-            grid, names, cols = result
-            self.play_timer.stop()
-            self.view.set_array(grid)
-            self.view.set_cell_labels(names, cols)
-            self.view_mixing = None
-            self.caption.setText(f"seed {self.seed.value()} in every category of the first InfoGAN code")
+            self.caption.setText(f"seed {self.seed.value()} in every class: {', '.join(names)}" if kind == "classes"
+                                 else f"seed {self.seed.value()} in every category of the first InfoGAN code")
             self.image_rendered.emit()
         elif kind == "grid":
             self.seed_grid.set_array(result)

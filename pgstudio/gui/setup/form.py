@@ -25,7 +25,7 @@ from ...core.training.schedule import estimate_seconds, preview, total_kimg
 from ..common.settings import app_settings, recall_throughput, throughput_key
 from ..common.studio import Studio
 from ..common.studio_state import StartRequest
-from ..common.widgets import named
+from ..common.widgets import named, row_of
 from .model_rows import ModelSettingsRows
 from .queue_dialog import QueueDialog
 from ..common.file_dialogs import existing_directory, open_file_name
@@ -219,14 +219,14 @@ class SetupForm(QWidget):
         self.from_run_button = named(QPushButton("Settings of the open run"), "settings_from_run")
         self.from_run_button.setToolTip("fill the form with the settings of the run open on the Training page")
         self.from_run_button.setEnabled(False)
-        form.addRow("preset", self._row(self.preset, self.from_run_button))
+        form.addRow("preset", row_of(self.preset, self.from_run_button))
         form.addRow("latent size", self.latent)
-        form.addRow("fmap base / max", self._row(self.fmap_base, self.fmap_max))
+        form.addRow("fmap base / max", row_of(self.fmap_base, self.fmap_max))
         form.addRow("loss", self.loss)
         # rows of settings that only some families read, shown for those: row → its settings
-        self.family_rows = {self._row(self.mapping_layers, self.style_mixing): ("mapping_layers", "style_mixing"),
-                            self._row(self.pl_weight, self.demodulate): ("pl_weight", "demodulate"),
-                            self._row(self.resample): ("resample",)}
+        self.family_rows = {row_of(self.mapping_layers, self.style_mixing): ("mapping_layers", "style_mixing"),
+                            row_of(self.pl_weight, self.demodulate): ("pl_weight", "demodulate"),
+                            row_of(self.resample): ("resample",)}
         for row, label in zip(self.family_rows, ("mapping layers / mixing p", "path-length weight",
                                                  "G upsampling")):
             form.addRow(label, row)
@@ -237,7 +237,7 @@ class SetupForm(QWidget):
             form.addRow(label, row)
             self.family_rows[row] = settings
         self.form = form
-        self.phase_pair = self._row(self.stabilize, self.fade)
+        self.phase_pair = row_of(self.stabilize, self.fade)
         form.addRow("kimg per stabilize / fade", self.phase_pair)
         form.addRow("stop after (kimg)", self.max_kimg)
         form.addRow("batch per resolution", self.batch)
@@ -246,23 +246,23 @@ class SetupForm(QWidget):
         form.addRow("lr per resolution", self.lr_table)
         form.addRow("EMA half-life (kimg)", self.ema)
         form.addRow("seed", self.seed)
-        form.addRow("tick / samples (kimg)", self._row(self.tick, self.sample))
-        form.addRow("checkpoint / metric (kimg)", self._row(self.checkpoint, self.metric_kimg))
-        form.addRow("metric / images per set", self._row(self.metric_kind, self.metric_n))
+        form.addRow("tick / samples (kimg)", row_of(self.tick, self.sample))
+        form.addRow("checkpoint / metric (kimg)", row_of(self.checkpoint, self.metric_kimg))
+        form.addRow("metric / images per set", row_of(self.metric_kind, self.metric_n))
         form.addRow("", self.metric_note)
-        form.addRow("augment / p", self._row(self.augment, self.augment_p))
-        form.addRow("ADA signal / target", self._row(self.ada_signal, self.ada_target))
+        form.addRow("augment / p", row_of(self.augment, self.augment_p))
+        form.addRow("ADA signal / target", row_of(self.ada_signal, self.ada_target))
         form.addRow("", self.augment_note)
-        form.addRow("classes", self._row(self.use_classes, self.balance_classes))
+        form.addRow("classes", row_of(self.use_classes, self.balance_classes))
         form.addRow("", self.classes_note)
         origin_box = QWidget()
         origin_rows = QVBoxLayout(origin_box)
         origin_rows.setContentsMargins(0, 0, 0, 0)
         origin_rows.addWidget(self.start_from)
-        origin_rows.addWidget(self._row(self.start_from_file, self.start_from_folder, self.freeze_d))
+        origin_rows.addWidget(row_of(self.start_from_file, self.start_from_folder, self.freeze_d))
         form.addRow("start from a trained model", origin_box)
         form.addRow("", self.origin_note)
-        form.addRow("device / precision", self._row(self.device, self.precision, self.compile))
+        form.addRow("device / precision", row_of(self.device, self.precision, self.compile))
         form.addRow("output folder", out_row)
 
         self.schedule_plot = pg.PlotWidget()
@@ -387,15 +387,6 @@ class SetupForm(QWidget):
         for widget, tip in tips.items():
             if not widget.toolTip():
                 widget.setToolTip(tip)
-
-    @staticmethod
-    def _row(*widgets) -> QWidget:
-        w = QWidget()
-        row = QHBoxLayout(w)
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget in widgets:
-            row.addWidget(widget)
-        return w
 
     def _browse_out(self) -> None:
         folder = existing_directory(self, "Folder for the new run")

@@ -4,11 +4,11 @@ training balance its papers set (optimizer and betas, D steps per G step, D's le
 multiplier, penalty weights, WGAN's clip). Each row is shown for a family that reads it."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from ...core.config import OPTIMIZERS
 from ...core.families.classic.blocks import ARCHS, CONDITIONINGS, D_ARCHS, D_NORMS
-from ..common.widgets import named
+from ..common.widgets import named, row_of
 
 
 def _combo(name: str, items) -> QComboBox:
@@ -24,15 +24,6 @@ def _double(name: str, lo: float, hi: float, step: float, decimals: int) -> QDou
     box.setRange(lo, hi)
     box.setSingleStep(step)
     return box
-
-
-def _row(*widgets) -> QWidget:
-    w = QWidget()
-    row = QHBoxLayout(w)
-    row.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        row.addWidget(widget)
-    return w
 
 
 class ModelSettingsRows:
@@ -108,20 +99,20 @@ class ModelSettingsRows:
         self.began_lambda_k.setToolTip("BEGAN: k_t's gain")
         # rows shown only where their model trains: (label, row, settings, shown for these values)
         self.conditional_rows = [
-            ("InfoGAN codes", _row(self.info_categorical, self.info_continuous, self.info_lambda,
+            ("InfoGAN codes", row_of(self.info_categorical, self.info_continuous, self.info_lambda,
                                    self.info_lambda_continuous), ("info_categorical",),
              lambda v: bool(v["info_categorical"]) or v["info_continuous"] > 0 or v["preset"] == "infogan"),
-            ("EBGAN margin / PT", _row(self.ebgan_margin, self.ebgan_pt_weight), ("ebgan_margin",),
+            ("EBGAN margin / PT", row_of(self.ebgan_margin, self.ebgan_pt_weight), ("ebgan_margin",),
              lambda v: v["loss"] == "ebgan"),
-            ("BEGAN γ / λk", _row(self.began_gamma, self.began_lambda_k), ("began_gamma",),
+            ("BEGAN γ / λk", row_of(self.began_gamma, self.began_lambda_k), ("began_gamma",),
              lambda v: v["loss"] == "began")]
-        self.rows = [("G / D network", _row(self.g_arch, self.d_arch), ("g_arch", "d_arch")),
-                     ("D norm / G", _row(self.d_norm, self.g_spectral), ("d_norm", "g_spectral")),
-                     ("attention / labels", _row(self.attention_res, self.conditioning),
+        self.rows = [("G / D network", row_of(self.g_arch, self.d_arch), ("g_arch", "d_arch")),
+                     ("D norm / G", row_of(self.d_norm, self.g_spectral), ("d_norm", "g_spectral")),
+                     ("attention / labels", row_of(self.attention_res, self.conditioning),
                       ("attention_res", "conditioning")),
-                     ("optimizer / β1 / β2", _row(self.optimizer, self.beta1, self.beta2), ("optimizer", "beta1")),
-                     ("D steps / D lr", _row(self.n_critic, self.d_lr_mult), ("n_critic", "d_lr_mult")),
-                     ("penalties / clip", _row(self.r1_gamma, self.gp_lambda, self.wgan_clip),
+                     ("optimizer / β1 / β2", row_of(self.optimizer, self.beta1, self.beta2), ("optimizer", "beta1")),
+                     ("D steps / D lr", row_of(self.n_critic, self.d_lr_mult), ("n_critic", "d_lr_mult")),
+                     ("penalties / clip", row_of(self.r1_gamma, self.gp_lambda, self.wgan_clip),
                       ("r1_gamma", "gp_lambda", "wgan_clip"))]
 
     def _editors(self) -> dict:

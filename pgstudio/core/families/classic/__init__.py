@@ -52,6 +52,9 @@ class ClassicFamily(Family):
         """FreezeD keeps D's first ``count`` layers or blocks with weights (those nearest the image)."""
         return [m for m in D.body if any(True for _ in m.parameters())][:count]
 
+    def discriminator_feature_blocks(self, D) -> list:
+        return [m for m in D.body if any(True for _ in m.parameters())]
+
     def config_problems(self, cfg) -> list:
         from ...config import ConfigProblem
         problems = []
@@ -101,6 +104,10 @@ class ClassicFamily(Family):
     def status_line(self, stats: dict) -> str:
         """No growing: D's mean scores instead, or a Wasserstein critic's estimate of the distance."""
         w, real, fake = stats.get("w_distance"), stats.get("d_real"), stats.get("d_fake")
+        if stats.get("k_t") is not None and stats.get("m_global") is not None:
+            return f"{self.title} · k_t {stats['k_t']:.4f} · M_global {stats['m_global']:.4f}"
+        if stats.get("mi_bound") is not None:
+            return f"{self.title} · MI bound {stats['mi_bound']:.3f} nats"
         if w is not None:
             return f"{self.title} · W estimate {w:.3f}"
         if real is not None and fake is not None:

@@ -1,0 +1,164 @@
+"""The survey's presets side by side (issue #28): each trained on the same folder at the same
+image budget, scored against images the run never saw.
+
+    python -m bench.survey_table SPLIT [--recipes gan dcgan …] [--seeds 0 1 2] [--kimg 10]
+                                 [--resolution 32] [--kid-seeds 0] [--runs DIR]
+                                 [--out bench/results/survey_SPLITNAME.json] [--grids docs/survey]
+    python -m bench.survey_table --report FILE...
+
+SPLIT holds train/ and heldout/ (bench/holdout_split.py). cGAN trains on class sub-folders: a
+split whose file names start with their class (holdout_split flattens "floor/x.png" into
+"floor_x.png") is given a class-folder view of train/ (symlinks), and a split without such names
+has no cGAN row. Each run's generator as the studio samples it (the EMA copy, eval mode) is scored
+by MS-SWD (×1000, the mean over levels) of as many fakes as there are held-out images against all
+of them; with --kid-seeds, KID (×1000) on Inception features too (the [fid] extra) for those seeds.
+Rows are appended to --out (one file per split); the seed-0 grid of each preset is written to
+--grids. Wall time is the training's alone, on the CPU named in the file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pgstudio.core.analysis.export import render
+from pgstudio.core.analysis.metrics import swd_of_generator
+from pgstudio.core.data.dataset import import_folder
+from pgstudio.core.data.images import make_grid
+from pgstudio.core.families import family
+from pgstudio.core.presets import preset_config
+from pgstudio.core.training.trainer import Trainer
+from bench.small_data import cpu_name
+
+RECIPES = list(family("classic").papers)
+
+
+def class_view(split: Path) -> Path | None:
+    """train/ as class sub-folders (symlinks), from file names "<class>_<rest>"; None when the
+    names carry no classes (fewer than two prefixes with 20 images each)."""
+    files = sorted((split / "train").glob("*.png"))
+    classes: dict[str, list[Path]] = {}
+    for f in files:
+        if "_" in f.name:
+            classes.setdefault(f.name.split("_", 1)[0], []).append(f)
+    classes = {c: fs for c, fs in classes.items() if len(fs) >= 20}
+    if len(classes) < 2 or sum(map(len, classes.values())) < 0.9 * len(files):
+        return None
+    view = Path("/tmp") / f"{split.name}_classes"
+    for c, fs in classes.items():
+        (view / c).mkdir(parents=True, exist_ok=True)
+        for f in fs:
+            link = view / c / f.name
+            if not link.exists():
+                link.symlink_to(f.resolve())
+    return view
+
+
+def kid_of(G, level: int, heldout_features, n: int, seed: int) -> float:
+    """KID ×1000 of n fakes against the held-out images' Inception features."""
+    from pgstudio.core.analysis import fid as maths
+    from pgstudio.core.analysis.inception import features
+    z = torch.randn(n, G.latent_size, generator=torch.Generator().manual_seed(seed + 3))
+    fakes = render(G, z, level, 1.0).transpose(0, 3, 1, 2)
+    mean, _ = maths.kid(features(fakes), heldout_features, seed=seed)
+    return mean * 1000
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--report"]:
+        print(report([Path(p) for p in sys.argv[2:]]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("split", type=Path)
+    ap.add_argument("--recipes", nargs="+", default=RECIPES, choices=RECIPES)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--kimg", type=float, default=10.0)
+    ap.add_argument("--resolution", type=int, default=32)
+    ap.add_argument("--kid-seeds", type=int, nargs="*", default=[])
+    ap.add_argument("--runs", type=Path, default=Path("/tmp/survey_runs"))
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--grids", type=Path, default=Path("docs/survey"))
+    a = ap.parse_args()
+    out = a.out or Path(f"bench/results/survey_{a.split.name}.json")
+    train = import_folder(a.split / "train", a.resolution)
+    heldout = import_folder(a.split / "heldout", a.resolution).levels[a.resolution]
+    classes = class_view(a.split) if "cgan" in a.recipes else None
+    labelled = import_folder(classes, a.resolution) if classes else None
+    heldout_features = None
+    if a.kid_seeds:
+        from pgstudio.core.analysis.inception import features
+        heldout_features = features(heldout)
+    table = json.loads(out.read_text()) if out.exists() else {"cpu": cpu_name(), "threads": torch.get_num_threads(),
+                                                              "rows": []}
+    for recipe in a.recipes:
+        for seed in a.seeds:
+            if recipe == "cgan" and labelled is None:
+                print(f"{recipe}: {a.split} has no classes, skipped", flush=True)
+                break
+            data = classes if recipe == "cgan" else a.split / "train"
+            cfg = preset_config(recipe, arch="classic", data=str(data), resolution=a.resolution, max_kimg=a.kimg,
+                                seed=seed, device="cpu", precision="fp32", tick_kimg=1.0, sample_kimg=1000.0,
+                                checkpoint_kimg=1000.0, metric_kimg=0.0, classes="on" if recipe == "cgan" else "off")
+            if recipe == "sagan" and a.resolution <= 16:
+                cfg = cfg.replace(attention_res=a.resolution // 2)
+            folder = a.runs / f"{a.split.name}-{recipe}-s{seed}"
+            if folder.exists():
+                import shutil
+                shutil.rmtree(folder)
+            t0 = time.perf_counter()
+            trainer = Trainer.new(folder, cfg, dataset=labelled if recipe == "cgan" else train)
+            result = trainer.run()
+            seconds = time.perf_counter() - t0
+            G, level, n = trainer.G_ema, trainer.G_ema.max_level, heldout.shape[0]
+            row = {"split": a.split.name, "recipe": recipe, "seed": seed, "resolution": a.resolution,
+                   "kimg": round(trainer.images_seen / 1000, 2), "stop": result.reason, "train_s": round(seconds, 1),
+                   "img_per_s": round(trainer.images_seen / seconds, 1), "error": result.error}
+            if result.reason != "error":
+                record = swd_of_generator(G, level, 1.0, heldout, n, seed=seed, with_floor=False)
+                row["ms_swd"] = record["mean"]
+                if seed in a.kid_seeds:
+                    row["kid_x1000"] = round(kid_of(G, level, heldout_features, min(n, 1000), seed), 3)
+                if seed == a.seeds[0]:
+                    z = torch.randn(64, G.latent_size, generator=torch.Generator().manual_seed(0))
+                    grid = make_grid(render(G, z, level, 1.0), cols=8, pad=1, pad_value=255)
+                    a.grids.mkdir(parents=True, exist_ok=True)
+                    from PIL import Image
+                    Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(
+                        a.grids / f"{a.split.name}_{recipe}.png")
+            trainer.close()
+            print(json.dumps(row), flush=True)
+            table["rows"] = [r for r in table["rows"] if (r["recipe"], r["seed"]) != (recipe, seed)] + [row]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(table, indent=1))
+
+
+def report(paths: list[Path]) -> str:
+    """Markdown: per split and preset, MS-SWD per seed, mean ± spread, KID, img/s, train time."""
+    lines = ["| data | preset | paper | MS-SWD per seed | mean | KID ×1000 | img/s | train s (mean) |",
+             "|---|---|---|---|---|---|---|---|"]
+    papers = family("classic").papers
+    for p in paths:
+        table = json.loads(p.read_text())
+        groups: dict[tuple, list[dict]] = {}
+        for r in table["rows"]:
+            groups.setdefault((r["split"], r["recipe"]), []).append(r)
+        for (split, recipe), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], RECIPES.index(kv[0][1]))):
+            rs = sorted(rs, key=lambda r: r["seed"])
+            scored = [r["ms_swd"] for r in rs if "ms_swd" in r]
+            kids = [r["kid_x1000"] for r in rs if "kid_x1000" in r]
+            paper = papers[recipe]
+            per_seed = " / ".join(f"{r['ms_swd']:.1f}" if "ms_swd" in r else "failed" for r in rs)
+            mean = f"**{np.mean(scored):.1f}** ± {np.std(scored):.1f}" if scored else "—"
+            lines.append(f"| {split} | {paper.title} | {paper.citation} | {per_seed} | {mean} | "
+                         f"{' / '.join(f'{k:.1f}' for k in kids) or '—'} | "
+                         f"{np.mean([r['img_per_s'] for r in rs]):.0f} | {np.mean([r['train_s'] for r in rs]):.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
