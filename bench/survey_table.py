@@ -80,6 +80,9 @@ def main() -> None:
     ap.add_argument("--kimg", type=float, default=10.0)
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--kid-seeds", type=int, nargs="*", default=[])
+    ap.add_argument("--fmap", type=int, nargs=2, metavar=("BASE", "MAX"), default=(512, 64),
+                    help="every preset's widths (default 512 64: G 64/64/32/16 at 4/8/16/32, the progressive "
+                         "laptop preset's scale; the presets' own 2048 256 ran 7-340 img/s on 2 cores)")
     ap.add_argument("--runs", type=Path, default=Path("/tmp/survey_runs"))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--grids", type=Path, default=Path("docs/survey"))
@@ -103,7 +106,8 @@ def main() -> None:
             data = classes if recipe == "cgan" else a.split / "train"
             cfg = preset_config(recipe, arch="classic", data=str(data), resolution=a.resolution, max_kimg=a.kimg,
                                 seed=seed, device="cpu", precision="fp32", tick_kimg=1.0, sample_kimg=1000.0,
-                                checkpoint_kimg=1000.0, metric_kimg=0.0, classes="on" if recipe == "cgan" else "off")
+                                checkpoint_kimg=1000.0, metric_kimg=0.0, classes="on" if recipe == "cgan" else "off",
+                                fmap_base=a.fmap[0], fmap_max=a.fmap[1])
             if recipe == "sagan" and a.resolution <= 16:
                 cfg = cfg.replace(attention_res=a.resolution // 2)
             folder = a.runs / f"{a.split.name}-{recipe}-s{seed}"
@@ -115,7 +119,7 @@ def main() -> None:
             result = trainer.run()
             seconds = time.perf_counter() - t0
             G, level, n = trainer.G_ema, trainer.G_ema.max_level, heldout.shape[0]
-            row = {"split": a.split.name, "recipe": recipe, "seed": seed, "resolution": a.resolution,
+            row = {"split": a.split.name, "recipe": recipe, "seed": seed, "resolution": a.resolution, "fmap": list(a.fmap),
                    "kimg": round(trainer.images_seen / 1000, 2), "stop": result.reason, "train_s": round(seconds, 1),
                    "img_per_s": round(trainer.images_seen / seconds, 1), "error": result.error}
             if result.reason != "error":

@@ -76,6 +76,9 @@ def test_a_wgan_run_trains_in_the_window_with_its_critic_estimate(qtbot, window,
     w = window
     choose_demo_tiny(qtbot, w, tmp_path / "run", arch="classic")
     f = w.setup_form
+    # cGAN trains on labels: the demo set has none, and the form says so rather than train without
+    choose(f.preset, "cgan")
+    assert "class labels" in f.problems.text() and not f.start_button.isEnabled()
     choose(f.preset, "wgan")
     f.latent.setValue(16)
     f.fmap_base.setValue(64)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 
 # curves a family's ticks may carry beside the shared ones (family_stats), with what to call them
 MODEL_CURVES = {
-    "d_real": "D(reals), mean score",
+    "d_real": "D(reals), mean score",            # an autoencoder D's (EBGAN, BEGAN): its energy
     "d_fake": "D(fakes), mean score",
     "w_distance": "critic's Wasserstein estimate",
     "k_t": "BEGAN k_t",

@@ -152,8 +152,8 @@ class TrainingStep:
             self._optimizer_step(nets.G, nets.opt_g)
 
         with torch.no_grad():       # EMA of G's weights, half-life measured in images
-            hl = cfg.ema_halflife_kimg * 1000.0
-            beta = 0.5 ** (pt.batch / hl) if hl > 0 else 0.0
+            hl = cfg.ema_halflife_kimg * 1000.0      # G steps every n_critic batches: as many images
+            beta = 0.5 ** (pt.batch * getattr(cfg, "n_critic", 1) / hl) if hl > 0 else 0.0
             torch._foreach_lerp_(list(nets.G_ema.parameters()), list(nets.G.parameters()), 1.0 - beta)
             recipe.after_ema(nets.G_ema)
             self._report(step, loss_d.detach(), penalty.detach(), loss_g.detach(), regularizer)

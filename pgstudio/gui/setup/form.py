@@ -662,6 +662,9 @@ class SetupForm(QWidget):
         elif self.freeze_d.value():
             cfg = cfg.replace(freeze_d=self.freeze_d.value())
         problems += self._origin_problems(cfg)
+        if preset.get("classes") == "on" and cfg.classes != "on" and data.ready:     # cGAN: labels or nothing
+            problems.append((self.use_classes, f"the {self.preset.currentText()} preset trains on class labels: "
+                                               "choose a folder with one sub-folder per class and use them"))
         widget_of = self.widget_for_setting()
         for problem in config_problems(cfg):
             if problem.field == "data":

@@ -133,7 +133,7 @@ class TrainingPlots(QWidget):
         # the classic family does not grow either: its second row shows D's scores on reals and
         # fakes (and a Wasserstein critic's estimate of the distance), as its papers plot them
         self.model_plot = pg.PlotItem()
-        self.model_plot.setLabel("left", "D scores")
+        self.model_plot.setLabel("left", "D scores / energies")
         self.model_plot.addLegend(offset=(-10, 5))
         self.model_plot.showGrid(y=True, alpha=0.2)
         colours = {"d_real": (31, 119, 180), "d_fake": (214, 39, 40), "w_distance": (44, 160, 44)}
