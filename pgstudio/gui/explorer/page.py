@@ -587,7 +587,7 @@ class ExplorerPage(QWidget):
         z = self.current_latent().expand(len(codes), -1).contiguous()
         src, labels = self.source, self.class_labels(len(codes))
         cols = min(len(codes), 10)
-        names = [f"category {c}" for c in range(len(codes))]
+        names = [str(c) for c in range(len(codes))]          # short: a cell is one image wide
         self.worker.submit("categories", lambda: (make_grid(render(src.generator, z, src.level, src.alpha,
                                                                    labels=labels, codes=codes),
                                                             cols=cols, pad=2, pad_value=255), names, cols))

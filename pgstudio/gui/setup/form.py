@@ -281,7 +281,7 @@ class SetupForm(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c0392b")
         self.start_button = named(QPushButton("Start training"), "setup_start")
-        self.queue_button = named(QPushButton("Queue runs…"), "setup_queue")
+        self.queue_button = named(QPushButton("Queue…"), "setup_queue")
         self.queue_button.setToolTip("train several presets or seeds one after another on this data set, each in a "
                                      "folder of its own inside the output folder (the Runs page overlays them)")
 
@@ -912,7 +912,7 @@ class SetupForm(QWidget):
         self._start(cfg)
 
     def ask_queue(self) -> None:
-        """"Queue runs…": choose presets and seeds; the queue goes into the output folder."""
+        """"Queue…": choose presets and seeds; the queue goes into the output folder."""
         cfg, problems = self.build()
         if problems:
             self.start_refused.emit("Cannot queue yet:\n" + "\n".join(m for _, m in problems))

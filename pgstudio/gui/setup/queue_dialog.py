@@ -1,4 +1,4 @@
-"""The run form's "Queue runs…": the family's presets to train one after another on the chosen
+"""The run form's "Queue…": the family's presets to train one after another on the chosen
 data set (the preset on view with the form's edits, the others as their papers set them) and the
 seeds to train each with, into a queue folder of their own."""
 from __future__ import annotations
