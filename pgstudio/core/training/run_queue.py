@@ -140,16 +140,37 @@ class RunQueue:
                          + (f" — {run.message}" if run.message else ""))
         return "\n".join(lines)
 
+    def prepare(self, run: QueuedRun) -> bool:
+        """Ready ``run``'s folder: True when it resumes (it has a checkpoint); a folder begun
+        without one is removed, to start again."""
+        folder = RunFolder(self.run_folder(run))
+        if folder.is_run() and folder.checkpoints():
+            return True
+        if folder.is_run():
+            import shutil
+            shutil.rmtree(folder.path)
+        return False
+
     def trainer_for(self, run: QueuedRun, dataset=None, on_event: Callable | None = None):
         """A Trainer for ``run``: new, or resumed where it stopped (its folder has a checkpoint)."""
         from .trainer import Trainer
         folder = self.run_folder(run)
-        if RunFolder(folder).is_run() and RunFolder(folder).checkpoints():
+        if self.prepare(run):
             return Trainer.resume(folder, dataset=dataset, on_event=on_event)
-        if RunFolder(folder).is_run():          # started, but no checkpoint yet: start it again
-            import shutil
-            shutil.rmtree(folder)
         return Trainer.new(folder, run.train_config(), dataset=dataset, on_event=on_event)
+
+    def record_ending(self, run: QueuedRun, result) -> bool:
+        """Mark ``run`` by its RunResult (or an error string from its start): done, failed or
+        stopped; True when the queue goes on with the next run."""
+        reason = getattr(result, "reason", "error")
+        if reason == "stopped":
+            self.mark(run, "stopped", f"stopped at {result.kimg:.3f} kimg; the queue resumes it")
+            return False
+        if reason == "error":
+            self.mark(run, "failed", getattr(result, "error", None) or str(result))
+        else:
+            self.mark(run, "done", f"{reason} at {result.kimg:.3f} kimg")
+        return True
 
     def train(self, on_event: Callable | None = None, on_run: Callable[[QueuedRun, int], None] | None = None,
               dataset=None, drive: Callable | None = None) -> dict[str, int]:
@@ -172,13 +193,8 @@ class RunQueue:
                 except KeyboardInterrupt:
                     self.mark(run, "stopped", "interrupted; the queue resumes it")
                     raise
-                if result.reason == "error":
-                    self.mark(run, "failed", result.error or "failed")
-                elif result.reason == "stopped":
-                    self.mark(run, "stopped", f"stopped at {result.kimg:.3f} kimg; the queue resumes it")
+                if not self.record_ending(run, result):
                     break
-                else:
-                    self.mark(run, "done", f"{result.reason} at {result.kimg:.3f} kimg")
         finally:
             lock.release()
         return self.counts()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...core.storage.runfolder import RunFolder
 from ...core.storage.runlock import RunLock
 from ...core.training.run_queue import QueuedRun, RunQueue
 
@@ -27,13 +26,9 @@ class QueueDriver:
         self.current = run
         if run is None:
             return None
-        folder = self.queue.run_folder(run)
-        resumes = RunFolder(folder).is_run() and bool(RunFolder(folder).checkpoints())
-        if RunFolder(folder).is_run() and not resumes:       # begun without a checkpoint: again
-            import shutil
-            shutil.rmtree(folder)
+        resumes = self.queue.prepare(run)
         self.queue.mark(run, "running")
-        return run, folder, resumes
+        return run, self.queue.run_folder(run), resumes
 
     def position(self) -> str:
         run = self.current
@@ -43,17 +38,7 @@ class QueueDriver:
         """The current run's ending (a RunResult, or an error string from its start); True when
         the queue goes on with the next."""
         run, self.current = self.current, None
-        if run is None:
-            return False
-        reason = getattr(result, "reason", "error")
-        if reason == "stopped":
-            self.queue.mark(run, "stopped", f"stopped at {result.kimg:.3f} kimg; Start continues the queue")
-            return False
-        if reason == "error":
-            self.queue.mark(run, "failed", getattr(result, "error", None) or str(result))
-        else:
-            self.queue.mark(run, "done", f"{reason} at {result.kimg:.3f} kimg")
-        return True
+        return run is not None and self.queue.record_ending(run, result)
 
     def summary(self) -> str:
         return ", ".join(f"{n} {s}" for s, n in self.queue.counts().items())
