@@ -212,3 +212,38 @@ def test_three_presets_queued_on_one_folder_train_in_turn_and_overlay_on_the_run
     runs.table.selectAll()
     qtbot.waitUntil(lambda: len(runs.plotted_names()) == 3, timeout=10000)
     assert sorted(runs.plotted_names()) == ["dcgan", "lsgan", "wgan-gp"]
+
+
+def test_begans_four_curves_are_all_named_in_the_model_rows_legend(qtbot, window):
+    """BEGAN draws four curves in the model row (D's energies on reals and fakes, k_t, M_global):
+    the legend names all four inside the row at 1280×720 and leaves most of it to the curves (a
+    stacked legend once showed two names and covered the plot)."""
+    from pgstudio.gui.training.run_history import RunHistory
+    w = window
+    w.resize(1280, 720)
+    w.tabs.setCurrentWidget(w.training_page)
+    plots = w.training_page.plots
+    history = RunHistory()
+    base = dict(step=1, wall_s=1.0, resolution=16, alpha=1.0, phase="stabilize", batch=16, micro_batches=1,
+                lr=1e-4, loss_d=0.5, loss_g=0.1, penalty=0.0, img_per_s=100.0, sec_per_kimg=10.0, device="cpu",
+                precision="fp32", ram_mb=100.0)
+    other = RunHistory()                   # first a run with other curves (an InfoGAN + WGAN mix)
+    for i in range(1, 5):
+        other.add_tick({**base, "kind": "tick", "kimg": 0.1 * i, "d_real": 1.0, "d_fake": -1.0, "w_distance": 2.0,
+                        "mi_bound": 0.5, "pulling_away": 0.1})
+    plots.refresh(other, force=True)
+    for i in range(1, 20):
+        history.add_tick({**base, "kind": "tick", "kimg": 0.1 * i, "d_real": 0.8 - 0.01 * i, "d_fake": 0.05,
+                          "k_t": 0.001 * i, "m_global": 1.0 - 0.02 * i})
+    plots.refresh(history, force=True)
+    qtbot.waitUntil(lambda: plots.second_row == "model", timeout=3000)
+    qtbot.wait(100)
+    legend = plots.model_plot.legend
+    assert [label.text for _, label in legend.items] == ["D(reals)", "D(fakes)", "k_t", "M_global"]
+    colours = {sample.item.opts["pen"].color().name() for sample, _ in legend.items}
+    assert len(colours) == 4, "two of the curves share a colour"
+    row = plots.model_plot.vb.sceneBoundingRect()
+    for sample, label in legend.items:
+        box = label.sceneBoundingRect()
+        assert row.contains(box), f"{label.text} lies outside the model row"
+    assert legend.sceneBoundingRect().height() < 0.4 * row.height()

@@ -68,3 +68,20 @@ def test_everything_fits(qtbot, window, size):
                "save_latent": ex.save_latent_button, "load_latent": ex.load_latent_button,
                "play": ex.play_button, "export_video": ex.export_video_button}
     assert not check(qtbot, w, exports)
+
+
+@pytest.mark.parametrize("arch", ["stylegan2", "classic"])
+def test_a_familys_wider_rows_widen_the_form_at_the_smallest_window(qtbot, window, arch):
+    """At the window's smallest size (a first start on a small screen), a family whose rows are
+    wider than those the form opened with widens the form's scroll area: the survey's rows once
+    ran past its right edge, the queue button and the right-hand fields cut."""
+    w, f = window, window.setup_form
+    w.resize(300, 200)                         # clamped to the window's minimum
+    qtbot.wait(100)
+    f.arch.setCurrentIndex(f.arch.findData(arch))
+    qtbot.wait(100)
+    w.resize(300, 200)
+    qtbot.wait(100)
+    fields = {name: widget for name, widget in f.widget_for_setting().items() if widget.isVisible()}
+    assert len(fields) >= 15
+    assert not check(qtbot, w, {**fields, "queue": f.queue_button, "start": f.start_button, "preset": f.preset})

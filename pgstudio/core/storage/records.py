@@ -14,14 +14,14 @@ from dataclasses import dataclass, field, fields
 
 
 # curves a family's ticks may carry beside the shared ones (family_stats), with what to call them
-MODEL_CURVES = {
-    "d_real": "D(reals), mean score",            # an autoencoder D's (EBGAN, BEGAN): its energy
-    "d_fake": "D(fakes), mean score",
-    "w_distance": "critic's Wasserstein estimate",
-    "k_t": "BEGAN k_t",
-    "m_global": "BEGAN M_global",
-    "mi_bound": "InfoGAN MI bound (nats)",
-    "pulling_away": "EBGAN pulling-away term",
+MODEL_CURVES = {           # short: the Training page lists them on one line above the curves
+    "d_real": "D(reals)",            # the mean score; an autoencoder D's (EBGAN, BEGAN): its energy
+    "d_fake": "D(fakes)",
+    "w_distance": "W estimate",      # a Wasserstein critic's estimate of the distance
+    "k_t": "k_t",
+    "m_global": "M_global",
+    "mi_bound": "MI bound (nats)",
+    "pulling_away": "pulling-away",
 }
 
 

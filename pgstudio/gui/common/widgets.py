@@ -18,15 +18,34 @@ def exported(write, report) -> bool:
     return True
 
 
+class _VerticalScrollArea(QScrollArea):
+    """Scrolls up and down only, and is never narrower than its content: its minimum width
+    follows the content's whenever the content's layout changes (a family's rows that are wider
+    than the ones the form opened with widen the area, rather than running past its edge)."""
+
+    def __init__(self, content: QWidget):
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        content.installEventFilter(self)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        content = self.widget()
+        if content is not None:
+            self.setMinimumWidth(content.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 4)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.widget() and event.type() == QEvent.LayoutRequest:
+            self._fit_width()
+        return super().eventFilter(obj, event)
+
+
 def vertical_scroll(content: QWidget) -> QScrollArea:
     """``content`` in a scroll area that scrolls up and down only: it is never narrower than the
     content, so no field sits beyond a sideways scrollbar on a small screen."""
-    area = QScrollArea()
-    area.setWidget(content)
-    area.setWidgetResizable(True)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-    area.setMinimumWidth(content.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width() + 4)
-    return area
+    return _VerticalScrollArea(content)
 
 
 def row_of(*widgets) -> QWidget:

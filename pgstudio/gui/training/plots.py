@@ -134,12 +134,16 @@ class TrainingPlots(QWidget):
         # fakes (and a Wasserstein critic's estimate of the distance), as its papers plot them
         self.model_plot = pg.PlotItem()
         self.model_plot.setLabel("left", "D scores / energies")
-        self.model_plot.addLegend(offset=(-10, 5))
+        # its legend: one line on a pale ground at the top left, as in the augmentation row (the
+        # row is short, and BEGAN draws four curves, which a stacked legend cut to two); it names
+        # the curves the run draws (_relist_model_legend)
+        self.model_plot.addLegend(offset=(10, 1), brush=pg.mkBrush(255, 255, 255, 210))
         self.model_plot.showGrid(y=True, alpha=0.2)
-        colours = {"d_real": (31, 119, 180), "d_fake": (214, 39, 40), "w_distance": (44, 160, 44)}
-        self.model_curves = {name: self.model_plot.plot(pen=pg.mkPen(colours.get(name, (90, 90, 90)), width=2),
-                                                        name=label)
-                             for name, label in MODEL_CURVES.items()}
+        colours = {"d_real": (31, 119, 180), "d_fake": (214, 39, 40), "w_distance": (44, 160, 44),
+                   "k_t": (255, 127, 14), "m_global": (148, 103, 189), "mi_bound": (140, 86, 75),
+                   "pulling_away": (227, 119, 194)}
+        self.model_curves = {name: self.model_plot.plot(pen=pg.mkPen(colours.get(name, (90, 90, 90)), width=2))
+                             for name in MODEL_CURVES}
         self.second_row = "alpha"
         # a run that augments what D sees gets a row for p and ADA's overfitting signal r_t
         self.aug_plot = pg.PlotItem()
@@ -353,6 +357,23 @@ class TrainingPlots(QWidget):
             self.loss_plot.removeItem(item)
         self._bands, self._lines = [], []
 
+    def _relist_model_legend(self, drawn: list) -> None:
+        """The model row's legend names exactly ``drawn`` ((curve, name) pairs), in order, on one
+        line. Rebuilt when the list changes: pyqtgraph's legend keeps the grid cells of removed
+        entries, so a run that draws four curves after one that drew others got two lines."""
+        legend = self.model_plot.legend
+        if [(sample.item, label.text) for sample, label in legend.items] == drawn:
+            return
+        legend.clear()
+        if legend.scene() is not None:          # (setParentItem(None) would re-anchor it to nothing)
+            legend.scene().removeItem(legend)
+        self.model_plot.legend = None            # addLegend returns the existing legend while one is set
+        legend = self.model_plot.addLegend(offset=(10, 1), colCount=max(len(drawn), 1),
+                                           brush=pg.mkBrush(255, 255, 255, 210))
+        legend.layout.setContentsMargins(2, 0, 2, 0)   # one label high: the row is ~70 px at 1280×720
+        for curve, name in drawn:
+            legend.addItem(curve, name)
+
     @staticmethod
     def _legend_lists(plot, curve, name: str, shown: bool) -> None:
         """Whether ``plot``'s legend lists ``curve``."""
@@ -396,11 +417,14 @@ class TrainingPlots(QWidget):
         self._show_second_row("regularisers" if history.shows_regularisers else
                               "model" if history.shows_model_stats else "alpha")
         if history.shows_model_stats:
+            drawn = []
             for name, curve in self.model_curves.items():
                 values = np.asarray(history.model_stats.get(name, []), float)
                 have = ~np.isnan(values)
                 curve.setData(x[have], smooth(values[have], w))
-                self._legend_lists(self.model_plot, curve, MODEL_CURVES[name], bool(have.any()))
+                if have.any():
+                    drawn.append((curve, MODEL_CURVES[name]))
+            self._relist_model_legend(drawn)
         if history.shows_regularisers:
             pl = np.asarray(history.pl_penalty)
             have = ~np.isnan(pl)
