@@ -69,6 +69,14 @@ def kid_of(G, level: int, heldout_features, n: int, seed: int) -> float:
     return mean * 1000
 
 
+def floor_of(train, heldout, seed: int = 0) -> float:
+    """MS-SWD ×1000 (mean over levels) of as many training images as held-out ones, drawn at
+    random, against the held-out images: what a generator that drew the training set would read."""
+    from pgstudio.core.analysis.metrics import ms_swd
+    pick = torch.randperm(train.shape[0], generator=torch.Generator().manual_seed(seed))[:heldout.shape[0]]
+    return float(np.mean(ms_swd(torch.as_tensor(train[pick.numpy()]), torch.as_tensor(heldout), seed=seed)))
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--report"]:
         print(report([Path(p) for p in sys.argv[2:]]))
@@ -86,6 +94,8 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("/tmp/survey_runs"))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--grids", type=Path, default=Path("docs/survey"))
+    ap.add_argument("--floor", action="store_true", help="only score the training reals against the held-out "
+                    "ones (the floor, seeds 0 1 2) into --out")
     a = ap.parse_args()
     out = a.out or Path(f"bench/results/survey_{a.split.name}.json")
     train = import_folder(a.split / "train", a.resolution)
@@ -98,6 +108,12 @@ def main() -> None:
         heldout_features = features(heldout)
     table = json.loads(out.read_text()) if out.exists() else {"cpu": cpu_name(), "threads": torch.get_num_threads(),
                                                               "rows": []}
+    if a.floor:
+        reals = train.levels[a.resolution]
+        table["floor"] = {"resolution": a.resolution, "ms_swd": [round(floor_of(reals, heldout, s), 3) for s in (0, 1, 2)]}
+        print(json.dumps(table["floor"]), flush=True)
+        out.write_text(json.dumps(table, indent=1))
+        return
     for recipe in a.recipes:
         for seed in a.seeds:
             if recipe == "cgan" and labelled is None:
@@ -161,6 +177,10 @@ def report(paths: list[Path]) -> str:
             lines.append(f"| {split} | {paper.title} | {paper.citation} | {per_seed} | {mean} | "
                          f"{' / '.join(f'{k:.1f}' for k in kids) or '—'} | "
                          f"{np.mean([r['img_per_s'] for r in rs]):.0f} | {np.mean([r['train_s'] for r in rs]):.0f} |")
+        if "floor" in table:
+            floor = table["floor"]["ms_swd"]
+            lines.append(f"| {table['rows'][0]['split'] if table['rows'] else p.stem} | training reals vs held-out "
+                         f"(the floor) | | {' / '.join(f'{f:.1f}' for f in floor)} | {np.mean(floor):.1f} | | | |")
     return "\n".join(lines)
 
 

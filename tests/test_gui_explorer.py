@@ -236,3 +236,58 @@ def test_stylegan2_noise_modes_and_style_mixing_grid(qtbot, window, shapes_folde
     click(qtbot, ex.play_button)
     qtbot.waitUntil(lambda: len(ex.frames) == 6, timeout=10000)
     click(qtbot, ex.play_button)
+
+
+def click_group_box_check(qtbot, box):
+    """Click a checkable group box's own check box, where the style draws it."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionGroupBox
+    option = QStyleOptionGroupBox()
+    box.initStyleOption(option)
+    rect = box.style().subControlRect(QStyle.CC_GroupBox, option, QStyle.SC_GroupBoxCheckBox, box)
+    qtbot.mouseClick(box, Qt.LeftButton, pos=rect.center())
+
+
+@pytest.mark.parametrize("run_fixture", ["progressive_run", "stylegan_run"])
+def test_the_layer_view_shows_any_layer_live_as_the_latent_moves(qtbot, window, request, run_fixture):
+    """Switched on, the explorer's Layers box lists G's feature maps, shows the last one before the
+    image with its spectrum; another layer, the seed moving, one channel: each redraws it."""
+    run = request.getfixturevalue(run_fixture)
+    ex, box = window.explorer_page, window.explorer_page.layers_box
+    window.tabs.setCurrentWidget(ex)
+    with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+        ex.open_path(str(run))
+    assert box.activation.array() is None
+    box.ensurePolished()
+    with qtbot.waitSignal(ex.layers_rendered, timeout=10000):
+        click_group_box_check(qtbot, box)
+    assert box.isChecked()
+    keys = [box.layer.itemData(i) for i in range(box.layer.count())]
+    assert len(keys) >= 6 and box.layer.currentData() in keys
+    shown = next(l for l in box.layers if l.key == box.layer.currentData())
+    assert shown.channels > 3 and shown.height == 8                    # the last map before the image
+    assert box.activation.array().shape == (8, 8, 3) and box.spectrum.array().shape == (8, 8, 3)
+    assert shown.label in box.caption.text() and "peak ratio" in box.caption.text()
+    # another layer: a 4x4 one, chosen with the keyboard
+    box.layer.setFocus()
+    with qtbot.waitSignal(ex.layers_rendered, timeout=10000):
+        qtbot.keyClick(box.layer, Qt.Key_Home)
+    first = box.layers[0]
+    assert box.layer.currentData() == first.key and box.activation.array().shape[:2] == (first.height, first.width)
+    assert first.label in box.caption.text()
+    # live: the seed moves, the map changes
+    assert changed_after(qtbot, ex.layers_rendered, box.activation, lambda: qtbot.keyClick(ex.seed, Qt.Key_Up))
+    # one channel: the channel box opens and picks what is drawn
+    box.view_kind.setFocus()
+    with qtbot.waitSignal(ex.layers_rendered, timeout=10000):
+        qtbot.keyClick(box.view_kind, Qt.Key_End)
+    assert box.view_kind.currentData() == "channel" and box.channel.isEnabled()
+    assert "channel 0" in box.caption.text()
+    with qtbot.waitSignal(ex.layers_rendered, timeout=10000):
+        qtbot.keyClick(box.channel, Qt.Key_Up)
+    assert "channel 1" in box.caption.text()
+    # off: nothing traced while the seed moves
+    click_group_box_check(qtbot, box)
+    assert not box.isChecked()
+    with qtbot.assertNotEmitted(ex.layers_rendered, wait=500):
+        with qtbot.waitSignal(ex.image_rendered, timeout=10000):
+            qtbot.keyClick(ex.seed, Qt.Key_Up)

@@ -23,6 +23,7 @@ from ...core.storage.disk import write_atomic
 from ...core.analysis.export import render, save_png, upscale_nearest, write_video
 from ...core.data.images import make_grid
 from ...core.analysis.latents import interpolation_path, seeded_latents
+from ...core.analysis.layers import trace_and_picture
 from ...core.families import family_of_generator, uses_w_space
 from ...core.models import build_generator, load_generator
 from ...core.families.stylegan2.style_space import (compute_w_directions, interpolate_w, layer_range, map_to_w, render_w,
@@ -32,6 +33,7 @@ from ..common.render_worker import RenderWorker
 from ..common.workers import start_in_thread
 from ..common.widgets import exported, named, vertical_scroll
 from .codes_box import CodesBox
+from .layers_box import LayersBox
 from .projected import Projected, ProjectedLatents, key_names, keyframe_latents, truncate_w
 from .projection_dialog import ProjectionDialog
 from ..common.file_dialogs import existing_directory, open_file_name, save_file_name
@@ -65,6 +67,7 @@ class ExplorerPage(QWidget):
     image_rendered = Signal()
     grid_rendered = Signal()
     mixing_rendered = Signal()
+    layers_rendered = Signal()
     status = Signal(str)
 
     def __init__(self, parent=None):
@@ -80,6 +83,7 @@ class ExplorerPage(QWidget):
         self.frame_index = 0
         self.last_render_ms = 0.0
         self.view_mixing: dict | None = None
+        self._reveal_layers = False                        # the layer view just switched on: scroll to it
 
         self._show_open_run = False      # the open run changed: show its generator when the page is shown
         self.worker = RenderWorker()
@@ -263,6 +267,8 @@ class ExplorerPage(QWidget):
         b.addWidget(self.mix_to, 2, 3)
         b.addWidget(self.mix_button, 3, 0, 1, 4)
         controls.addWidget(self.mixing_box)
+        self.layers_box = LayersBox()               # any family: one feature map of G, live
+        controls.addWidget(self.layers_box)
         box = QGroupBox("Principal directions (GANSpace)")
         b = QVBoxLayout(box)
         row = QHBoxLayout()
@@ -293,6 +299,7 @@ class ExplorerPage(QWidget):
         left = QWidget()
         left.setLayout(controls)
         scroll = vertical_scroll(left)
+        self.controls_scroll = scroll
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.view, 1)
@@ -341,6 +348,8 @@ class ExplorerPage(QWidget):
         self.all_classes_button.clicked.connect(self._render_all_classes)
         self.codes_box.changed.connect(self._class_changed)
         self.codes_box.across_requested.connect(self._render_all_categories)
+        self.layers_box.changed.connect(self._render_layers)
+        self.layers_box.toggled.connect(self._layers_toggled)
         self.class_box.setVisible(False)
         self._show_family(False)
         self._update_enabled()
@@ -644,6 +653,26 @@ class ExplorerPage(QWidget):
             return
         job = self.images_job(self.current_latent(), with_directions=True)
         self.worker.submit("selected", lambda: job()[0])
+        self._render_layers()
+
+    def _layers_toggled(self, on: bool) -> None:
+        """Switched on: the box scrolls into view (it sits low in the column, its pictures below
+        its check box)."""
+        self._reveal_layers = on         # again once its pictures have grown it
+        if on:
+            QTimer.singleShot(0, self._show_layers_box)
+
+    def _show_layers_box(self) -> None:
+        self.controls_scroll.ensureWidgetVisible(self.layers_box, 0, 0)
+
+    def _render_layers(self) -> None:
+        """The layer view, for the selected latent as it is drawn (nothing while the box is off)."""
+        if self.source is None or not self.layers_box.isChecked() or self.play_timer.isActive():
+            return
+        G = self.source.generator
+        job = self.images_job(self.current_latent(), with_directions=True)
+        key, view, channel = self.layers_box.wanted()
+        self.worker.submit("layers", lambda: trace_and_picture(G, job, key, view, channel))
 
     def _render_grid(self) -> None:
         if self.source is None:
@@ -697,6 +726,12 @@ class ExplorerPage(QWidget):
             self.caption.setText(f"seed {self.seed.value()} in every class: {', '.join(names)}" if kind == "classes"
                                  else f"seed {self.seed.value()} in every category of the first InfoGAN code")
             self.image_rendered.emit()
+        elif kind == "layers":
+            self.layers_box.show_result(*result)
+            if self._reveal_layers:
+                self._reveal_layers = False
+                QTimer.singleShot(0, self._show_layers_box)
+            self.layers_rendered.emit()
         elif kind == "grid":
             self.seed_grid.set_array(result)
             self.grid_rendered.emit()
