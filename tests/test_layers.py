@@ -137,3 +137,20 @@ def test_a_single_spike_reads_as_a_large_peak_ratio():
     a[:, 3, 12] = 10.0
     assert picture(a, "mean").peak_ratio == pytest.approx(256.0)
     assert picture(np.ones((4, 16, 16), np.float32), "mean").peak_ratio == pytest.approx(1.0)
+
+
+def test_another_threads_pass_of_the_same_generator_is_not_part_of_the_trace():
+    """The explorer traces in its render thread while a projection may run the same G in its own."""
+    import threading
+    G = generator(arch="progressive")
+    other_done = threading.Event()
+
+    def forward():
+        worker = threading.Thread(target=lambda: (G(torch.randn(3, 16), 3, 1.0), other_done.set()))
+        worker.start()
+        worker.join()
+        return G(torch.randn(1, 16), G.max_level, 1.0)
+    layers, _ = trace_layers(G, forward)
+    alone, _ = trace_layers(G, lambda: G(torch.randn(1, 16), G.max_level, 1.0))
+    assert other_done.is_set()
+    assert [l.key for l in layers] == [l.key for l in alone]

@@ -16,6 +16,7 @@ where its neighbours read a few.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -50,10 +51,11 @@ def trace_layers(G: torch.nn.Module, forward: Callable[[], object],
     captured: list[np.ndarray] = []
     calls: dict[str, int] = {}
     last: list = [None]             # the newest listed map's tensor: an enclosing module returning it renames it
+    tracer = threading.get_ident()  # another thread's pass of the same G (a projection) is not this trace
 
     def hook(name: str):
         def record(module, inputs, output) -> None:
-            if not (torch.is_tensor(output) and output.dim() == 4):
+            if not (torch.is_tensor(output) and output.dim() == 4) or threading.get_ident() != tracer:
                 return
             calls[name] = calls.get(name, 0) + 1
             key = name if calls[name] == 1 else f"{name}#{calls[name]}"
