@@ -8,20 +8,10 @@ each layer's peak ratio for seed 0, the number a StyleGAN droplet makes large.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("PGSTUDIO_SETTINGS", tempfile.mkdtemp(prefix="pgstudio-shots-"))
-
-
-def settle(app, seconds: float) -> None:
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.02)
+from offscreen_shots import settle   # first: Qt offscreen, throwaway settings
 
 
 class Counter:
@@ -50,7 +40,6 @@ def main() -> None:
     a = ap.parse_args()
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    import torch
     from pgstudio.core.analysis.layers import picture, trace_layers
     from pgstudio.core.analysis.latents import seeded_latents
     from pgstudio.core.families import family_of_generator
@@ -78,7 +67,7 @@ def main() -> None:
         ex.layers_box.view_kind.setCurrentIndex(ex.layers_box.view_kind.findData("strongest"))
         settle(app, 1.5)
         w.grab().save(str(out / f"{name}-strongest.png"))
-        G, src = ex.source.generator, ex.source
+        G = ex.source.generator
         z = seeded_latents([0], G.latent_size, None)
         job = ex.images_job(z)
         layers, _ = trace_layers(G, job)

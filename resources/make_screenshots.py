@@ -8,20 +8,9 @@ Runs page lists (default: RUN's parent), of which the first three runs are selec
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("PGSTUDIO_SETTINGS", tempfile.mkdtemp(prefix="pgstudio-shots-"))
-
-
-def settle(app, seconds: float) -> None:
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.02)
+from offscreen_shots import settle   # first: Qt offscreen, throwaway settings
 
 
 def main() -> None:
