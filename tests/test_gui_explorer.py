@@ -248,7 +248,8 @@ def click_group_box_check(qtbot, box):
 
 
 @pytest.mark.parametrize("run_fixture", ["progressive_run", "stylegan_run"])
-def test_the_layer_view_shows_any_layer_live_as_the_latent_moves(qtbot, window, request, run_fixture):
+def test_the_layer_view_shows_any_layer_live_as_the_latent_moves(qtbot, window, request, run_fixture, tmp_path,
+                                                                 monkeypatch):
     """Switched on, the explorer's Layers box lists G's feature maps, shows the last one before the
     image with its spectrum; another layer, the seed moving, one channel: each redraws it."""
     run = request.getfixturevalue(run_fixture)
@@ -285,6 +286,17 @@ def test_the_layer_view_shows_any_layer_live_as_the_latent_moves(qtbot, window, 
     with qtbot.waitSignal(ex.layers_rendered, timeout=10000):
         qtbot.keyClick(box.channel, Qt.Key_Up)
     assert "channel 1" in box.caption.text()
+    # saved: the map and its spectrum side by side, with what they show in the PNG's text
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "layer.png"), ""))
+    click(qtbot, box.save_button)
+    meta = read_provenance(tmp_path / "layer.png")
+    assert meta["layer"] == first.key and meta["layer_view"] == "channel" and meta["layer_channels"] == [1]
+    assert meta["seed"] == ex.seed.value() and meta["peak_ratio"] == round(box.picture.peak_ratio, 3)
+    from PIL import Image
+    saved = np.asarray(Image.open(tmp_path / "layer.png"))
+    k = 256 // first.height
+    assert saved.shape[0] == first.height * k and saved.shape[1] == 2 * first.width * k + 8
+    np.testing.assert_array_equal(saved[::k, :first.width * k:k], box.activation.array())
     # off: nothing traced while the seed moves
     click_group_box_check(qtbot, box)
     assert not box.isChecked()

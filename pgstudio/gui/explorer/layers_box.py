@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QSpinBox
+from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox
 
 from ...core.analysis.layers import VIEWS, Layer, LayerPicture
 from ..common.grid_view import GridView
@@ -29,8 +29,21 @@ def coloured(values: np.ndarray, colormap) -> np.ndarray:
     return np.ascontiguousarray(lut[np.clip((values * 255).round().astype(int), 0, 255)].astype(np.uint8))
 
 
+def side_by_side(left: np.ndarray, right: np.ndarray, height: int = 256, gap: int = 8) -> np.ndarray:
+    """Two uint8 RGB pictures enlarged by whole factors (nearest) to about ``height``, on white."""
+    def enlarged(a: np.ndarray) -> np.ndarray:
+        k = max(1, height // a.shape[0])
+        return a.repeat(k, axis=0).repeat(k, axis=1)
+    a, b = enlarged(left), enlarged(right)
+    out = np.full((max(a.shape[0], b.shape[0]), a.shape[1] + gap + b.shape[1], 3), 255, np.uint8)
+    out[:a.shape[0], :a.shape[1]] = a
+    out[:b.shape[0], a.shape[1] + gap:] = b
+    return out
+
+
 class LayersBox(QGroupBox):
     changed = Signal()             # the layer, view or channel chosen, or the box switched on
+    save_requested = Signal()      # "Save picture…"
 
     def __init__(self, parent=None):
         super().__init__("Layers (what G computes)", parent)
@@ -54,6 +67,11 @@ class LayersBox(QGroupBox):
         self.spectrum.setToolTip("log power spectrum of what is shown, zero frequency in the centre")
         self.caption = named(QLabel(""), "layer_caption")
         self.caption.setWordWrap(True)
+        self.save_button = named(QPushButton("Save picture…"), "layer_save")
+        self.save_button.setToolTip("the map and its spectrum side by side as PNG, with the layer, view and "
+                                    "latent in its text chunks")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_requested)
         grid = QGridLayout(self)
         grid.addWidget(self.layer, 0, 0, 1, 2)
         grid.addWidget(self.view_kind, 1, 0)
@@ -61,6 +79,7 @@ class LayersBox(QGroupBox):
         grid.addWidget(self.activation, 2, 0)
         grid.addWidget(self.spectrum, 2, 1)
         grid.addWidget(self.caption, 3, 0, 1, 2)
+        grid.addWidget(self.save_button, 4, 0)
         self.layers: list[Layer] = []
         self.picture: LayerPicture | None = None
         self.toggled.connect(self._changed)
@@ -83,6 +102,7 @@ class LayersBox(QGroupBox):
         with QSignalBlocker(self.layer):
             self.layer.setCurrentIndex(self.layer.findData(key) if key is not None else -1)
         self.picture = picture
+        self.save_button.setEnabled(picture is not None)
         if picture is None:
             self.activation.set_array(None)
             self.spectrum.set_array(None)
@@ -100,6 +120,15 @@ class LayersBox(QGroupBox):
                  else f"channel {shown[0]}" if len(shown) == 1
                  else f"strongest {len(shown)}: {', '.join(map(str, shown[:6]))}{'…' if len(shown) > 6 else ''}")
         self.caption.setText(f"{layer.label} · {which} · peak ratio {picture.peak_ratio:.1f} (max |a| / mean |a|)")
+
+    def shown(self) -> tuple[np.ndarray, dict] | None:
+        """What is on view, for saving: the two pictures side by side, and what they show."""
+        if self.picture is None:
+            return None
+        key, view, _ = self.wanted()
+        return (side_by_side(self.activation.array(), self.spectrum.array()),
+                {"layer": key, "layer_view": view, "layer_channels": list(self.picture.channels),
+                 "peak_ratio": round(self.picture.peak_ratio, 3)})
 
     def _changed(self) -> None:
         self.channel.setEnabled(self.view_kind.currentData() == "channel")

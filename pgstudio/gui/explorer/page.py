@@ -350,6 +350,7 @@ class ExplorerPage(QWidget):
         self.codes_box.across_requested.connect(self._render_all_categories)
         self.layers_box.changed.connect(self._render_layers)
         self.layers_box.toggled.connect(self._layers_toggled)
+        self.layers_box.save_requested.connect(self._save_layer_picture)
         self.class_box.setVisible(False)
         self._show_family(False)
         self._update_enabled()
@@ -944,6 +945,17 @@ class ExplorerPage(QWidget):
         path = save_file_name(self, "Save image", name, "PNG (*.png)")
         if path:
             self._write(lambda: save_png(img, path, self.provenance()), f"saved {path}")
+
+    def _save_layer_picture(self) -> None:
+        shown = self.layers_box.shown()
+        if shown is None or self.source is None:
+            return
+        picture, what = shown
+        name = f"{what['layer']}-{what['layer_view']}.png".replace("#", "-")
+        path = save_file_name(self, "Save layer picture", name, "PNG (*.png)")
+        if path:
+            provenance = {**self.provenance(), **what}
+            self._write(lambda: save_png(picture, path, provenance), f"saved {path}")
 
     def _save_grid(self) -> None:
         grid = self.seed_grid.array()
