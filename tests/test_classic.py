@@ -379,3 +379,41 @@ def test_generate_swd_export_interpolate_and_project_an_infogan_run(tmp_path, sh
     assert main(["project", str(run), str(image), "--out", str(tmp_path / "p"), "--steps", "5", "--quiet"]) == 0
     projected = json.loads((tmp_path / "p" / "latent.json").read_text())
     assert projected["space"] == "z" and "D features" in projected["loss_kind"]
+
+
+# --- bad input: the survey's optimizers keep other state than Adam's, and are watched as closely
+@pytest.mark.parametrize("name, moment", [("wgan", "square_avg"), ("gan", "momentum_buffer")])
+def test_a_non_finite_rmsprop_or_sgd_state_stops_the_run_and_saves_nothing_poisoned(tmp_path, shapes_folder, name,
+                                                                                    moment):
+    """WGAN's RMSprop (square_avg) and GAN 2014's SGD (momentum_buffer) are checked every step like
+    Adam's second moment: the run stops, naming the step it happened at, and neither the
+    checkpoints written before nor a poisoned one written by hand is used."""
+    from pgstudio.core.storage.checkpoint import CheckpointError, load_checkpoint, non_finite_tensors
+    t = Trainer.new(tmp_path / "run", classic_cfg(shapes_folder, name, checkpoint_kimg=0.064, max_kimg=0.64))
+    opt = t.opt_d
+    real_step = opt.step
+    calls = {"n": 0}
+
+    def step_then_poison(*args, **kwargs):
+        out = real_step(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 6:
+            tensor = next(s for s in opt.state.values() if moment in s)[moment]
+            tensor[(0,) * tensor.dim()] = float("inf")       # (channels-last state is not viewable flat)
+        return out
+    opt.step = step_then_poison
+    result = t.run()
+    assert result.reason == "error"
+    # caught at the step it happened (SGD's momentum was once caught two steps later, in the weights
+    # it had spread to); the names listed are those non-finite when the run stopped
+    assert "non-finite discriminator weights or optimizer state at step 5" in result.error
+    written = RunFolder(tmp_path / "run").checkpoints()
+    assert written, "the run wrote no checkpoint before the poison"
+    for path in written:
+        assert not non_finite_tensors(load_checkpoint(path))
+    state = torch.load(written[-1], weights_only=True)
+    tensor = next(s for s in state["opt_d"]["state"].values() if moment in s)[moment]
+    tensor[(0,) * tensor.dim()] = float("inf")
+    torch.save(state, written[-1])
+    with pytest.raises(CheckpointError, match=rf"poisoned checkpoint: non-finite values in opt_d\.state\.\d+\.{moment}"):
+        load_checkpoint(written[-1])

@@ -24,8 +24,10 @@ class NonFiniteTraining(Exception):
     """A loss, a weight or an optimizer moment went NaN/inf: training stops, nothing of it is saved."""
 
 
-# the running mean of the squared gradient, by optimizer: Adam's and RMSprop's (WGAN)
-SECOND_MOMENTS = ("exp_avg_sq", "square_avg")
+# the state a step checks, by optimizer: the running mean of the squared gradient (Adam's; RMSprop's
+# for WGAN), where an overflow shows first; SGD (GAN 2014) keeps only its momentum, so that — else an
+# overflow there reached the weights a step later, named only by the weights it spread to
+WATCHED_MOMENTS = ("exp_avg_sq", "square_avg", "momentum_buffer")
 
 
 class FiniteWatch:
@@ -51,7 +53,7 @@ class FiniteWatch:
                     self._tensors += [p.detach() for p in net.parameters()]
                 for state in opt.state.values():
                     self._tensors += [v for k, v in state.items() if isinstance(v, torch.Tensor) and (
-                        k in SECOND_MOMENTS if self.moments_only else k != "step")]
+                        k in WATCHED_MOMENTS if self.moments_only else k != "step")]
                 self._spans.append((start, len(self._tensors)))
             self._key = key
         return self._tensors
