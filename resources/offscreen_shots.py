@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PGSTUDIO_SETTINGS", tempfile.mkdtemp(prefix="pgstudio-shots-"))
 
+from window_events import settle  # noqa: E402  (after the environment: the scripts take it from here)
 
-def settle(app, seconds: float) -> None:
-    """Let the window run its events (renders, timers, layouts) for ``seconds``."""
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.02)
+__all__ = ["settle"]

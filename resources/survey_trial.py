@@ -8,31 +8,21 @@ and the Runs page overlaying them; the explorer on the InfoGAN run, one seed in 
 IMAGES needs class sub-folders for cGAN (bench/make_crawl_tiles.py makes four). What it saw is printed:
 per preset its last tick's losses, its model's curves and the status line; errors the window reported.
 """
-import os, sys, time
+import sys, time
 from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QFileDialog
+
+from window_events import WindowSession
 
 OUT, RUNS, DATA = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 KIMG = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
-OUT.mkdir(parents=True, exist_ok=True)
-app = QApplication([])
+session = WindowSession(OUT)
+app, settle, shot = session.app, session.settle, session.shot
 from pgstudio.gui.main_window import MainWindow
-from pgstudio.gui.common.errors import install_exception_hooks, reported_errors
+from pgstudio.gui.common.errors import reported_errors
 from pgstudio.core.families import family
-install_exception_hooks()
-
-
-def settle(s):
-    end = time.time() + s
-    while time.time() < end:
-        app.processEvents(); time.sleep(0.02)
-
-
-def shot(name):
-    settle(0.5)
-    os.system(f"import -window root {OUT}/{name}.png")
 
 
 def small(f):

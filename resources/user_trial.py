@@ -11,23 +11,18 @@ import os, subprocess, sys, time
 from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QFileDialog
+
+from window_events import WindowSession
 
 OUT = Path(sys.argv[1]); RUNS = Path(sys.argv[2]); DATA = sys.argv[3]
-OUT.mkdir(parents=True, exist_ok=True)
-app = QApplication([])
+session = WindowSession(OUT)
+app, settle = session.app, session.settle
 from pgstudio.gui.main_window import MainWindow
-from pgstudio.gui.common.errors import install_exception_hooks, reported_errors
-install_exception_hooks()
-
-def settle(s):
-    end = time.time() + s
-    while time.time() < end:
-        app.processEvents(); time.sleep(0.02)
+from pgstudio.gui.common.errors import reported_errors
 
 def shot(name):
-    settle(0.5)
-    os.system(f"import -window root {OUT}/{name}.png")
+    session.shot(name)
     print("shot", name, flush=True)
 
 w = MainWindow(); w.show(); settle(2)
