@@ -23,7 +23,7 @@ from pgstudio.core.presets import PRESETS  # noqa: E402
 from pgstudio.core.analysis.export import render  # noqa: E402
 from pgstudio.core.families import DEFAULT, FAMILIES, family, read_architecture  # noqa: E402
 from pgstudio.core.analysis.latents import seeded_latents  # noqa: E402
-from pgstudio.core.families.stylegan2.style_space import map_to_w, render_w  # noqa: E402
+from pgstudio.core.analysis.style_space import map_to_w, render_w  # noqa: E402
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The survey's presets side by side (issue #28): each trained on the same folder at the same
 image budget, scored against images the run never saw.
 
-    python -m bench.survey_table SPLIT [--recipes gan dcgan …] [--seeds 0 1 2] [--kimg 10]
+    python -m bench.survey_table SPLIT [--recipes gan dcgan …] [--families stylegan biggan …]
+                                 [--seeds 0 1 2] [--kimg 10]
                                  [--resolution 32] [--kid-seeds 0] [--runs DIR]
                                  [--out bench/results/survey_SPLITNAME.json] [--grids docs/survey]
     python -m bench.survey_table --report FILE...
@@ -12,6 +13,9 @@ split whose file names start with their class (holdout_split flattens "floor/x.p
 has no cGAN row. Each run's generator as the studio samples it (the EMA copy, eval mode) is scored
 by MS-SWD (×1000, the mean over levels) of as many fakes as there are held-out images against all
 of them; with --kid-seeds, KID (×1000) on Inception features too (the [fid] extra) for those seeds.
+--families adds the other families' laptop presets at the same widths and image budget (issue #29:
+the lineage beside the survey): a growing family spends it on 2·levels − 1 equal phases from 4x4;
+BigGAN trains on the classes as cGAN does (unconditional on a split without them), the others unconditional; augmentation off for all.
 Rows are appended to --out (one file per split); the seed-0 grid of each preset is written to
 --grids. Wall time is the training's alone, on the CPU named in the file.
 """
@@ -36,6 +40,8 @@ from pgstudio.core.training.trainer import Trainer
 from bench.small_data import cpu_name
 
 RECIPES = list(family("classic").papers)
+LINEAGE = ("progressive", "stylegan", "stylegan2", "biggan")      # --families: each one's laptop preset
+CONDITIONAL = ("cgan", "biggan")
 
 
 def class_view(split: Path) -> Path | None:
@@ -83,7 +89,9 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("split", type=Path)
-    ap.add_argument("--recipes", nargs="+", default=RECIPES, choices=RECIPES)
+    ap.add_argument("--recipes", nargs="*", default=None, choices=RECIPES,
+                    help="the classic family's papers (default: all of them unless --families is given)")
+    ap.add_argument("--families", nargs="+", default=[], choices=LINEAGE)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--kimg", type=float, default=10.0)
     ap.add_argument("--resolution", type=int, default=32)
@@ -97,10 +105,12 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true", help="only score the training reals against the held-out "
                     "ones (the floor, seeds 0 1 2) into --out")
     a = ap.parse_args()
+    if a.recipes is None:
+        a.recipes = [] if a.families else RECIPES
     out = a.out or Path(f"bench/results/survey_{a.split.name}.json")
     train = import_folder(a.split / "train", a.resolution)
     heldout = import_folder(a.split / "heldout", a.resolution).levels[a.resolution]
-    classes = class_view(a.split) if "cgan" in a.recipes else None
+    classes = class_view(a.split) if set(CONDITIONAL) & set(a.recipes + a.families) else None
     labelled = import_folder(classes, a.resolution) if classes else None
     heldout_features = None
     if a.kid_seeds:
@@ -114,28 +124,30 @@ def main() -> None:
         print(json.dumps(table["floor"]), flush=True)
         out.write_text(json.dumps(table, indent=1))
         return
-    for recipe in a.recipes:
+    jobs = [(recipe, "classic", recipe) for recipe in a.recipes] + [(arch, arch, "laptop") for arch in a.families]
+    for recipe, arch, preset in jobs:
         for seed in a.seeds:
-            if recipe == "cgan" and labelled is None:
+            conditional = recipe in CONDITIONAL and labelled is not None
+            if recipe == "cgan" and not conditional:        # BigGAN trains unconditionally then (one class)
                 print(f"{recipe}: {a.split} has no classes, skipped", flush=True)
                 break
-            data = classes if recipe == "cgan" else a.split / "train"
-            cfg = preset_config(recipe, arch="classic", data=str(data), resolution=a.resolution, max_kimg=a.kimg,
+            data = classes if conditional else a.split / "train"
+            phases = 2 * (a.resolution.bit_length() - 2) - 1 if family(arch).grows else 1
+            cfg = preset_config(preset, arch=arch, data=str(data), resolution=a.resolution, max_kimg=a.kimg,
                                 seed=seed, device="cpu", precision="fp32", tick_kimg=1.0, sample_kimg=1000.0,
-                                checkpoint_kimg=1000.0, metric_kimg=0.0, classes="on" if recipe == "cgan" else "off",
-                                fmap_base=a.fmap[0], fmap_max=a.fmap[1])
-            if recipe == "sagan" and a.resolution <= 16:
-                cfg = cfg.replace(attention_res=a.resolution // 2)
+                                checkpoint_kimg=1000.0, metric_kimg=0.0, classes="on" if conditional else "off",
+                                fmap_base=a.fmap[0], fmap_max=a.fmap[1], augment="off",
+                                stabilize_kimg=a.kimg / phases, fade_kimg=a.kimg / phases)
             folder = a.runs / f"{a.split.name}-{recipe}-s{seed}"
             if folder.exists():
                 import shutil
                 shutil.rmtree(folder)
             t0 = time.perf_counter()
-            trainer = Trainer.new(folder, cfg, dataset=labelled if recipe == "cgan" else train)
+            trainer = Trainer.new(folder, cfg, dataset=labelled if conditional else train)
             result = trainer.run()
             seconds = time.perf_counter() - t0
             G, level, n = trainer.G_ema, trainer.G_ema.max_level, heldout.shape[0]
-            row = {"split": a.split.name, "recipe": recipe, "seed": seed, "resolution": a.resolution, "fmap": list(a.fmap),
+            row = {"split": a.split.name, "recipe": recipe, "arch": arch, "seed": seed, "resolution": a.resolution, "fmap": list(a.fmap),
                    "kimg": round(trainer.images_seen / 1000, 2), "stop": result.reason, "train_s": round(seconds, 1),
                    "img_per_s": round(trainer.images_seen / seconds, 1), "error": result.error}
             if result.reason != "error":
@@ -162,22 +174,24 @@ def report(paths: list[Path]) -> str:
     lines = ["| data | preset | paper | MS-SWD per seed | mean | KID ×1000 | img/s | train s (mean) |",
              "|---|---|---|---|---|---|---|---|"]
     papers = family("classic").papers
+    order = RECIPES + list(LINEAGE)
     for p in paths:
         table = json.loads(p.read_text())
         groups: dict[tuple, list[dict]] = {}
         for r in table["rows"]:
             groups.setdefault((r["split"], r["recipe"]), []).append(r)
-        for (split, recipe), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], RECIPES.index(kv[0][1]))):
+        for (split, recipe), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
             rs = sorted(rs, key=lambda r: r["seed"])
             scored = [r["ms_swd"] for r in rs if "ms_swd" in r]
             kids = [r["kid_x1000"] for r in rs if "kid_x1000" in r]
-            paper = papers[recipe]
+            title, citation = ((papers[recipe].title, papers[recipe].citation) if recipe in papers
+                               else (family(recipe).title, "laptop preset"))
             per_seed = " / ".join(f"{r['ms_swd']:.1f}" if "ms_swd" in r else "failed" for r in rs)
             mean = f"**{np.mean(scored):.1f}** ± {np.std(scored):.1f}" if scored else "—"
-            lines.append(f"| {split} | {paper.title} | {paper.citation} | {per_seed} | {mean} | "
+            lines.append(f"| {split} | {title} | {citation} | {per_seed} | {mean} | "
                          f"{' / '.join(f'{k:.1f}' for k in kids) or '—'} | "
                          f"{np.mean([r['img_per_s'] for r in rs]):.0f} | {np.mean([r['train_s'] for r in rs]):.0f} |")
-        if "floor" in table:
+        if table.get("floor"):
             floor = table["floor"]["ms_swd"]
             lines.append(f"| {table['rows'][0]['split'] if table['rows'] else p.stem} | training reals vs held-out "
                          f"(the floor) | | {' / '.join(f'{f:.1f}' for f in floor)} | {np.mean(floor):.1f} | | | |")

@@ -470,7 +470,7 @@ def _generate_labels(names: list[str], args):
 
 
 def _z_truncation(loaded, psi: float | None) -> float | None:
-    """ψ truncates z for a family explored in z; one explored in w (StyleGAN2) applies it in w instead."""
+    """ψ truncates z for a family explored in z; one explored in w (StyleGAN, StyleGAN2) applies it in w instead."""
     if loaded.family.latent_space == "w":
         return None
     if psi is not None and psi <= 0:
@@ -651,7 +651,7 @@ def cmd_interpolate(args) -> int:
     _report_skipped(loaded)
     G = loaded.generator
     if args.space == "w" and loaded.family.latent_space != "w":
-        raise UserError("--space w needs a StyleGAN2 generator (the progressive family has only z)")
+        raise UserError("--space w needs a StyleGAN or StyleGAN2 generator (this family has only z)")
     if args.classes:            # one seed, its latent fixed, the label blended from class to class
         path, labels = _class_path(G, loaded, args, seeded_latents)
         draw = lambda batch, at: render_for_user(G, batch, loaded.level, loaded.alpha, args.truncation, args.noise,
@@ -694,7 +694,7 @@ def _class_path(G, loaded, args, seeded_latents):
 def _latent_path(G, loaded, args, seeded_latents):
     from .core.models import render_for_user
     from .core.analysis.latents import interpolation_path
-    from .core.families.stylegan2.style_space import interpolate_w, map_to_w, render_w
+    from .core.analysis.style_space import interpolate_w, map_to_w, render_w
     keys = seeded_latents(_parse_seeds(args.seeds), G.latent_size, _z_truncation(loaded, args.truncation))
     if args.space == "w":       # lerp between the keyframes' w
         path = interpolate_w(map_to_w(G, keys, 1.0 if args.truncation is None else args.truncation),
@@ -767,9 +767,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--data", metavar="DIR", help="folder of images (searched recursively)")
     src.add_argument("--demo", action="store_true", help="the built-in colour emoji set")
     t.add_argument("--out", required=True, metavar="RUN", help="new run folder")
-    t.add_argument("--arch", choices=tuple(FAMILIES), help="progressive (default: grows 4x4 → target), stylegan2 "
-                   "or classic (the survey's GANs; see --recipe), both at a fixed resolution with the same image "
-                   "budget by default")
+    t.add_argument("--arch", choices=tuple(FAMILIES), help="progressive (default: PGGAN, grows 4x4 → target), "
+                   "stylegan (2019: grows too, AdaIN styles), stylegan2, classic (the survey's GANs; see --recipe) "
+                   "or biggan (class-conditional by sub-folders); the last three at a fixed resolution with the "
+                   "same image budget by default")
     t.add_argument("--resolution", type=resolution_type, help="target resolution, a power of two (4..1024)")
     t.add_argument("--phase-kimg", type=POSITIVE, help="kimg of each stabilize and each fade phase")
     t.add_argument("--max-kimg", type=POSITIVE, help="stop (with a checkpoint) after this many kimg in total")
@@ -868,8 +869,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, metavar="FILE.png")
     g.add_argument("--n", type=number(int, 1, 65536), default=16)
     g.add_argument("--seed", type=int, default=0)
-    psi_help = "ψ: a truncated-normal threshold on z (progressive) or the pull toward the mean w, 0..1 (StyleGAN2)"
-    noise_help = "StyleGAN2's noise inputs: const (fixed, default), random or none"
+    psi_help = ("ψ: a truncated-normal threshold on z, values beyond it redrawn (progressive, classic, BigGAN), or the "
+                "pull toward the mean w, 0..1 (StyleGAN2; StyleGAN in its first 8 layers, the paper's cutoff)")
+    noise_help = "StyleGAN's and StyleGAN2's noise inputs: const (fixed, default), random or none"
     g.add_argument("--truncation", type=NON_NEGATIVE, metavar="PSI", help=psi_help)
     g.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
     g.add_argument("--grid", action="store_true", help="one grid image instead of one file per image")
@@ -911,12 +913,12 @@ def build_parser() -> argparse.ArgumentParser:
     pj.add_argument("--out", required=True, metavar="DIR")
     pj.add_argument("--steps", type=number(int, 1, 100000), default=300)
     pj.add_argument("--space", choices=["z", "w", "w+"],
-                    help="z for a progressive generator (its only space); w (default) or w+ for StyleGAN2")
+                    help="z for a generator explored in z (its only space); w (default) or w+ for StyleGAN and StyleGAN2")
     pj.add_argument("--starts", type=number(int, 1, 64), default=4,
                     help="starting points optimised side by side; the best is kept (default 4)")
     pj.add_argument("--class", dest="class_", metavar="NAME|INDEX", help="a conditional generator's class")
     pj.add_argument("--optimise-noise", action="store_true",
-                    help="StyleGAN2: optimise the noise maps too (regularised; saved to noise.npz — the latent "
+                    help="StyleGAN, StyleGAN2: optimise the noise maps too (regularised; saved to noise.npz — the latent "
                          "alone then gives a slightly different image)")
     pj.add_argument("--inception", action="store_true",
                     help="add Inception features to the loss (the [fid] extra; about a second per step on a CPU)")
@@ -940,7 +942,7 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("--loop", action="store_true", help="return to the first seed")
     ip.add_argument("--truncation", type=NON_NEGATIVE, metavar="PSI", help=psi_help)
     ip.add_argument("--noise", choices=["const", "random", "none"], default="const", help=noise_help)
-    ip.add_argument("--space", choices=["z", "w"], default="z", help="slerp in z, or lerp in w (StyleGAN2)")
+    ip.add_argument("--space", choices=["z", "w"], default="z", help="slerp in z, or lerp in w (StyleGAN, StyleGAN2)")
     ip.add_argument("--classes", metavar="A,B[,C…]",
                     help="a conditional generator: one seed's image blended from class to class (the label "
                          "embeddings interpolated), e.g. --seeds 7 --classes rose,tulip")

@@ -1,9 +1,10 @@
 """Screenshots of the explorer's layer view (docs/layers/), offscreen at 1280x720: for each run
 given, the explorer on its newest checkpoint with the Layers box on, showing the last feature
 map before the image (mean over channels, then the strongest channels), and what it printed:
-each layer's peak ratio for seed 0, the number a StyleGAN droplet makes large.
+each layer's peak ratio for seed 0, the number a StyleGAN droplet makes large. ``RUN@LAYER``
+shows that layer instead, and prints its peak ratio over seeds 0-15 (the droplet comparison).
 
-    QT_QPA_PLATFORM=offscreen python resources/layer_view_screenshots.py RUN... [--out docs/layers]
+    QT_QPA_PLATFORM=offscreen python resources/layer_view_screenshots.py RUN[@LAYER]... [--out docs/layers]
 """
 from __future__ import annotations
 
@@ -55,12 +56,22 @@ def main() -> None:
     w.tabs.setCurrentWidget(ex)
     settle(app, 1)
     drawn = Counter(ex.layers_rendered)
-    for run in a.runs:
+    for spec in a.runs:
+        run, _, layer_key = spec.partition("@")
         before = drawn.n
         ex.open_path(run)
         ex.layers_box.setChecked(True)
         drawn.wait_past(app, before)
         name = Path(run).name
+        if layer_key:
+            box = ex.layers_box
+            keys = [box.layer.itemData(i) for i in range(box.layer.count())]
+            if layer_key not in keys:
+                raise SystemExit(f"{name} has no layer {layer_key}; it has {', '.join(keys)}")
+            before = drawn.n
+            box.layer.setCurrentIndex(keys.index(layer_key))
+            drawn.wait_past(app, before)
+            name = f"{name}-{layer_key}"
         ex.layers_box.view_kind.setCurrentIndex(ex.layers_box.view_kind.findData("mean"))
         settle(app, 1.5)
         w.grab().save(str(out / f"{name}-mean.png"))
@@ -75,6 +86,12 @@ def main() -> None:
         for layer in layers:
             _, act = trace_layers(G, job, layer.key)
             print(f"  {layer.label:42s} {picture(act, 'mean').peak_ratio:6.1f}")
+        if layer_key:
+            ratios = []
+            for seed in range(16):
+                _, act = trace_layers(G, ex.images_job(seeded_latents([seed], G.latent_size, None)), layer_key)
+                ratios.append(picture(act, "mean").peak_ratio)
+            print(f"  {layer_key}: peak ratio over seeds 0-15: median {sorted(ratios)[8]:.1f}, max {max(ratios):.1f}")
     errors = reported_errors()
     print("errors reported:", errors or "none")
     w.close()

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.families import family, family_with_paper
-from pgstudio.core.families.classic.blocks import SelfAttention, width
+from pgstudio.core.networks.residual import SelfAttention, width
 from pgstudio.core.families.classic.discriminator import ClassicDiscriminator
 from pgstudio.core.families.classic.generator import ClassicGenerator
 from pgstudio.core.presets import preset_config, preset_names

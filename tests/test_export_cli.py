@@ -91,7 +91,7 @@ def test_stylegan2_export_generate_and_interpolate(tmp_path, shapes_folder):
     """Exports carry the family; the CLI truncates StyleGAN2 in w and interpolates in w."""
     import json
     from PIL import Image
-    from pgstudio.core.families.stylegan2.style_space import map_to_w
+    from pgstudio.core.analysis.style_space import map_to_w
     run = tmp_path / "sg2"
     Trainer.new(run, tiny_config(shapes_folder, arch="stylegan2", loss="logistic", mapping_layers=2,
                                  max_kimg=0.1)).run()

@@ -30,8 +30,8 @@ def choose_demo_tiny(qtbot, w, out_dir, stabilize=0.256, fade=0.256, tick=0.064,
         w.dataset_panel.resolution.setCurrentIndex(1)            # 8x8
     f = w.setup_form
     f.arch.setCurrentIndex(f.arch.findData(arch))                # re-applies the preset for the family
-    assert f.mapping_layers.isVisible() == (arch == "stylegan2")
-    if arch == "stylegan2":
+    assert f.mapping_layers.isVisible() == (arch in ("stylegan", "stylegan2"))
+    if arch in ("stylegan", "stylegan2"):
         f.mapping_layers.setValue(2)
     f.latent.setValue(16)
     f.fmap_base.setValue(64)
@@ -243,6 +243,8 @@ def test_invalid_settings_disable_start(qtbot, window, tmp_path):
     assert f.start_button.isEnabled()
     # StyleGAN2's own rules: its loss, and no torch.compile
     f.arch.setFocus()
+    qtbot.keyClick(f.arch, Qt.Key_Down)                   # StyleGAN (2019), then StyleGAN2
+    assert f.arch.currentData() == "stylegan" and f.loss.currentText() == "logistic"
     qtbot.keyClick(f.arch, Qt.Key_Down)
     assert f.arch.currentData() == "stylegan2" and f.loss.currentText() == "logistic"
     assert f.start_button.isEnabled(), f.problems_text()

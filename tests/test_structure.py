@@ -38,7 +38,7 @@ def test_an_architecture_from_before_the_family_key_is_progressive():
     with pytest.raises(ValueError, match="power of two"):
         Architecture("progressive", 12, 3, 8, 32, 8)
     with pytest.raises(ValueError, match="unknown architecture"):
-        read_architecture({**old, "arch": "biggan"})
+        read_architecture({**old, "arch": "vqgan"})
 
 
 def test_each_family_builds_networks_that_load_its_old_weights():
@@ -57,7 +57,7 @@ def test_the_registry_drives_the_settings_the_cli_and_the_presets():
     assert not family("stylegan2").grows and family("progressive").grows
     assert family(None) is family("progressive")
     with pytest.raises(ValueError, match="unknown architecture"):
-        family("biggan")
+        family("vqgan")
 
 
 def test_a_family_validates_its_own_settings(tiny_cfg):

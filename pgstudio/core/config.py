@@ -91,7 +91,7 @@ class TrainConfig:
     schedule_offset_kimg: float = 0.0
     freeze_d: int = 0
     # network
-    arch: str = DEFAULT_ARCH          # the model family: progressive (PGGAN, grows) or stylegan2 (fixed resolution)
+    arch: str = DEFAULT_ARCH          # the model family (families/__init__.py: progressive, stylegan, stylegan2, classic, biggan)
     resolution: int = 32
     latent_size: int = 64
     fmap_base: int = 256
@@ -134,6 +134,9 @@ class TrainConfig:
     ebgan_pt_weight: float = 0.1
     began_gamma: float = 0.5
     began_lambda_k: float = 0.001
+    # BigGAN only: the shared class embedding's size and orthogonal regularisation's β on G
+    shared_dim: int = 128
+    ortho_reg: float = 1e-4
     # loss
     loss: str = "logistic"
     gp_lambda: float = 10.0

@@ -46,4 +46,14 @@ def preset_values(name: str, arch: str = DEFAULT_ARCH) -> dict:
 def preset_config(name: str, **overrides) -> TrainConfig:
     values = preset_values(name, overrides.get("arch", DEFAULT_ARCH))
     values.update(overrides)
+    if "attention_res" not in overrides:
+        values["attention_res"] = fitted_attention(values.get("attention_res", 0), values.get("resolution", 32))
     return TrainConfig(**values)
+
+
+def fitted_attention(attention_res: int, resolution: int) -> int:
+    """A preset's self-attention (SAGAN's, BigGAN's at 16²) at a resolution the run does not reach
+    below its output moves to half the run's resolution (none below 16²)."""
+    if attention_res and attention_res >= resolution:
+        return resolution // 2 if resolution >= 16 else 0
+    return attention_res

@@ -68,7 +68,9 @@ def trace_layers(G: torch.nn.Module, forward: Callable[[], object],
                 captured[:] = [output[0].detach().float().cpu().numpy().copy()]
         return record
 
-    handles = [module.register_forward_hook(hook(name)) for name, module in G.named_modules() if name]
+    # a parametrization (spectral norm's) returns a conv's 4-D weight, not a feature map
+    handles = [module.register_forward_hook(hook(name)) for name, module in G.named_modules()
+               if name and "parametrizations" not in name.split(".")]
     try:
         with torch.no_grad():
             forward()

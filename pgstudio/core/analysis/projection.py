@@ -188,7 +188,7 @@ class Projection:
         L = self.G.latent_size
         if self.space == "z":
             return torch.randn(self.starts, L, generator=gen).to(self.device), 0.0
-        from ..families.stylegan2.style_space import map_to_w
+        from .style_space import map_to_w
         probe = torch.randn(2000, L, generator=gen).to(self.device)
         probe_labels = None if self.labels is None else self.labels.expand(probe.shape[0], -1)
         ws = map_to_w(self.G, probe, labels=probe_labels)
@@ -212,7 +212,7 @@ class Projection:
         return self.G.synthesis(ws)
 
     def _noise_modules(self):
-        from ..families.stylegan2.layers import NoiseInjection
+        from ..networks.style import NoiseInjection
         return [(name, m) for name, m in self.G.named_modules() if isinstance(m, NoiseInjection)]
 
     # ------------------------------------------------------------------ the loop

@@ -1,6 +1,6 @@
 """The registry of model families: a family's name → the object that says what differs.
 
-Adding a family is a new package beside progressive/, stylegan2/ and classic/ (its networks, its recipe,
+Adding a family is a new package beside progressive/, stylegan/, stylegan2/, classic/ and biggan/ (its networks, its recipe,
 a Family subclass) and one line in FAMILIES. Only this package compares family names.
 """
 from __future__ import annotations
@@ -9,11 +9,13 @@ from dataclasses import fields
 
 from ..config import DEFAULT_ARCH
 from .base import Architecture, Family
+from .biggan import BIGGAN
 from .classic import CLASSIC
 from .progressive import PROGRESSIVE
+from .stylegan import STYLEGAN
 from .stylegan2 import STYLEGAN2
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (PROGRESSIVE, STYLEGAN2, CLASSIC)}
+FAMILIES: dict[str, Family] = {f.name: f for f in (PROGRESSIVE, STYLEGAN, STYLEGAN2, CLASSIC, BIGGAN)}
 DEFAULT = DEFAULT_ARCH              # a config or a record that names no family means this one
 assert DEFAULT in FAMILIES
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
+from dataclasses import KW_ONLY, dataclass, fields
 from typing import TYPE_CHECKING
 
 import torch
@@ -39,7 +39,10 @@ class Architecture:
     latent_size: int
     fmap_base: int
     fmap_max: int
-    mapping_layers: int | None = None     # StyleGAN2
+    # the keys added family by family are named, never positional: a value passed by position
+    # once landed in a key added later (a conditional StyleGAN2's classes written as "resample")
+    _: KW_ONLY
+    mapping_layers: int | None = None     # StyleGAN, StyleGAN2
     demodulate: bool | None = None        # StyleGAN2
     resample: str | None = None           # progressive: "nearest" (the paper) or "fir" upsampling
     g_arch: str | None = None             # classic: mlp, dcgan or resnet
@@ -47,6 +50,7 @@ class Architecture:
     attention_res: int | None = None      # classic: self-attention at this resolution (0: none)
     info_categorical: tuple[int, ...] | None = None   # classic: InfoGAN's categorical codes' sizes
     info_continuous: int | None = None    # classic: InfoGAN's continuous codes
+    shared_dim: int | None = None         # BigGAN: the shared class embedding's size
     # a class-conditional generator's classes, in label order (None: unconditional, as every
     # record written before conditional training is)
     class_names: tuple[str, ...] | None = None

@@ -78,8 +78,8 @@ class UpsampleConv2d(EqualConv2d):
     faster from 8x8 upwards, 1.3x from 4x4. Small calls run unfused (``FUSED_MIN_PIXELS``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, gain: float = 2.0):
-        super().__init__(in_channels, out_channels, 3, gain)
+    def __init__(self, in_channels: int, out_channels: int, gain: float = 2.0, bias: bool = True):
+        super().__init__(in_channels, out_channels, 3, gain, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if _small(x):

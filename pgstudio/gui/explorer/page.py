@@ -26,7 +26,7 @@ from ...core.analysis.latents import interpolation_path, seeded_latents
 from ...core.analysis.layers import trace_and_picture
 from ...core.families import family_of_generator, uses_w_space
 from ...core.models import build_generator, load_generator
-from ...core.families.stylegan2.style_space import (compute_w_directions, interpolate_w, layer_range, map_to_w, render_w,
+from ...core.analysis.style_space import (compute_w_directions, interpolate_w, layer_range, map_to_w, render_w,
                                 style_mixing_grid)
 from ..common.grid_view import GridView
 from ..common.render_worker import RenderWorker
@@ -255,7 +255,7 @@ class ExplorerPage(QWidget):
         controls.addWidget(self.class_box)
         self.codes_box = CodesBox()                 # an InfoGAN generator's codes
         controls.addWidget(self.codes_box)
-        self.mixing_box = QGroupBox("Style mixing (StyleGAN2)")
+        self.mixing_box = QGroupBox("Style mixing (StyleGAN, StyleGAN2)")
         b = QGridLayout(self.mixing_box)
         b.addWidget(QLabel("row seeds"), 0, 0)
         b.addWidget(self.mix_rows, 0, 1, 1, 3)
@@ -464,7 +464,7 @@ class ExplorerPage(QWidget):
             # projection dialog open on the old one would hand its result to the wrong generator
             self._forget_projections()
         family = family_of_generator(new).title
-        place = f"{2 ** source.level}×{2 ** source.level}" + ("" if self.stylegan else f" · α {source.alpha:.2f}")
+        place = f"{2 ** source.level}×{2 ** source.level}" + (f" · α {source.alpha:.2f}" if family_of_generator(source.generator).grows else "")
         self.source_label.setText(f"{source_name(source.label)} · {family} · {place} · {source.kimg:.1f} kimg")
         self.source_label.setToolTip(source.path or source.label)
         self._show_classes(getattr(new, "class_names", None))
@@ -532,7 +532,7 @@ class ExplorerPage(QWidget):
         return self.source is not None and uses_w_space(self.source.generator)
 
     def _show_family(self, stylegan: bool) -> None:
-        """StyleGAN2 controls appear for StyleGAN2 generators; ψ changes meaning with the family."""
+        """The w-space controls appear for StyleGAN and StyleGAN2 generators; ψ changes meaning with the family."""
         self.mixing_box.setVisible(stylegan)
         self.noise_mode.setVisible(stylegan)
         self.interp_space.setVisible(stylegan)

@@ -64,6 +64,9 @@ def truncate_w(G, w: torch.Tensor, psi: float, labels: torch.Tensor | None) -> t
     generator — as map_to_w truncates the w of a seed."""
     if psi == 1.0:
         return w
+    if getattr(G, "truncation_cutoff", None) is not None and G.truncation_cutoff < G.num_ws:
+        centre = G.mapping.centre(len(w), labels, G.mapping.w_avg.device)
+        return G.truncate(w if w.dim() == 3 else G.broadcast(w), psi, centre.to(w.device))
     mapping = G.mapping
     centre = (labels.to(mapping.w_avg_class) @ mapping.w_avg_class if labels is not None
               and hasattr(mapping, "w_avg_class") else mapping.w_avg[None])
@@ -87,7 +90,7 @@ def keyframe_latents(G, keys: list, z_truncation: float | None, map_to_w, psi: f
             rows.append(k.latent)
         else:
             rows.append(map_to_w(G, seeded_latents([k], G.latent_size), psi, labels=labels_for(1)))
-    if "w+" in spaces:
+    if "w+" in spaces or any(r.dim() == 3 for r in rows):     # (a StyleGAN w truncated below its cutoff)
         rows = [r if r.dim() == 3 else G.broadcast(r) for r in rows]
         return torch.cat(rows), "w+"
     return torch.cat(rows), "w"

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from ...core.formatting import format_duration
 from ...core.config import ADA_TARGETS, LOSSES, PRECISIONS, TrainConfig
-from ...core.presets import preset_values
+from ...core.presets import fitted_attention, preset_values
 from ...core.families import FAMILIES, family
 from ...core.training.precision import cpu_has_native_bf16
 from ...core.storage.runfolder import RunFolder
@@ -377,8 +377,8 @@ class SetupForm(QWidget):
                               "field's figures on Inception features (the [fid] extra), minutes on a CPU",
             self.device: "auto: CUDA when a GPU is present, else the CPU",
             self.out_dir: "the new run's folder: config, metrics, grids, checkpoints and log go there",
-            self.mapping_layers: "StyleGAN2: depth of the mapping network z → w",
-            self.style_mixing: "StyleGAN2: probability that a training sample mixes the styles of two latents",
+            self.mapping_layers: "StyleGAN, StyleGAN2: depth of the mapping network z → w",
+            self.style_mixing: "StyleGAN, StyleGAN2: probability that a training sample mixes the styles of two latents",
             self.pl_weight: "StyleGAN2: weight of the path-length regulariser (0: off)",
             self.resample: "Progressive GAN: how G doubles its maps. FIR: zeros between pixels, then StyleGAN2's "
                            "[1,3,3,1] low-pass (no 2-pixel lattice, measured in docs/faithful.md); nearest: each "
@@ -513,6 +513,10 @@ class SetupForm(QWidget):
             if as_filled:
                 with QSignalBlocker(widget):
                     widget.setText(self._preset_value(p, key, target))
+        attention, preset_attention = self.model_rows.attention_res, p.get("attention_res", 0)
+        if attention.value() == fitted_attention(preset_attention, old):       # as the preset filled it
+            with QSignalBlocker(attention):
+                attention.setValue(fitted_attention(preset_attention, target))
         self._table_target = target
 
     def _fill_presets(self, arch: str) -> None:
@@ -569,11 +573,14 @@ class SetupForm(QWidget):
         p = preset_values(name, arch)
         for row, settings in self.family_rows.items():
             self.form.setRowVisible(row, any(s in fam.own_settings + fam.shown_settings for s in settings))
+        for setting, widget in self.model_rows.widgets().items():    # within a shown row, what it reads
+            widget.setVisible(setting in fam.own_settings + fam.shown_settings)
         paper = fam.papers.get(name)
         self.paper_note.setText(f"{paper.title}, {paper.citation}: {paper.note}." if paper else "")
         self.form.setRowVisible(self.paper_note, paper is not None)
         blockers = [QSignalBlocker(w) for w in self.model_rows.widgets().values()]
         self.model_rows.apply(p)
+        self.model_rows.attention_res.setValue(fitted_attention(p.get("attention_res", 0), self._target()))
         del blockers
         fade_tip = (f"{fam.title} does not grow: the run lasts the image budget of the progressive schedule "
                     "at this resolution, or 'stop after'" if not fam.grows else

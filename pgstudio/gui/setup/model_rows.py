@@ -1,7 +1,8 @@
 """The run form's rows for the survey's settings: the classic family's networks (G and D
 architecture, D's normalisation, spectral norm in G, self-attention, how labels enter) and the
 training balance its papers set (optimizer and betas, D steps per G step, D's learning-rate
-multiplier, penalty weights, WGAN's clip). Each row is shown for a family that reads it."""
+multiplier, penalty weights, WGAN's clip), and BigGAN's embedding size and orthogonal β. Each
+row, and each widget of a row, is shown for a family that reads it."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
@@ -46,7 +47,8 @@ class ModelSettingsRows:
         self.attention_res.setRange(0, 256)
         self.attention_res.setSingleStep(8)
         self.attention_res.setSpecialValueText("no self-attention")
-        self.attention_res.setToolTip("SAGAN's self-attention on the feature maps of this resolution in G and D")
+        self.attention_res.setToolTip("SAGAN's (and BigGAN's) self-attention on the feature maps of this resolution "
+                                      "in G and D")
         self.conditioning = _combo("conditioning", CONDITIONINGS)
         self.conditioning.setToolTip("a class-conditional D: projection (Miyato & Koyama) or cGAN's concatenation "
                                      "of the label to D's input (G always takes z with the label's one-hot row)")
@@ -97,6 +99,14 @@ class ModelSettingsRows:
         self.began_lambda_k = _double("began_lambda_k", 0.0, 1.0, 0.001, 4)
         self.began_lambda_k.setPrefix("λk ")
         self.began_lambda_k.setToolTip("BEGAN: k_t's gain")
+        self.shared_dim = named(QSpinBox(), "shared_dim")
+        self.shared_dim.setRange(1, 1024)
+        self.shared_dim.setPrefix("embedding ")
+        self.shared_dim.setToolTip("BigGAN: size of the class embedding all of G's conditional batch norms share "
+                                   "(the paper's 128)")
+        self.ortho_reg = _double("ortho_reg", 0.0, 1.0, 1e-4, 5)
+        self.ortho_reg.setPrefix("ortho β ")
+        self.ortho_reg.setToolTip("BigGAN: weight of the orthogonal regularisation of G's weights (the paper's 1e-4; 0: off)")
         # rows shown only where their model trains: (label, row, settings, shown for these values)
         self.conditional_rows = [
             ("InfoGAN codes", row_of(self.info_categorical, self.info_continuous, self.info_lambda,
@@ -113,7 +123,8 @@ class ModelSettingsRows:
                      ("optimizer / β1 / β2", row_of(self.optimizer, self.beta1, self.beta2), ("optimizer", "beta1")),
                      ("D steps / D lr", row_of(self.n_critic, self.d_lr_mult), ("n_critic", "d_lr_mult")),
                      ("penalties / clip", row_of(self.r1_gamma, self.gp_lambda, self.wgan_clip),
-                      ("r1_gamma", "gp_lambda", "wgan_clip"))]
+                      ("r1_gamma", "gp_lambda", "wgan_clip")),
+                     ("embedding / ortho", row_of(self.shared_dim, self.ortho_reg), ("shared_dim", "ortho_reg"))]
 
     def _editors(self) -> dict:
         """setting → (read, write)."""
@@ -133,7 +144,8 @@ class ModelSettingsRows:
                 "info_continuous": value(self.info_continuous), "info_lambda": value(self.info_lambda),
                 "info_lambda_continuous": value(self.info_lambda_continuous),
                 "ebgan_margin": value(self.ebgan_margin), "ebgan_pt_weight": value(self.ebgan_pt_weight),
-                "began_gamma": value(self.began_gamma), "began_lambda_k": value(self.began_lambda_k)}
+                "began_gamma": value(self.began_gamma), "began_lambda_k": value(self.began_lambda_k),
+                "shared_dim": value(self.shared_dim), "ortho_reg": value(self.ortho_reg)}
 
     def _categorical(self) -> list[int]:
         """The sizes typed; a word that is not a whole number reads as 0 (refused with a message)."""
@@ -161,4 +173,5 @@ class ModelSettingsRows:
                 "info_categorical": self.info_categorical, "info_continuous": self.info_continuous,
                 "info_lambda": self.info_lambda, "info_lambda_continuous": self.info_lambda_continuous,
                 "ebgan_margin": self.ebgan_margin, "ebgan_pt_weight": self.ebgan_pt_weight,
-                "began_gamma": self.began_gamma, "began_lambda_k": self.began_lambda_k}
+                "began_gamma": self.began_gamma, "began_lambda_k": self.began_lambda_k,
+                "shared_dim": self.shared_dim, "ortho_reg": self.ortho_reg}

@@ -65,10 +65,10 @@ class ClassicFamily(Family):
                                                     f"(got {getattr(cfg, name)!r})"))
         if cfg.resolution < 8 or cfg.resolution > 256:
             problems.append(ConfigProblem("resolution", "the classic family trains at 8x8 to 256x256"))
+        from ...networks.residual import attention_problem
         a = cfg.attention_res
-        if a and (a & (a - 1) or not 8 <= a < cfg.resolution):
-            problems.append(ConfigProblem("attention_res", f"self-attention goes at a power of two from 8 up to "
-                                                           f"half the resolution ({cfg.resolution // 2}), or 0 for none"))
+        if attention_problem(a, cfg.resolution):
+            problems.append(ConfigProblem("attention_res", attention_problem(a, cfg.resolution)))
         if a and "mlp" in (cfg.g_arch, cfg.d_arch):
             problems.append(ConfigProblem("attention_res", "the fully connected networks have no feature maps to "
                                                            "attend over: set self-attention to 0"))

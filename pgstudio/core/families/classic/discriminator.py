@@ -14,8 +14,8 @@ from torch import nn
 
 from ...networks.conditioning import class_rows, labels_for
 from ...networks.layers import check_resolution
-from .blocks import (ResBlockDown, SelfAttention, attach_spectral_norm, dcgan_init, feature_norm, width,
-                     xavier_init)
+from ...networks.residual import ResBlockDown, SelfAttention, attach_spectral_norm, feature_norm, width, xavier_init
+from .blocks import dcgan_init
 
 
 class ClassicDiscriminator(nn.Module):

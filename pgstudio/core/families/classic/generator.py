@@ -13,7 +13,8 @@ from ...networks.conditioning import class_rows, labels_for
 from ...networks.layers import check_resolution
 from ..base import Architecture
 from .codes import LatentCodes
-from .blocks import ResBlockUp, SelfAttention, attach_spectral_norm, dcgan_init, width, xavier_init
+from ...networks.residual import ResBlockUp, SelfAttention, attach_spectral_norm, width, xavier_init
+from .blocks import dcgan_init
 
 
 class ClassicGenerator(nn.Module):

@@ -7,20 +7,10 @@ import torch
 from torch import nn
 
 from ...config import D_DOWNSAMPLE as DOWNSAMPLE_FORMS
-from ...networks.conditioning import labels_for
 from ...networks.fir import downsample_fir
-from ...networks.d_head import FinalBlock
-from ...networks.layers import (ConvDownsample2d, EqualConv2d, check_resolution, downsample2x, fade_blend,
+from ...networks.d_head import FinalBlock, FromRGB, growing_pass
+from ...networks.layers import (ConvDownsample2d, EqualConv2d, check_resolution, downsample2x,
                                 leaky_relu, width_at)
-
-
-class FromRGB(nn.Module):
-    def __init__(self, image_channels: int, out_channels: int):
-        super().__init__()
-        self.conv = EqualConv2d(image_channels, out_channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return leaky_relu(self.conv(x))
 
 
 class ShrinkBlock(nn.Module):
@@ -77,14 +67,5 @@ class ProgressiveDiscriminator(nn.Module):
 
     def forward(self, image: torch.Tensor, level: int | None = None, alpha: float = 1.0,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
-        level = self.max_level if level is None else level
-        x = self.from_rgb[str(level)](image)
-        if level > 2:
-            x = self.blocks[str(level)](x)
-            if torch.is_tensor(alpha) or alpha < 1.0:     # tensor α: compiled training, see generator
-                smaller = downsample_fir(image) if self.downsample == "fir" else downsample2x(image)
-                old = self.from_rgb[str(level - 1)](smaller)
-                x = fade_blend(old, x, alpha)
-            for l in range(level - 1, 2, -1):
-                x = self.blocks[str(l)](x)
-        return self.final(x, labels_for(self, labels, image.shape[0], image.device))
+        halve = downsample_fir if self.downsample == "fir" else downsample2x
+        return growing_pass(self, image, level, alpha, labels, halve)

@@ -87,7 +87,7 @@ class StyleGAN2Family(Family):
 
     def render_latents(self, G, z, level, alpha, psi=None, noise_mode="const", labels=None):
         """z mapped to w and pulled toward the mean w by ψ (a class's mean w when conditional)."""
-        from .style_space import map_to_w, render_w
+        from ...analysis.style_space import map_to_w, render_w
         return render_w(G, map_to_w(G, z, 1.0 if psi is None else psi, labels=labels), noise_mode)
 
     def status_line(self, stats: dict) -> str:

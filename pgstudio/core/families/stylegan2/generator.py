@@ -17,7 +17,8 @@ from torch import nn
 from ..base import Architecture
 from ...networks.fir import upsample_fir
 from ...networks.layers import check_resolution, width_at
-from .layers import MappingNetwork, ModulatedConv2d, NoiseInjection, act
+from ...networks.style import MappingNetwork, NoiseInjection, act
+from .layers import ModulatedConv2d
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -100,7 +101,8 @@ class StyleGAN2Generator(nn.Module):
 
     def architecture(self) -> dict:
         return Architecture("stylegan2", self.resolution, self.image_channels, self.latent_size, self.fmap_base,
-                            self.fmap_max, self.mapping_layers, self.demodulate, self.class_names).to_dict()
+                            self.fmap_max, mapping_layers=self.mapping_layers, demodulate=self.demodulate,
+                            class_names=self.class_names).to_dict()
 
     @property
     def w_avg(self) -> torch.Tensor:

@@ -1,13 +1,13 @@
-"""StyleGAN2's w space for the explorer, the CLI and notebooks: truncation toward the mean w,
-style mixing, w interpolation and principal directions in w (GANSpace's choice for StyleGAN)."""
+"""The w space of the style-based generators (StyleGAN, StyleGAN2) for the explorer, the CLI and
+notebooks: truncation toward the mean w, style mixing, w interpolation and principal directions in w (GANSpace's choice for StyleGAN)."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ...analysis.directions import Directions
-from ...data.images import make_grid, to_uint8
-from ...analysis.latents import interpolation_path
+from .directions import Directions
+from ..data.images import make_grid, to_uint8
+from .latents import interpolation_path
 
 # the StyleGAN paper's bands: coarse 4²–8², middle 16²–32², fine 64² and up
 LAYER_BANDS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1 << 20)}
@@ -20,10 +20,17 @@ def _device(G) -> torch.device:
 @torch.no_grad()
 def map_to_w(G, z: torch.Tensor, psi: float = 1.0, batch: int = 256, labels: torch.Tensor | None = None) -> torch.Tensor:
     """z → w, pulled toward the tracked mean w by ψ (1: none, 0: the mean image); a conditional
-    generator's labels (cycled through its classes when None) pull toward their class's mean."""
-    from ...networks.conditioning import labels_for
+    generator's labels (cycled through its classes when None) pull toward their class's mean.
+    A generator that truncates only its first layers (StyleGAN's cutoff) gives w+ [N, num_ws,
+    w_dim] when ψ leaves its finer layers apart from the others; else one w per latent."""
+    from ..networks.conditioning import labels_for
     device = _device(G)
     labels = labels_for(G, labels, len(z), device)
+    cutoff = getattr(G, "truncation_cutoff", None)
+    if psi != 1.0 and cutoff is not None and cutoff < G.num_ws:
+        w = map_to_w(G, z, 1.0, batch, labels)
+        centre = G.mapping.centre(len(z), None if labels is None else labels.to(device), device).cpu()
+        return G.truncate(G.broadcast(w), psi, centre)
     return torch.cat([G.mapping(z[i:i + batch].to(device), psi,
                                 labels=None if labels is None else labels[i:i + batch]).float().cpu()
                       for i in range(0, len(z), batch)])
