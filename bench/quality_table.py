@@ -7,7 +7,7 @@
 SPLIT holds train/ and heldout/ (bench/holdout_split.py). "before" trains with the behaviour of
 the code before the fixes, which today's code keeps for configs written then (Adam never reset,
 R1 and path length folded into the main step with the lazy correction, StyleGAN2's D block
-downsampling first, nearest resampling in the progressive family); "after" with today's defaults;
+downsampling first, nearest resampling in the progressive family); "after" with today's defaults and the official D block;
 "folded" and "nearest" are "after" with one choice undone, to see what each is worth.
 Each run's EMA generator is scored at the end: MS-SWD (x1000, mean over levels) of as many fakes
 as there are held-out images against all of them (fresh noise per sample), and the spectra's
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -49,7 +48,7 @@ def score(trainer: Trainer, heldout: np.ndarray, seed: int) -> dict:
     spectra = compare(power_spectrum(fakes), power_spectrum(heldout)).as_dict()
     return {"ms_swd": record["mean"], "levels": record["levels"], "n": n,
             "fy_axis": spectra["vertical_frequency_axis"], "fx_axis": spectra["horizontal_frequency_axis"],
-            "worst_axis": spectra["worst_axis"]}
+            "worst_axis": spectra["worst_axis"], "off_axis": spectra["off_axis"]}
 
 
 def yardstick(train: np.ndarray, heldout: np.ndarray, seed: int) -> dict:
@@ -58,7 +57,8 @@ def yardstick(train: np.ndarray, heldout: np.ndarray, seed: int) -> dict:
     record = swd_record(torch.from_numpy(heldout), torch.from_numpy(train[pick]), None, seed=seed)
     spectra = compare(power_spectrum(train[pick]), power_spectrum(heldout)).as_dict()
     return {"ms_swd": record["mean"], "n": n, "fy_axis": spectra["vertical_frequency_axis"],
-            "fx_axis": spectra["horizontal_frequency_axis"], "worst_axis": spectra["worst_axis"]}
+            "fx_axis": spectra["horizontal_frequency_axis"], "worst_axis": spectra["worst_axis"],
+            "off_axis": spectra["off_axis"]}
 
 
 def report(paths: list[Path]) -> str:
@@ -120,6 +120,8 @@ def main() -> None:
                          tick_kimg=2.0, sample_kimg=1000.0, checkpoint_kimg=1000.0, metric_kimg=0.0)
         if a.preset == "wider":
             overrides.update(WIDER)
+        if a.variant != "before":       # the official block, said outright (a preset may choose another)
+            overrides["d_block"] = "blur-stride"
         if a.variant == "before":
             overrides.update(BEFORE)
         elif a.variant == "folded":

@@ -260,7 +260,7 @@ def cmd_train(args) -> int:
         preset, overrides["arch"] = args.recipe, owner.name
     for name in ("arch", "resolution", "loss", "r1_gamma", "seed", "device", "precision", "mode", "channels",
                  "max_kimg", "augment", "augment_p", "ada_signal", "ada_target", "classes", "metric_kimg",
-                 "metric_n", "resample"):
+                 "metric_n", "resample", "d_block"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -752,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .core.config import (ADA_SIGNALS, ADA_TARGETS, AUGMENT_CHOICES, CLASS_CHOICES, CHANNELS, DEVICES, LOSSES, METRIC_KINDS, MODES,
                               PRECISIONS)
     from .core.families import FAMILIES
+    from .core.families.stylegan2.discriminator import D_BLOCKS
     from .core.presets import PRESETS
     from .core.training.augment_choice import ADA_BELOW_IMAGES, NARROW_D_FMAPS
     from .core.analysis.metrics import MIN_IMAGES
@@ -779,6 +780,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progressive family: how G doubles its maps: fir (default), zeros between pixels and "
                         "StyleGAN2's [1,3,3,1] low-pass, or nearest, the paper's pixel repetition (it leaves "
                         "lines along the axes in small runs: docs/faithful.md)")
+    t.add_argument("--d-block", choices=D_BLOCKS,
+                   help="stylegan2: how each D block halves its map: blur-stride (default, the official block: "
+                        "blur at full resolution, stride-2 3x3 conv, bias-free skip) or fir-then-conv (downsample "
+                        "first, then the conv: pgstudio's earlier block; better at 16² in short CPU runs, mixed "
+                        "at 32²: docs/faithful.md)")
     t.add_argument("--r1-gamma", type=NON_NEGATIVE, metavar="GAMMA", help="R1 weight γ for logistic/hinge (0: off)")
     t.add_argument("--preset", choices=sorted(PRESETS),
                    help="laptop (default without a GPU) or paper (default with one)")

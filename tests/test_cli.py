@@ -85,9 +85,11 @@ def test_help_for_every_subcommand():
 def test_train_arch_and_r1_gamma_flags(tmp_path, shapes_folder):
     out = tmp_path / "sg2"
     assert main(["train", "--data", str(shapes_folder), "--out", str(out), "--arch", "stylegan2", "--resolution", "8",
-                 "--r1-gamma", "0.5", "--max-kimg", "0.064", "--device", "cpu", "--precision", "fp32", "--quiet"]) == 0
+                 "--r1-gamma", "0.5", "--max-kimg", "0.064", "--device", "cpu", "--precision", "fp32",
+                 "--d-block", "fir-then-conv", "--quiet"]) == 0
     cfg = RunFolder(out).read_config()
     assert cfg.arch == "stylegan2" and cfg.r1_gamma == 0.5 and cfg.loss == "logistic" and cfg.precision == "fp32"
+    assert cfg.d_block == "fir-then-conv"
     assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "sg2bf16"), "--arch", "stylegan2",
                  "--precision", "bf16", "--device", "cpu"]) == 2          # it picks bf16 per block itself
     assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "bad"), "--arch", "stylegan2",

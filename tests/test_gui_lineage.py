@@ -150,3 +150,24 @@ def test_an_opened_biggan_run_shows_on_every_page_and_draws_each_class(qtbot, wi
         box.layer.setCurrentIndex(keys.index("attention.8"))
     assert box.activation.array().shape == (8, 8, 3) and "attention.8" in box.caption.text()
     click_group_box_check(qtbot, box)
+
+
+def test_the_form_offers_stylegan2s_d_block_and_an_opened_runs_choice_comes_back(qtbot, window):
+    """The official block by default; the earlier one chosen with the keyboard reaches the config;
+    "Settings of the open run" (apply_settings) brings a run's block back; other families hide it."""
+    f, rows = window.setup_form, window.setup_form.model_rows
+    choose(f.arch, "progressive")
+    assert not rows.d_block.isVisible()
+    choose(f.arch, "stylegan2")
+    assert rows.d_block.isVisible() and rows.d_block.currentData() == "blur-stride"
+    assert f.build()[0].d_block == "blur-stride"
+    rows.d_block.setFocus()
+    qtbot.keyClick(rows.d_block, Qt.Key_Down)
+    cfg, _ = f.build()
+    assert (cfg.arch, cfg.d_block) == ("stylegan2", "fir-then-conv")
+    choose(f.preset, "paper")                   # a preset that does not set the block keeps the user's
+    assert f.build()[0].d_block == "fir-then-conv"
+    f.apply_settings(cfg.replace(d_block="blur-stride"))
+    assert rows.d_block.currentData() == "blur-stride" and f.build()[0].d_block == "blur-stride"
+    f.apply_settings(cfg)
+    assert rows.d_block.currentText().startswith("downsample")

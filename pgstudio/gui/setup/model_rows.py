@@ -1,8 +1,8 @@
 """The run form's rows for the survey's settings: the classic family's networks (G and D
 architecture, D's normalisation, spectral norm in G, self-attention, how labels enter) and the
 training balance its papers set (optimizer and betas, D steps per G step, D's learning-rate
-multiplier, penalty weights, WGAN's clip), and BigGAN's embedding size and orthogonal β. Each
-row, and each widget of a row, is shown for a family that reads it."""
+multiplier, penalty weights, WGAN's clip), BigGAN's embedding size and orthogonal β, and StyleGAN2's
+D block. Each row, and each widget of a row, is shown for a family that reads it."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
@@ -107,6 +107,12 @@ class ModelSettingsRows:
         self.ortho_reg = _double("ortho_reg", 0.0, 1.0, 1e-4, 5)
         self.ortho_reg.setPrefix("ortho β ")
         self.ortho_reg.setToolTip("BigGAN: weight of the orthogonal regularisation of G's weights (the paper's 1e-4; 0: off)")
+        self.d_block = named(QComboBox(), "d_block")
+        self.d_block.addItem("blur, then stride-2 conv (official)", "blur-stride")
+        self.d_block.addItem("downsample, then conv (earlier)", "fir-then-conv")
+        self.d_block.setToolTip("StyleGAN2: how each D block halves its map. The official block blurs at full "
+                                "resolution and convolves with stride 2; pgstudio's earlier block downsampled "
+                                "first, and scored better at 16² in short CPU runs, mixed at 32² (docs/faithful.md)")
         # rows shown only where their model trains: (label, row, settings, shown for these values)
         self.conditional_rows = [
             ("InfoGAN codes", row_of(self.info_categorical, self.info_continuous, self.info_lambda,
@@ -124,7 +130,8 @@ class ModelSettingsRows:
                      ("D steps / D lr", row_of(self.n_critic, self.d_lr_mult), ("n_critic", "d_lr_mult")),
                      ("penalties / clip", row_of(self.r1_gamma, self.gp_lambda, self.wgan_clip),
                       ("r1_gamma", "gp_lambda", "wgan_clip")),
-                     ("embedding / ortho", row_of(self.shared_dim, self.ortho_reg), ("shared_dim", "ortho_reg"))]
+                     ("embedding / ortho", row_of(self.shared_dim, self.ortho_reg), ("shared_dim", "ortho_reg")),
+                     ("D block", row_of(self.d_block), ("d_block",))]
 
     def _editors(self) -> dict:
         """setting → (read, write)."""
@@ -145,7 +152,8 @@ class ModelSettingsRows:
                 "info_lambda_continuous": value(self.info_lambda_continuous),
                 "ebgan_margin": value(self.ebgan_margin), "ebgan_pt_weight": value(self.ebgan_pt_weight),
                 "began_gamma": value(self.began_gamma), "began_lambda_k": value(self.began_lambda_k),
-                "shared_dim": value(self.shared_dim), "ortho_reg": value(self.ortho_reg)}
+                "shared_dim": value(self.shared_dim), "ortho_reg": value(self.ortho_reg),
+                "d_block": combo(self.d_block)}
 
     def _categorical(self) -> list[int]:
         """The sizes typed; a word that is not a whole number reads as 0 (refused with a message)."""
@@ -174,4 +182,4 @@ class ModelSettingsRows:
                 "info_lambda": self.info_lambda, "info_lambda_continuous": self.info_lambda_continuous,
                 "ebgan_margin": self.ebgan_margin, "ebgan_pt_weight": self.ebgan_pt_weight,
                 "began_gamma": self.began_gamma, "began_lambda_k": self.began_lambda_k,
-                "shared_dim": self.shared_dim, "ortho_reg": self.ortho_reg}
+                "shared_dim": self.shared_dim, "ortho_reg": self.ortho_reg, "d_block": self.d_block}

@@ -14,7 +14,7 @@ class StyleGAN2Family(Family):
     grows = False
     latent_space = "w"
     own_settings = ("mapping_layers", "demodulate", "style_mixing", "pl_weight", "pl_interval", "pl_decay",
-                    "pl_batch_shrink")
+                    "pl_batch_shrink", "d_block")
     architecture_defaults = {"mapping_layers": 8, "demodulate": True}
     # What changes when a preset trains StyleGAN2: its loss, R1 weight and averaging. Laptop γ = 1:
     # on the demo set at 180 kimg it gave MS-SWD 37.0 against 40.4 with stylegan2-ada's CIFAR-10
