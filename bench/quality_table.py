@@ -62,29 +62,40 @@ def yardstick(train: np.ndarray, heldout: np.ndarray, seed: int) -> dict:
 
 
 def report(paths: list[Path]) -> str:
-    """A markdown table of the rows in these files: per split, family and preset, each variant's
-    MS-SWD per seed and mean, and its spectra's axis ratios (means)."""
-    rows = [r for p in paths for r in json.loads(p.read_text())["rows"]]
-    lines = ["| data | family | preset | variant | seeds | MS-SWD per seed | mean | fy / fx axis (mean) |",
-             "|---|---|---|---|---|---|---|---|"]
+    """A markdown table of the rows in these files: per split, family, preset, resolution and budget,
+    each variant's MS-SWD per seed, mean and spread, and its spectra's axis ratios (means; the off-axis
+    band where recorded). A row without its resolution takes its file's yardstick's."""
+    rows, yardsticks = [], {}
+    for p in paths:
+        file_rows = json.loads(p.read_text())["rows"]
+        res = next((r["resolution"] for r in file_rows if r["variant"] == "yardstick"), None)
+        for r in file_rows:
+            r = {"resolution": res, **r}
+            if r["variant"] == "yardstick":
+                yardsticks[(r["split"], r["resolution"])] = r
+            else:
+                rows.append(r)
+    lines = ["| data | family | preset | res | kimg | variant | seeds | MS-SWD per seed | mean ± sd | "
+             "fy / fx axis | off axis |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        if r["variant"] != "yardstick":
-            groups.setdefault((r["split"], r["arch"], r["preset"], r["variant"]), []).append(r)
-    for (split, arch, preset, variant), rs in sorted(groups.items()):
+        groups.setdefault((r["split"], r["arch"], r["preset"], r["resolution"], round(r["kimg"]), r["variant"]),
+                          []).append(r)
+    for (split, arch, preset, res, kimg, variant), rs in sorted(groups.items()):
         rs = sorted(rs, key=lambda r: r["seed"])
-        mean = sum(r["ms_swd"] for r in rs) / len(rs)
-        fy = sum(r["fy_axis"] for r in rs) / len(rs)
-        fx = sum(r["fx_axis"] for r in rs) / len(rs)
+        scores = np.array([r["ms_swd"] for r in rs])
+        fy = np.mean([r["fy_axis"] for r in rs])
+        fx = np.mean([r["fx_axis"] for r in rs])
+        off = [r["off_axis"] for r in rs if "off_axis" in r]
         seeds = ",".join(str(r["seed"]) for r in rs)
-        per_seed = " / ".join(f"{r['ms_swd']:.1f}" for r in rs)
-        lines.append(f"| {Path(split).name} | {arch} | {preset} | {variant} | {seeds} | {per_seed} | **{mean:.1f}** | "
-                     f"{fy:.2f} / {fx:.2f} |")
-    for r in rows:
-        if r["variant"] == "yardstick":
-            lines.append(f"| {Path(r['split']).name} | training reals vs held-out, {r['resolution']}² | | | | | "
-                         f"{r['ms_swd']:.1f} | "
-                         f"{r['fy_axis']:.2f} / {r['fx_axis']:.2f} |")
+        per_seed = " / ".join(f"{v:.1f}" for v in scores)
+        off_text = f"{np.mean(off):.2f}" if len(off) == len(rs) else ""
+        lines.append(f"| {Path(split).name} | {arch} | {preset} | {res}² | {kimg} | {variant} | {seeds} | {per_seed} | "
+                     f"**{scores.mean():.1f}** ± {scores.std():.1f} | {fy:.2f} / {fx:.2f} | {off_text} |")
+    for (split, res), r in sorted(yardsticks.items()):
+        lines.append(f"| {Path(split).name} | training reals vs held-out | | {res}² | | | | | {r['ms_swd']:.1f} | "
+                     f"{r['fy_axis']:.2f} / {r['fx_axis']:.2f} | "
+                     f"{format(r['off_axis'], '.2f') if 'off_axis' in r else ''} |")
     return "\n".join(lines)
 
 
@@ -142,6 +153,7 @@ def main() -> None:
         result = trainer.run()
         seconds = time.perf_counter() - t0
         row = {"split": str(a.split), "arch": a.arch, "preset": a.preset, "variant": a.variant, "seed": seed,
+               "resolution": a.resolution,
                "kimg": round(trainer.images_seen / 1000, 2), "stop": result.reason, "train_s": round(seconds),
                **score(trainer, heldout, seed)}
         trainer.close()
