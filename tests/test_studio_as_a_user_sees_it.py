@@ -122,7 +122,7 @@ def test_the_data_folder_and_each_dialogs_folder_are_remembered(qtbot, window, s
     panel = window.dataset_panel
     with qtbot.waitSignal(panel.dataset_ready, timeout=30000):
         click(qtbot, panel.choose_button)
-    assert asked[-1][1] != os.getcwd() or os.getcwd() == str(Path.home())
+    assert asked[-1][1] == os.path.expanduser("~")         # a first dialog: home, not where the process started
     window.close()
     w2 = MainWindow()
     qtbot.addWidget(w2)
