@@ -177,6 +177,18 @@ def resolution_problem(resolution) -> str | None:
     return None
 
 
+def describe_generator(G: nn.Module, resolution: int, image_channels: int, latent_size: int,
+                       class_names) -> None:
+    """What every family's generator says of itself, read by its record, the trainer and the explorer:
+    its output (resolution, channels, the level of its top block), its latent size and its classes
+    (a conditional generator's names; None and 0 otherwise). The resolution is checked first."""
+    check_resolution(resolution)
+    G.class_names = tuple(class_names) if class_names else None
+    G.classes = len(G.class_names or ())
+    G.resolution, G.image_channels, G.latent_size = resolution, image_channels, latent_size
+    G.max_level = int(math.log2(resolution))
+
+
 def check_resolution(resolution: int) -> None:
     problem = resolution_problem(resolution)
     if problem:

@@ -11,15 +11,13 @@ self-attention block, spectral norm on every layer and orthogonal initialisation
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..base import Architecture
 from ...networks.conditioning import class_rows, labels_for
-from ...networks.layers import check_resolution
+from ...networks.layers import describe_generator
 from ...networks.residual import SelfAttention, attach_spectral_norm, width
 
 BN_EPS = 1e-5          # BigGAN-PyTorch's G batch norm (its own ccbn; eps and momentum of nn.BatchNorm)
@@ -79,12 +77,8 @@ class BigGANGenerator(nn.Module):
                  fmap_base: int = 12288, fmap_max: int = 1536, shared_dim: int = 128, attention_res: int = 0,
                  class_names: tuple[str, ...] | None = None):
         super().__init__()
-        check_resolution(resolution)
-        self.class_names = tuple(class_names) if class_names else None
-        self.classes = len(self.class_names or ())
-        self.resolution, self.image_channels, self.latent_size = resolution, image_channels, latent_size
+        describe_generator(self, resolution, image_channels, latent_size, class_names)
         self.fmap_base, self.fmap_max, self.shared_dim, self.attention_res = fmap_base, fmap_max, shared_dim, attention_res
-        self.max_level = int(math.log2(resolution))
 
         def nf(res: int) -> int:
             return width(res, fmap_base, fmap_max)

@@ -4,13 +4,11 @@ normalisation as options. A conditional one takes cGAN's input: the latent conca
 the label's one-hot row."""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ...networks.conditioning import class_rows, labels_for
-from ...networks.layers import check_resolution
+from ...networks.layers import describe_generator
 from ..base import Architecture
 from .codes import LatentCodes
 from ...networks.residual import ResBlockUp, SelfAttention, attach_spectral_norm, width, xavier_init
@@ -23,15 +21,11 @@ class ClassicGenerator(nn.Module):
                  attention_res: int = 0, class_names: tuple[str, ...] | None = None,
                  info_categorical: tuple[int, ...] = (), info_continuous: int = 0):
         super().__init__()
-        check_resolution(resolution)
+        describe_generator(self, resolution, image_channels, latent_size, class_names)
         if resolution < 8:
             raise ValueError("the classic family trains at 8x8 or more")
-        self.class_names = tuple(class_names) if class_names else None
-        self.classes = len(self.class_names or ())
-        self.resolution, self.image_channels, self.latent_size = resolution, image_channels, latent_size
         self.fmap_base, self.fmap_max = fmap_base, fmap_max
         self.g_arch, self.g_spectral, self.attention_res = g_arch, g_spectral, attention_res
-        self.max_level = int(math.log2(resolution))
         self.codes = LatentCodes(latent_size, info_categorical, info_continuous)     # InfoGAN's (none: width 0)
         inputs = latent_size + self.classes + self.codes.width
 

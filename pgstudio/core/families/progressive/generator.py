@@ -1,15 +1,13 @@
 """Progressive generator: 4x4 from a latent, then one block per doubling, faded in with α."""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ..base import Architecture
 from ...networks.conditioning import LabelInput, labels_for
 from ...networks.fir import upsample_fir
-from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, check_resolution, fade_blend,
+from ...networks.layers import (EqualConv2d, EqualLinear, PixelNorm, UpsampleConv2d, describe_generator, fade_blend,
                                 leaky_relu, width_at, upsample2x)
 
 # How G doubles its maps (config and architecture key ``resample``): "nearest" repeats each pixel
@@ -89,18 +87,12 @@ class ProgressiveGenerator(nn.Module):
                  fmap_base: int = 8192, fmap_max: int = 512, class_names: tuple[str, ...] | None = None,
                  resample: str = "nearest"):
         super().__init__()
-        check_resolution(resolution)
         if resample not in RESAMPLE:
             raise ValueError(f"resample must be one of {', '.join(RESAMPLE)} (got {resample!r})")
+        describe_generator(self, resolution, image_channels, latent_size, class_names)
         self.resample = resample
-        self.class_names = tuple(class_names) if class_names else None
-        self.classes = len(self.class_names or ())
-        self.resolution = resolution
-        self.image_channels = image_channels
-        self.latent_size = latent_size
         self.fmap_base = fmap_base
         self.fmap_max = fmap_max
-        self.max_level = int(math.log2(resolution))
 
         def nf(level: int) -> int:
             return width_at(level, fmap_base, fmap_max)

@@ -10,13 +10,11 @@ during training, as the official ``Gs`` keeps its ``lod``).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ..base import Architecture
-from ...networks.layers import EqualConv2d, UpsampleConv2d, check_resolution, fade_blend, upsample2x, width_at
+from ...networks.layers import EqualConv2d, UpsampleConv2d, describe_generator, fade_blend, upsample2x, width_at
 from ...networks.style import MappingNetwork
 from .layers import LayerEpilogue, blur
 
@@ -63,12 +61,8 @@ class StyleGANGenerator(nn.Module):
                  fmap_base: int = 8192, fmap_max: int = 512, mapping_layers: int = 8,
                  class_names: tuple[str, ...] | None = None):
         super().__init__()
-        check_resolution(resolution)
-        self.class_names = tuple(class_names) if class_names else None
-        self.classes = len(self.class_names or ())
-        self.resolution, self.image_channels, self.latent_size = resolution, image_channels, latent_size
+        describe_generator(self, resolution, image_channels, latent_size, class_names)
         self.fmap_base, self.fmap_max, self.mapping_layers = fmap_base, fmap_max, mapping_layers
-        self.max_level = int(math.log2(resolution))
         self.num_ws = 2 * self.max_level - 2          # two styled layers per resolution
         self.truncation_cutoff = TRUNCATION_CUTOFF
 

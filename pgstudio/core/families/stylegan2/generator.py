@@ -8,7 +8,6 @@ explorer and the exports treat both families alike. The style-space controls liv
 """
 from __future__ import annotations
 
-import math
 from contextlib import nullcontext
 
 import torch
@@ -16,7 +15,7 @@ from torch import nn
 
 from ..base import Architecture
 from ...networks.fir import upsample_fir
-from ...networks.layers import check_resolution, width_at
+from ...networks.layers import describe_generator, width_at
 from ...networks.style import MappingNetwork, NoiseInjection, act
 from .layers import ModulatedConv2d
 
@@ -77,13 +76,9 @@ class StyleGAN2Generator(nn.Module):
                  fmap_base: int = 8192, fmap_max: int = 512, mapping_layers: int = 8,
                  demodulate: bool = True, bf16_blocks: int = 4, class_names: tuple[str, ...] | None = None):
         super().__init__()
-        check_resolution(resolution)
-        self.class_names = tuple(class_names) if class_names else None
-        self.classes = len(self.class_names or ())
-        self.resolution, self.image_channels, self.latent_size = resolution, image_channels, latent_size
+        describe_generator(self, resolution, image_channels, latent_size, class_names)
         self.fmap_base, self.fmap_max, self.mapping_layers = fmap_base, fmap_max, mapping_layers
         self.demodulate, self.bf16_blocks = demodulate, bf16_blocks
-        self.max_level = int(math.log2(resolution))
         # w index i drives: 0 the 4x4 conv; 1 the 4x4 toRGB and the next block's first conv, ...
         # (each block reads three consecutive w, overlapping by one, as in rosinality's port)
         self.num_ws = 2 * self.max_level - 2
