@@ -9,7 +9,7 @@ from pgstudio.core.families import family
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
-from tests.journeys.test_journeys import checkpoint_rows, go_to_page, open_through_recent_menu
+from tests.journeys.test_journeys import assert_every_checkpoint_row_filled, go_to_page, open_through_recent_menu
 from tests.test_gui import choose_demo_tiny, click
 
 
@@ -117,11 +117,7 @@ def classic_run(tmp_path_factory, shapes_folder):
 def test_an_opened_classic_run_shows_on_every_page(qtbot, window, classic_run):
     w = window
     open_through_recent_menu(qtbot, w, classic_run)
-    rows = checkpoint_rows(w.checkpoints_page)
-    assert len(rows) == len(RunFolder(classic_run).checkpoints()) >= 3
-    for row in rows:
-        assert row["status"] == "ok" and row["kimg"] and row["D loss"] and row["MS-SWD"], row
-        assert row["thumbnail"] is not None and row["res"] == "8", row
+    assert_every_checkpoint_row_filled(w.checkpoints_page, classic_run, 3, ("8",))
     assert w.training_page.plots.second_row == "model"
     assert len(w.training_page.plots.curve_data()["d_fake"][0]) >= 3
     for index in (0, 1, 2, 3, 4):

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.training.trainer import Trainer
 from tests.conftest import tiny_config
-from tests.journeys.test_journeys import checkpoint_rows, go_to_page, open_through_recent_menu
+from tests.journeys.test_journeys import assert_every_checkpoint_row_filled, go_to_page, open_through_recent_menu
 from tests.test_gui import choose_demo_tiny, click
 from tests.test_gui_classic import choose
 from tests.test_gui_explorer import changed_after, click_group_box_check
@@ -114,11 +114,7 @@ def biggan_run(tmp_path_factory, shapes_folder):
 def test_an_opened_biggan_run_shows_on_every_page_and_draws_each_class(qtbot, window, biggan_run):
     w = window
     open_through_recent_menu(qtbot, w, biggan_run)
-    rows = checkpoint_rows(w.checkpoints_page)
-    assert len(rows) == len(RunFolder(biggan_run).checkpoints()) >= 3
-    for row in rows:
-        assert row["status"] == "ok" and row["kimg"] and row["D loss"] and row["MS-SWD"], row
-        assert row["thumbnail"] is not None and row["res"] == "16", row
+    assert_every_checkpoint_row_filled(w.checkpoints_page, biggan_run, 3, ("16",))
     assert w.status_labels["phase"].text().startswith("BigGAN · orthogonal penalty")
     assert w.training_page.plots.second_row == "model"                 # D's scores, not a flat α track
     assert len(w.training_page.plots.curve_data()["d_real"][0]) >= 3

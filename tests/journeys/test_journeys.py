@@ -40,6 +40,17 @@ def checkpoint_rows(page):
     return rows
 
 
+def assert_every_checkpoint_row_filled(page, run, least: int, resolutions: tuple[str, ...]) -> list[dict]:
+    """The Checkpoints page as a person sees an opened run: a row per checkpoint of the folder (at
+    least ``least``), each read ("ok") with its kimg, D loss, MS-SWD, resolution and thumbnail."""
+    rows = checkpoint_rows(page)
+    assert len(rows) == len(RunFolder(run).checkpoints()) >= least
+    for row in rows:
+        assert row["status"] == "ok" and row["kimg"] and row["D loss"] and row["MS-SWD"], row
+        assert row["thumbnail"] is not None and row["res"] in resolutions, row
+    return rows
+
+
 def go_to_page(qtbot, window, index):
     """Ctrl+1 … Ctrl+5, the View menu's shortcuts."""
     window.activateWindow()
@@ -57,13 +68,8 @@ def test_open_a_run_and_every_page_shows_it(qtbot, window, progressive_run, styl
     log = w.training_page.log.toPlainText()
     assert "training 8x8 on cpu" in log and "checkpoint" in log       # the run's own log.txt, not a blank panel
     page = w.checkpoints_page
-    rows = checkpoint_rows(page)
-    assert len(rows) == len(RunFolder(progressive_run).checkpoints()) >= 8
-    for row in rows:
-        assert row["status"] == "ok", row
-        assert row["kimg"] and row["D loss"] and row["G loss"] and row["res"] in ("4", "8"), row
-        assert row["MS-SWD"], row                                     # each carries the trainer's MS-SWD
-        assert row["thumbnail"] is not None, row
+    rows = assert_every_checkpoint_row_filled(page, progressive_run, 8, ("4", "8"))
+    assert all(row["G loss"] for row in rows), rows
     go_to_page(qtbot, w, 3)
     page.table.selectRow(len(rows) - 1)
     assert page.buttons["resume"].isEnabled() and page.buttons["explore"].isEnabled()
