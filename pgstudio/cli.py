@@ -285,6 +285,11 @@ def cmd_train(args) -> int:
     problems = config_messages(cfg)
     if problems:
         raise UserError("; ".join(problems))
+    from .core.families import family
+    fam = family(cfg.arch)
+    for flag, setting in (("--resample", "resample"), ("--d-block", "d_block")):   # one family's choices
+        if getattr(args, setting) is not None and setting not in fam.own_settings:
+            raise UserError(f"{flag} is not a choice of {fam.title} (--arch {cfg.arch}): it would change nothing")
     # what opening chose (augment auto, the model it starts from) is logged; shown unless --quiet
     trainer = Trainer.new(args.out, cfg, origin=origin, on_event=None if args.quiet else _print_note)
     printer = ProgressPrinter(0.0, total_kimg(cfg), args.quiet)

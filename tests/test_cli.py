@@ -96,6 +96,14 @@ def test_train_arch_and_r1_gamma_flags(tmp_path, shapes_folder):
                  "--loss", "wgan-gp", "--device", "cpu"]) == 2
     assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "neg"), "--r1-gamma", "-1",
                  "--device", "cpu"]) == 2
+    # a family's own choice given to another family is refused, not silently ignored
+    assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "pg"), "--arch", "progressive",
+                 "--d-block", "fir-then-conv", "--resolution", "8", "--max-kimg", "0.032", "--device", "cpu",
+                 "--quiet"]) == 2
+    assert main(["train", "--data", str(shapes_folder), "--out", str(tmp_path / "sg2r"), "--arch", "stylegan2",
+                 "--resample", "nearest", "--resolution", "8", "--max-kimg", "0.032", "--device", "cpu",
+                 "--quiet"]) == 2
+    assert not (tmp_path / "pg").exists() and not (tmp_path / "sg2r").exists()
 
 
 @pytest.mark.parametrize("user_threads", [None, "3"])
