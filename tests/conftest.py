@@ -164,3 +164,14 @@ def stylegan_run(tmp_path_factory, shapes_folder):
                       max_kimg=0.4, checkpoint_kimg=0.128)
     assert Trainer.new(out, cfg).run().reason == "max_kimg"
     return out
+
+
+def assert_same_training_state(a, b) -> None:
+    """Two trainers at the same point: G, D and G's average equal to the bit, the same images and
+    steps (a run resumed from a split against one trained straight through)."""
+    import torch
+    for name in ("G", "D", "G_ema"):
+        sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
+        for k in sa:
+            assert torch.equal(sa[k], sb[k]), f"{name}.{k} differs"
+    assert a.images_seen == b.images_seen and a.step == b.step

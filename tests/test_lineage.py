@@ -14,7 +14,7 @@ from pgstudio.core.families.stylegan.generator import StyleGANGenerator
 from pgstudio.core.families.stylegan.layers import AdaIN, blur, instance_norm
 from pgstudio.core.networks.layers import leaky_relu
 from pgstudio.core.validation import config_messages
-from tests.conftest import tiny_config
+from tests.conftest import assert_same_training_state, tiny_config
 
 
 # --- StyleGAN's blocks
@@ -259,10 +259,7 @@ def test_a_conditional_run_resumes_to_the_bit(tmp_path, shapes_folder, arch):
     assert Trainer.new(tmp_path / "split", cfg.replace(max_kimg=0.16), dataset=ds).run().reason == "max_kimg"
     resumed = Trainer.resume(tmp_path / "split", max_kimg=0.4, dataset=ds)
     assert resumed.run().reason == "max_kimg"
-    for name in ("G", "D", "G_ema"):
-        a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
-        for k in a:
-            assert torch.equal(a[k], b[k]), f"{name}.{k}"
+    assert_same_training_state(straight, resumed)
     from pgstudio.core.storage.runfolder import RunFolder
     ticks = [r for r in RunFolder(tmp_path / "straight").read_metrics()[0] if r["kind"] == "tick"]
     if arch == "stylegan":       # grows from 4x4, fading 8x8 in; G_ema draws where G last trained

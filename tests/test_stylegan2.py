@@ -9,6 +9,7 @@ from pgstudio.core.families.stylegan2.discriminator import StyleGAN2Discriminato
 from pgstudio.core.families.stylegan2.generator import StyleGAN2Generator
 from pgstudio.core.families.stylegan2.layers import ModulatedConv2d
 from pgstudio.core.validation import config_messages
+from tests.conftest import assert_same_training_state
 
 TAPS = np.array([1.0, 3.0, 3.0, 1.0])
 
@@ -200,10 +201,7 @@ def test_stylegan2_resume_equals_uninterrupted(tmp_path, tiny_cfg):
     assert first.run().reason == "max_kimg"
     resumed = Trainer.resume(tmp_path / "split", max_kimg=0.32, dataset=ds)
     assert resumed.run().reason == "max_kimg"
-    for name in ("G", "D", "G_ema"):
-        a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
-        for k in a:
-            assert torch.equal(a[k], b[k]), f"{name}.{k}"
+    assert_same_training_state(straight, resumed)
     assert torch.equal(straight.recipe.pl_mean, resumed.recipe.pl_mean) and float(straight.recipe.pl_mean) > 0
     assert torch.count_nonzero(straight.G_ema.w_avg) > 0          # the mean w reached the EMA copy
     ticks = [r for r in RunFolder(tmp_path / "straight").read_metrics()[0] if r["kind"] == "tick"]

@@ -11,15 +11,7 @@ from pgstudio.core.data.dataset import import_folder
 from pgstudio.core.storage.runfolder import RunFolder
 from pgstudio.core.training.trainer import Trainer
 from pgstudio.core.config import TrainConfig
-from tests.conftest import poison_generator_loss
-
-
-def _states_equal(a: Trainer, b: Trainer):
-    for name in ("G", "D", "G_ema"):
-        sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
-        for k in sa:
-            assert torch.equal(sa[k], sb[k]), f"{name}.{k} differs"
-    assert a.images_seen == b.images_seen and a.step == b.step
+from tests.conftest import assert_same_training_state, poison_generator_loss
 
 
 @pytest.mark.parametrize("loss, stop_kimg", [("wgan-gp", 0.384), ("logistic", 0.2)])
@@ -36,7 +28,7 @@ def test_resume_equals_uninterrupted(tmp_path, tiny_cfg, loss, stop_kimg):
         assert first.last_stats["phase"] == "fade" and 0 < first.last_stats["alpha"] < 1
     resumed = Trainer.resume(tmp_path / "split", max_kimg=0.64, dataset=ds)
     assert resumed.run().reason == "max_kimg"
-    _states_equal(straight, resumed)
+    assert_same_training_state(straight, resumed)
     # the history has no duplicate ticks after the resume
     ticks = [r["kimg"] for r in RunFolder(tmp_path / "split").read_metrics()[0] if r["kind"] == "tick"]
     assert ticks == sorted(set(ticks))
