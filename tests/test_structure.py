@@ -66,6 +66,18 @@ def test_a_family_validates_its_own_settings(tiny_cfg):
     assert not config_messages(tiny_cfg.replace(style_mixing=2.0))     # progressive reads no such setting
 
 
+@pytest.mark.parametrize("arch", ["progressive", "stylegan", "stylegan2", "classic", "biggan"])
+def test_only_the_progressive_family_compiles(tiny_cfg, arch):
+    """--compile: the progressive family's static graphs only; every other family is refused on the
+    compile field, with its name (the survey's families need a loss they train with)."""
+    cfg = tiny_cfg.replace(arch=arch, loss="hinge" if arch in ("classic", "biggan") else "logistic", compile=True)
+    refused = [p for p in config_problems(cfg) if p.field == "compile"]
+    if arch == "progressive":
+        assert not refused
+    else:
+        assert len(refused) == 1 and family(arch).title in refused[0].message
+
+
 def test_the_tick_record_reads_old_lines_and_writes_them_unchanged():
     records, _ = RunFolder(FIXTURES / "stylegan2" / "run").read_metrics()
     line = next(r for r in records if r["kind"] == "tick")

@@ -17,6 +17,8 @@ def config_problems(cfg: TrainConfig) -> list[ConfigProblem]:
         if cfg.loss in LOSSES and cfg.loss not in fam.losses:
             out.append(ConfigProblem("loss", f"{fam.title} does not train with the {cfg.loss} loss; "
                                              f"choose one of {', '.join(fam.losses)}"))
+        if cfg.compile and not fam.compiles:
+            out.append(ConfigProblem("compile", f"--compile is for the progressive family; {fam.title} trains eagerly"))
         out += fam.config_problems(cfg)
     return out
 

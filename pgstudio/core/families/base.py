@@ -109,6 +109,10 @@ class Family(ABC):
     # the losses it trains with (training/losses.py): WGAN's weight clipping is for networks that
     # store their weights at their true scale, not the equalised layers of the growing families
     losses: tuple[str, ...] = ("wgan-gp", "logistic", "hinge", "minimax", "lsgan", "rpgan")
+    # whether --compile (torch.compile of G and D) may train it: only the progressive family's static
+    # graphs compile; the StyleGANs' noise generators and mixing inputs make dynamo retrace every step
+    # (measured), and the others were never measured compiled
+    compiles: bool = False
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"

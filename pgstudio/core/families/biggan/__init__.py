@@ -69,8 +69,6 @@ class BigGANFamily(Family):
             problems.append(ConfigProblem("shared_dim", "the shared class embedding needs at least one dimension"))
         if cfg.ortho_reg < 0:
             problems.append(ConfigProblem("ortho_reg", "orthogonal regularisation's β must not be negative"))
-        if cfg.compile:
-            problems.append(ConfigProblem("compile", "--compile is for the progressive family"))
         return problems
 
     def recipe(self, cfg, **parts):

@@ -93,8 +93,6 @@ class ClassicFamily(Family):
                                                           "weight not negative"))
         if not 0 < cfg.began_gamma <= 1 or cfg.began_lambda_k < 0:
             problems.append(ConfigProblem("began_gamma", "BEGAN's γ lies in (0, 1] and λ_k is not negative"))
-        if cfg.compile:
-            problems.append(ConfigProblem("compile", "--compile is for the progressive family"))
         return problems
 
     def recipe(self, cfg, **parts):

@@ -8,6 +8,7 @@ from ..base import Architecture, Family
 class ProgressiveFamily(Family):
     name = "progressive"
     title = "Progressive GAN"
+    compiles = True
     description = "grows 4x4 → target"
     grows = True
     latent_space = "z"

@@ -46,8 +46,6 @@ class StyleGANFamily(Family):
     def config_problems(self, cfg) -> list:
         from ...config import ConfigProblem
         problems = []
-        if cfg.compile:
-            problems.append(ConfigProblem("compile", "--compile is for the progressive family; StyleGAN trains eagerly"))
         if not 0 <= cfg.style_mixing <= 1:
             problems.append(ConfigProblem("style_mixing", "style mixing probability must lie in [0, 1]"))
         if cfg.mapping_layers < 1:

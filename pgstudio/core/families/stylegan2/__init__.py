@@ -46,8 +46,6 @@ class StyleGAN2Family(Family):
         problems = []
         if cfg.loss == "wgan-gp":
             problems.append(ConfigProblem("loss", "StyleGAN2 trains with the logistic (or hinge) loss and R1, not WGAN-GP"))
-        if cfg.compile:    # measured: its noise generator and mixing inputs make dynamo retrace every step
-            problems.append(ConfigProblem("compile", "--compile is for the progressive family; StyleGAN2 trains eagerly"))
         if not 0 <= cfg.style_mixing <= 1:
             problems.append(ConfigProblem("style_mixing", "style mixing probability must lie in [0, 1]"))
         if cfg.pl_weight < 0 or cfg.pl_interval < 1 or cfg.pl_batch_shrink < 1 or cfg.mapping_layers < 1:
